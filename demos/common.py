@@ -1,0 +1,51 @@
+"""Helpers every tab shares: turning engine errors into ``gr.Error``."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+
+import gradio as gr
+
+log = logging.getLogger("neurodeck")
+
+# Long events are stopped after this many seconds so one user cannot hold a worker forever.
+DEFAULT_TIME_LIMIT_S = 120
+
+
+def _as_gradio_error(error: Exception) -> gr.Error:
+    if isinstance(error, gr.Error):
+        return error
+    if isinstance(error, ValueError):
+        return gr.Error(str(error))
+    log.exception("Unexpected error in a handler")
+    return gr.Error(f"Something went wrong ({type(error).__name__}). Try another input; the app is still running.")
+
+
+def user_errors(fn):
+    """Decorate a handler so ``ValueError`` becomes a ``gr.Error`` the user can read.
+
+    Any other exception is logged with its stack trace and shown as a short generic
+    message, so internals never leak and the server keeps serving. Generator
+    handlers (streaming events) are wrapped as generators.
+    """
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator_wrapper(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001
+                raise _as_gradio_error(error) from None
+
+        return generator_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001
+            raise _as_gradio_error(error) from None
+
+    return wrapper

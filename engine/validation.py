@@ -1,0 +1,126 @@
+"""Input validation shared by every tab: text, images and upload sizes.
+
+All failures raise ``ValueError`` with a message that says what is wrong and
+what to do; the demos turn it into ``gr.Error``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # also passed to launch(max_file_size=...)
+MAX_IMAGE_PIXELS = 40_000_000  # ~6300x6300; refuses decompression bombs before decoding
+MAX_TEXT_CHARS = 5_000  # longer text is cut before tokenising (the user is told)
+
+# PIL's own guard warns at 89 MP and raises at 2x that; ours is stricter and raises first.
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+
+@dataclass(frozen=True)
+class CleanText:
+    text: str  # the text that will be used, possibly cut
+    original_chars: int  # length before cutting
+    was_cut: bool  # True when text was shortened to the character cap
+
+
+def clean_text(text: str | None, *, field: str = "text", max_chars: int = MAX_TEXT_CHARS) -> CleanText:
+    """Normalise user text (NFC) and cap its length.
+
+    Raises ``ValueError`` for missing or whitespace-only text. Invisible characters
+    (zero-width space/joiners, BOM) do not count as content.
+    """
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise ValueError(f"The {field} must be a string, got {type(text).__name__}.")
+    normalised = unicodedata.normalize("NFC", text)
+    visible = "".join(ch for ch in normalised if unicodedata.category(ch) not in {"Cf", "Cc", "Zs", "Zl", "Zp"})
+    if not visible.strip():
+        raise ValueError(f"The {field} is empty: type a sentence (e.g. 'The cat sat on the mat.').")
+    was_cut = len(normalised) > max_chars
+    return CleanText(text=normalised[:max_chars], original_chars=len(normalised), was_cut=was_cut)
+
+
+def _open_source(source) -> Image.Image:
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, np.ndarray):
+        array = source
+        if array.dtype != np.uint8:
+            array = np.clip(array, 0, 255).astype(np.uint8) if array.max() > 1 else (np.clip(array, 0, 1) * 255).astype(np.uint8)
+        return Image.fromarray(array)
+    if isinstance(source, (bytes, bytearray)):
+        if len(source) > MAX_UPLOAD_BYTES:
+            raise ValueError(f"The image is larger than {MAX_UPLOAD_BYTES // 2**20} MB; upload a smaller file.")
+        return Image.open(io.BytesIO(source))
+    if isinstance(source, dict):  # a gradio FileData / ImageData payload
+        source = source.get("path") or source.get("name")
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise ValueError("The uploaded image could not be found on the server; upload it again.")
+        if path.stat().st_size > MAX_UPLOAD_BYTES:
+            raise ValueError(f"The image is larger than {MAX_UPLOAD_BYTES // 2**20} MB; upload a smaller file.")
+        return Image.open(path)
+    raise ValueError("No image given: upload an image (PNG, JPEG, WebP, BMP, GIF or TIFF) or draw one.")
+
+
+def load_image(source, *, max_pixels: int = MAX_IMAGE_PIXELS, min_side: int = 1) -> Image.Image:
+    """Open and decode an image safely, returning an RGB ``PIL.Image``.
+
+    ``source`` may be a path, bytes, a PIL image, a numpy array (HxW or HxWxC),
+    or a gradio file payload dict. The pixel count is checked from the header,
+    *before* decoding, so a 30000x30000 PNG is refused without allocating it.
+    Alpha is composited onto white; 16-bit, palette, CMYK and grayscale images
+    are converted to 8-bit RGB; EXIF rotation is applied.
+    """
+    if source is None:
+        raise ValueError("No image given: upload an image (PNG, JPEG, WebP, BMP, GIF or TIFF) or draw one.")
+    try:
+        image = _open_source(source)
+    except UnidentifiedImageError:
+        raise ValueError("That file is not an image NeuroDeck can read; upload a PNG, JPEG, WebP, BMP, GIF or TIFF.") from None
+    except Image.DecompressionBombError:
+        raise ValueError(f"The image has too many pixels (the limit is {max_pixels:,}); resize it and try again.") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ValueError(
+            f"The image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}. Resize it and try again."
+        )
+    if min(width, height) < min_side:
+        raise ValueError(f"The image is {width}x{height}; it must be at least {min_side} pixels on each side.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"The image file is corrupt or truncated ({error}); upload another file.") from None
+    return to_rgb(image)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB, compositing transparency onto white."""
+    if image.mode in {"I;16", "I;16B", "I;16L", "I"}:
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if array.max() > 255 else 255.0
+        image = Image.fromarray((np.clip(array / top, 0, 1) * 255).round().astype(np.uint8), mode="L")
+    elif image.mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        span = float(array.max() - array.min()) or 1.0
+        image = Image.fromarray(((array - array.min()) / span * 255).round().astype(np.uint8), mode="L")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in {"RGBA", "LA", "PA"}:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
