@@ -1,0 +1,57 @@
+"""Rebuild assets/gan_digits (the GAN tab's class-conditional DCGAN) and print its quality figures.
+
+    python scripts/train_gan_digits.py [--steps 4000] [--out assets/gan_digits]
+
+Needs the judge in assets/gan_judge (``python scripts/train_gan_judge.py``) for the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from engine.gan_models import DISCRIMINATOR_SUBFOLDER, GENERATOR_SUBFOLDER  # noqa: E402
+from engine.train_gan_digits import GanDigitsConfig, train_gan_digits  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=GanDigitsConfig.steps)
+    parser.add_argument("--seed", type=int, default=GanDigitsConfig.seed)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--out", type=Path, default=Path("assets/gan_digits"))
+    parser.add_argument("--judge", type=Path, default=Path("assets/gan_judge"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    config = GanDigitsConfig(steps=args.steps, seed=args.seed)
+    started = time.perf_counter()
+
+    def report(step: int, total: int, d_loss: float, g_loss: float) -> None:
+        if step % 500 == 0 or step == total:
+            print(f"step {step}/{total} d_loss {d_loss:.3f} g_loss {g_loss:.3f} ({time.perf_counter() - started:.0f}s)", flush=True)
+
+    generator, discriminator, metrics = train_gan_digits(config, on_progress=report)
+    generator.save_pretrained(args.out / GENERATOR_SUBFOLDER, safe_serialization=True)
+    discriminator.save_pretrained(args.out / DISCRIMINATOR_SUBFOLDER, safe_serialization=True)
+    record = {"config": dataclasses.asdict(config), "metrics": metrics}
+    if (args.judge / "config.json").is_file():
+        from engine.gan_judge import DigitJudge, evaluate_generator
+
+        judge = DigitJudge.from_pretrained(args.judge, use_safetensors=True)
+        quality = evaluate_generator(generator, judge, samples=1000)
+        record["quality"] = quality.as_dict()
+        print(json.dumps(record["quality"], indent=2))
+    (args.out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(metrics), f"saved to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
