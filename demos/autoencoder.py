@@ -1,0 +1,263 @@
+"""Autoencoder tab: denoise photos, highlight texture defects, walk a digits latent space.
+
+Thin gradio shell over ``engine.ae_service``. Image events use ``preprocess=False``
+so every upload (corrupt, CMYK, 16-bit, huge) reaches ``engine.validation.load_image``,
+which refuses bad files with a clear message instead of a gradio stack trace.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from demos.common import user_errors
+from engine import ae_service as service
+from engine.ae_noise import NOISE_KINDS, NOISE_LEVELS
+from engine.validation import load_image
+
+EXAMPLES_DIR = Path(tempfile.gettempdir()) / "neurodeck_autoencoder_examples"
+TIME_LIMIT_S = 60  # one denoise / anomaly call takes well under a second; this only stops runaway requests
+HUB_DEFAULT = "madebyollin/taesd"
+
+INTRO = """
+### Autoencoders: squeeze an image through a bottleneck, rebuild it, and learn from what comes back
+* **Denoise** - a fully convolutional autoencoder (x4 spatial downsampling, no skip connections) trained by
+  NeuroDeck on patches of the photos that ship with scikit-image / scikit-learn. The examples are held-out photos.
+* **Anomalies** - an autoencoder that only ever saw *normal* brick, grass and gravel cannot rebuild a scratch or
+  a stain: the reconstruction error points at the defect.
+* **Latent space** - digits squeezed into 2 numbers, and how reconstruction error falls as the bottleneck widens.
+"""
+
+
+def _number(value, name: str, default: float) -> float:
+    """preprocess=False passes raw JSON: accept numbers and numeric strings, refuse anything else clearly."""
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number; got {value!r}.") from None
+
+
+def _choice(value, name: str, options, default: str) -> str:
+    value = default if value in (None, "") else value
+    if value not in options:
+        raise ValueError(f"{name} must be one of {list(options)}; got {value!r}.")
+    return value
+
+
+# ------------------------------------------------------------------ handlers
+
+@user_errors
+def denoise(image, noise="gaussian", level=0.1, seed=0, classical="tv"):
+    pil = load_image(image)
+    noise = _choice(noise, "noise", NOISE_KINDS, "gaussian")
+    return service.denoise_view(
+        pil,
+        noise,
+        _number(level, "level", NOISE_LEVELS[noise][2]),
+        int(_number(seed, "seed", 0)),
+        _choice(classical, "classical", ("tv", "nl_means"), "tv"),
+    )
+
+
+@user_errors
+def hub_roundtrip(image, model_id=HUB_DEFAULT):
+    return service.hub_view(load_image(image), str(model_id or ""))
+
+
+@user_errors
+def anomaly(image, threshold=None, normalisation="dataset-wide"):
+    threshold = None if threshold in (None, "") else _number(threshold, "threshold", 1.0)
+    normalisation = _choice(normalisation, "normalisation", service.NORMALISATIONS, "dataset-wide")
+    return service.anomaly_view(load_image(image), threshold, normalisation)
+
+
+@user_errors
+def anomaly_drawn(editor, threshold=None, normalisation="dataset-wide"):
+    composite = editor.get("composite") if isinstance(editor, dict) else editor
+    if composite is None:
+        raise ValueError("Nothing to score: load a normal texture into the editor, draw a defect, then press the button.")
+    return anomaly.__wrapped__(composite, threshold, normalisation)
+
+
+@user_errors
+def anomaly_threshold(threshold):
+    return service.threshold_view(_number(threshold, "threshold", service.anomaly_default_threshold()))
+
+
+@user_errors
+def load_for_drawing(path):
+    if not path:
+        raise ValueError("Pick a normal texture first.")
+    return {"background": load_image(path), "layers": [], "composite": None}
+
+
+@user_errors
+def latent_map():
+    image, frame = service.latent_map_view()
+    x_low, x_high = frame["x_range"]
+    y_low, y_high = frame["y_range"]
+    return (
+        image,
+        gr.update(minimum=round(x_low, 3), maximum=round(x_high, 3), value=round((x_low + x_high) / 2, 3)),
+        gr.update(minimum=round(y_low, 3), maximum=round(y_high, 3), value=round((y_low + y_high) / 2, 3)),
+        frame,
+    )
+
+
+@user_errors
+def decode_latent(x=0.0, y=0.0):
+    return service.decode_view(_number(x, "x", 0.0), _number(y, "y", 0.0))
+
+
+@user_errors
+def map_clicked(evt: gr.SelectData):
+    px, py = evt.index
+    x, y = service.click_to_latent(px, py)
+    digit, image, info = service.decode_view(x, y)
+    return round(x, 3), round(y, 3), digit, image, info
+
+
+@user_errors
+def interpolate_digits(class_a=0, class_b=1, steps=8):
+    return service.interpolate_view(int(_number(class_a, "from digit", 0)), int(_number(class_b, "to digit", 1)), int(_number(steps, "steps", 8)))
+
+
+@user_errors
+def bottleneck():
+    return service.bottleneck_view()
+
+
+# ------------------------------------------------------------------ layout
+
+def _denoise_tab() -> None:
+    with gr.Tab("Denoise", elem_id="ae-denoise-tab"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = gr.Image(type="filepath", label="Photo", elem_id="ae-denoise-input", sources=["upload", "clipboard"])
+                noise = gr.Dropdown(list(NOISE_KINDS), value="gaussian", label="Noise", elem_id="ae-noise")
+                level = gr.Slider(0.0, 1.0, value=0.1, step=0.01, label="Level (Gaussian: sigma; salt & pepper: fraction; speckle: sigma; masking: fraction of 8x8 blocks)", elem_id="ae-noise-level")
+                seed = gr.Number(value=0, precision=0, label="Noise seed", elem_id="ae-noise-seed")
+                classical = gr.Radio(["tv", "nl_means"], value="tv", label="Classical baseline (total variation or non-local means)", elem_id="ae-classical")
+                button = gr.Button("Add noise and denoise", variant="primary", elem_id="ae-denoise-btn")
+                gr.Examples(service.denoise_examples(EXAMPLES_DIR / "photos"), inputs=[image], label="Held-out photos (never trained on)")
+            with gr.Column(scale=2):
+                with gr.Row():
+                    noisy = gr.Image(label="Noisy input", elem_id="ae-noisy", format="png")
+                    denoised = gr.Image(label="Autoencoder output", elem_id="ae-denoised", format="png")
+                    difference = gr.Image(label="|output - clean| x4", elem_id="ae-difference", format="png")
+                with gr.Row():
+                    blur = gr.Image(label="Baseline: best Gaussian blur", elem_id="ae-blur", format="png")
+                    classic = gr.Image(label="Baseline: TV / non-local means", elem_id="ae-classic", format="png")
+                metrics = gr.JSON(label="PSNR (dB) and SSIM against the clean photo", elem_id="ae-denoise-metrics")
+        button.click(
+            denoise,
+            [image, noise, level, seed, classical],
+            [noisy, denoised, difference, blur, classic, metrics],
+            api_name="ae_denoise",
+            preprocess=False,
+            time_limit=TIME_LIMIT_S,
+        )
+        with gr.Accordion("Hub autoencoders (online only): Tiny AutoEncoder / SD VAE", open=False):
+            gr.Markdown(
+                "Encode and decode the photo above with a pre-trained diffusers autoencoder, e.g. `madebyollin/taesd` "
+                "(AutoencoderTiny) or `stabilityai/sd-vae-ft-mse` (AutoencoderKL). Offline this fails with a clear message."
+            )
+            with gr.Row():
+                model_id = gr.Textbox(HUB_DEFAULT, label="Hub id or local folder", elem_id="ae-hub-id")
+                hub_button = gr.Button("Encode + decode", elem_id="ae-hub-btn")
+            with gr.Row():
+                hub_recon = gr.Image(label="Reconstruction", elem_id="ae-hub-recon", format="png")
+                hub_latents = gr.Image(label="Latent channels", elem_id="ae-hub-latents", format="png")
+            hub_info = gr.JSON(label="Latent shape and reconstruction PSNR", elem_id="ae-hub-info")
+        hub_button.click(
+            hub_roundtrip, [image, model_id], [hub_recon, hub_latents, hub_info], api_name="ae_hub_roundtrip",
+            preprocess=False, time_limit=TIME_LIMIT_S * 3, concurrency_limit=1,
+        )
+
+
+def _anomaly_tab() -> None:
+    default_threshold = service.anomaly_default_threshold()
+    examples = service.example_images(EXAMPLES_DIR / "textures", count=6)
+    with gr.Tab("Anomalies", elem_id="ae-anomaly-tab"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = gr.Image(type="filepath", label="Texture image", elem_id="ae-anomaly-input", sources=["upload", "clipboard"])
+                gr.Examples(examples, inputs=[image], label="Held-out crops (right quarter): normal and with synthetic defects")
+                threshold = gr.Slider(0.2, 6.0, value=round(default_threshold, 2), step=0.05, label="Threshold (1.0 = 99.9th percentile of normal pixels)", elem_id="ae-threshold")
+                normalisation = gr.Radio(list(service.NORMALISATIONS), value="dataset-wide", label="Heatmap normalisation", elem_id="ae-normalisation")
+                gr.Markdown(f"*{__import__('engine.ae_anomaly', fromlist=['NORMALISATION_NOTE']).NORMALISATION_NOTE}*")
+                button = gr.Button("Find anomalies", variant="primary", elem_id="ae-anomaly-btn")
+            with gr.Column(scale=2):
+                with gr.Row():
+                    heatmap = gr.Image(label="Reconstruction-error heatmap", elem_id="ae-heatmap", format="png")
+                    mask = gr.Image(label="Predicted defect mask (red)", elem_id="ae-mask", format="png")
+                info = gr.JSON(label="Score, threshold, decision", elem_id="ae-anomaly-info")
+        with gr.Accordion("Draw your own defect on a normal texture", open=False):
+            with gr.Row():
+                pick = gr.Dropdown([p for p in examples if "normal" in p], label="Normal texture to draw on", elem_id="ae-draw-pick")
+                load_button = gr.Button("Load into editor", elem_id="ae-draw-load")
+            editor = gr.ImageEditor(type="pil", label="Draw a scratch or blob, then score it", elem_id="ae-editor", canvas_size=(256, 256))
+            draw_button = gr.Button("Score my drawing", elem_id="ae-draw-btn")
+        gr.Markdown("#### Labelled evaluation set: synthetic defects on the held-out right quarter (moving the threshold updates everything live)")
+        with gr.Row():
+            gallery = gr.Gallery(label="Predicted mask (red) vs ground truth outline (cyan)", columns=6, height=360, elem_id="ae-eval-gallery")
+            with gr.Column():
+                roc = gr.Image(label="ROC", elem_id="ae-roc", format="png")
+                eval_metrics = gr.JSON(label="Precision / recall / F1 at this threshold", elem_id="ae-eval-metrics")
+        inputs = [image, threshold, normalisation]
+        outputs = [heatmap, mask, info]
+        button.click(anomaly, inputs, outputs, api_name="ae_anomaly", preprocess=False, time_limit=TIME_LIMIT_S)
+        draw_button.click(anomaly_drawn, [editor, threshold, normalisation], outputs, api_name="ae_anomaly_drawn", time_limit=TIME_LIMIT_S)
+        load_button.click(load_for_drawing, [pick], [editor], api_name="ae_load_for_drawing")
+        threshold.change(anomaly_threshold, [threshold], [gallery, eval_metrics, roc], api_name="ae_anomaly_threshold", trigger_mode="always_last")
+        threshold.release(anomaly, inputs, outputs, api_visibility="private", preprocess=False, trigger_mode="always_last")
+        normalisation.change(anomaly, inputs, outputs, api_visibility="private", preprocess=False)
+        return threshold, gallery, eval_metrics, roc
+
+
+def _latent_tab():
+    with gr.Tab("Latent space", elem_id="ae-latent-tab"):
+        with gr.Row():
+            with gr.Column(scale=3):
+                map_image = gr.Image(label="2-D latent map of the test digits (click a point)", elem_id="ae-latent-map", interactive=False, format="png")
+            with gr.Column(scale=2):
+                x = gr.Slider(-5, 5, value=0, step=0.01, label="latent z1", elem_id="ae-latent-x")
+                y = gr.Slider(-5, 5, value=0, step=0.01, label="latent z2", elem_id="ae-latent-y")
+                decode_button = gr.Button("Decode this point", variant="primary", elem_id="ae-decode-btn")
+                decoded = gr.Image(label="Decoded digit", elem_id="ae-decoded", format="png", height=220)
+                decode_info = gr.JSON(label="Point and nearest test digit", elem_id="ae-decode-info")
+        frame = gr.JSON(visible=False)
+        with gr.Row():
+            class_a = gr.Dropdown(list(range(10)), value=0, label="From digit", elem_id="ae-interp-a")
+            class_b = gr.Dropdown(list(range(10)), value=1, label="To digit", elem_id="ae-interp-b")
+            steps = gr.Slider(2, 16, value=8, step=1, label="Steps", elem_id="ae-interp-steps")
+            interp_button = gr.Button("Interpolate", elem_id="ae-interp-btn")
+        strip = gr.Image(label="Start digit, decoded path, end digit", elem_id="ae-interp-strip", format="png")
+        interp_info = gr.JSON(visible=False)
+        gr.Markdown("#### Bottleneck width vs reconstruction error (test digits), autoencoder vs PCA at the same size")
+        bottleneck_button = gr.Button("Compute bottleneck comparison", elem_id="ae-bottleneck-btn")
+        with gr.Row():
+            bottleneck_plot = gr.Image(label="Reconstruction MSE vs latent size", elem_id="ae-bottleneck-plot", format="png")
+            bottleneck_table = gr.JSON(label="MSE per latent size", elem_id="ae-bottleneck-table")
+        map_image.select(map_clicked, None, [x, y, decoded, map_image, decode_info], api_visibility="private")
+        decode_button.click(decode_latent, [x, y], [decoded, map_image, decode_info], api_name="ae_decode_latent")
+        interp_button.click(interpolate_digits, [class_a, class_b, steps], [strip, map_image, interp_info], api_name="ae_interpolate")
+        bottleneck_button.click(bottleneck, None, [bottleneck_plot, bottleneck_table], api_name="ae_bottleneck")
+        return map_image, x, y, frame
+
+
+def build_tab(demo: gr.Blocks) -> None:
+    """Add the Autoencoder tab to ``demo`` (inside ``gr.Tabs``)."""
+    with gr.Tab("Autoencoder", elem_id="ae-tab"):
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            _denoise_tab()
+            threshold, gallery, eval_metrics, roc = _anomaly_tab()
+            map_image, x, y, frame = _latent_tab()
+    # Fill the latent map and the evaluation view once the page opens (lazy: no model loads at start-up).
+    demo.load(latent_map, None, [map_image, x, y, frame], api_name="ae_latent_map")
+    demo.load(anomaly_threshold, [threshold], [gallery, eval_metrics, roc], api_visibility="private")

@@ -1,0 +1,174 @@
+"""Pure drawing functions for the Autoencoder tab: arrays in, RGB ``PIL.Image`` out.
+
+Nothing here computes a metric; callers pass in what to draw.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+from scipy.ndimage import binary_dilation  # noqa: E402
+
+DIGIT_COLOURS = plt.get_cmap("tab10")
+
+
+def to_pil(image: np.ndarray) -> Image.Image:
+    """(H, W, 3) or (H, W) float in [0, 1] -> 8-bit PIL image."""
+    return Image.fromarray((np.clip(image, 0, 1) * 255).round().astype(np.uint8))
+
+
+def difference_image(reference: np.ndarray, test: np.ndarray, gain: float = 4.0) -> Image.Image:
+    """|test - reference| averaged over channels, multiplied by ``gain``, in the 'magma' colour map."""
+    diff = np.clip(np.abs(np.asarray(test) - np.asarray(reference)).mean(axis=-1) * gain, 0, 1)
+    return to_pil(plt.get_cmap("magma")(diff)[..., :3])
+
+
+def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, vmax: float, alpha: float = 0.55) -> Image.Image:
+    """Blend ``heatmap / vmax`` (clipped to [0, 1], 'inferno' colours) over an (H, W, 3) image in [0, 1]."""
+    level = np.clip(np.asarray(heatmap) / max(float(vmax), 1e-12), 0, 1)
+    colour = plt.get_cmap("inferno")(level)[..., :3]
+    weight = alpha * (0.25 + 0.75 * level)[..., None]  # cool pixels stay mostly see-through
+    return to_pil((1 - weight) * image + weight * colour)
+
+
+def mask_overlay(image: np.ndarray, predicted: np.ndarray, truth: np.ndarray | None = None) -> Image.Image:
+    """Tint predicted-anomalous pixels red; draw the ground-truth outline (if given) in cyan."""
+    out = np.array(image, dtype=np.float32)
+    out[predicted] = 0.45 * out[predicted] + 0.55 * np.array([1.0, 0.1, 0.1])
+    if truth is not None and truth.any():
+        edge = binary_dilation(truth, iterations=1) & ~truth
+        out[edge] = np.array([0.0, 1.0, 1.0])
+    return to_pil(out)
+
+
+def image_grid(tiles: list[Image.Image], columns: int, gap: int = 2, background: int = 255) -> Image.Image:
+    """Paste equally sized tiles into a grid, row by row."""
+    if not tiles:
+        raise ValueError("Nothing to draw.")
+    width, height = tiles[0].size
+    rows = -(-len(tiles) // columns)
+    grid = Image.new("RGB", (columns * width + (columns - 1) * gap, rows * height + (rows - 1) * gap), (background,) * 3)
+    for i, tile in enumerate(tiles):
+        grid.paste(tile.convert("RGB"), ((i % columns) * (width + gap), (i // columns) * (height + gap)))
+    return grid
+
+
+def digit_tiles(digits: np.ndarray, scale: int = 16) -> list[Image.Image]:
+    """(N, 8, 8) digits in [0, 1] (ink = 1) -> dark-ink-on-white tiles, upscaled by ``scale`` (nearest)."""
+    return [to_pil(1 - np.asarray(d)).resize((8 * scale, 8 * scale), Image.NEAREST).convert("RGB") for d in digits]
+
+
+def _figure_to_pil(figure) -> Image.Image:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=figure.dpi)
+    plt.close(figure)
+    buffer.seek(0)
+    return Image.open(buffer).convert("RGB")
+
+
+def roc_plot(curves: dict, operating_point: tuple[float, float] | None = None) -> Image.Image:
+    """ROC curves. ``curves`` maps a name to (fpr, tpr, auroc); the optional point is (fpr, tpr) at the threshold."""
+    figure, axes = plt.subplots(figsize=(4.6, 4.0), dpi=100)
+    for name, (fpr, tpr, area) in curves.items():
+        axes.plot(fpr, tpr, label=f"{name} AUROC = {area:.3f}")
+    if operating_point is not None:
+        axes.plot(*operating_point, "ko", label="image level @ threshold")
+    axes.plot([0, 1], [0, 1], ":", color="grey")
+    axes.set(xlabel="false-positive rate", ylabel="true-positive rate", xlim=(0, 1), ylim=(0, 1.01), title="ROC on held-out defects")
+    axes.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    return _figure_to_pil(figure)
+
+
+def bottleneck_plot(sizes: list[int], ae_mse: list[float], pca_mse: list[float]) -> Image.Image:
+    """Reconstruction MSE against latent size, autoencoder vs PCA (log y axis)."""
+    figure, axes = plt.subplots(figsize=(5.0, 3.6), dpi=100)
+    axes.plot(sizes, ae_mse, "o-", label="autoencoder")
+    axes.plot(sizes, pca_mse, "s--", label="PCA")
+    axes.set_xscale("log", base=2)
+    axes.set_yscale("log")
+    axes.set_xticks(sizes, [str(s) for s in sizes])
+    axes.set(xlabel="latent size", ylabel="test MSE per pixel", title="Bottleneck width vs reconstruction error")
+    axes.legend()
+    axes.grid(alpha=0.3, which="both")
+    figure.tight_layout()
+    return _figure_to_pil(figure)
+
+
+@dataclass(frozen=True)
+class PlotFrame:
+    """Where the data area sits in a rendered scatter, to turn a click (pixels) into latent coordinates."""
+
+    left: float  # pixel x of the axes' left edge
+    right: float  # pixel x of the right edge
+    top: float  # pixel y of the top edge (image rows grow downward)
+    bottom: float  # pixel y of the bottom edge
+    x_range: tuple[float, float]  # data limits shown
+    y_range: tuple[float, float]
+
+    def to_data(self, px: float, py: float) -> tuple[float, float]:
+        """Pixel (x, y) in the image -> data (x, y); points outside the axes are clipped to its edge."""
+        fx = np.clip((px - self.left) / (self.right - self.left), 0, 1)
+        fy = np.clip((self.bottom - py) / (self.bottom - self.top), 0, 1)
+        return (
+            float(self.x_range[0] + fx * (self.x_range[1] - self.x_range[0])),
+            float(self.y_range[0] + fy * (self.y_range[1] - self.y_range[0])),
+        )
+
+
+MAP_SIZE_PX = (560, 480)  # rendered latent map size (width, height)
+_MAP_AXES = (0.1, 0.1, 0.72, 0.82)  # axes rectangle in figure fractions (left, bottom, width, height)
+
+
+def map_frame(x_range: tuple[float, float], y_range: tuple[float, float]) -> PlotFrame:
+    """The pixel frame that :func:`latent_scatter` uses for these limits."""
+    width, height = MAP_SIZE_PX
+    left, bottom, w, h = _MAP_AXES
+    return PlotFrame(left * width, (left + w) * width, (1 - bottom - h) * height, (1 - bottom) * height, x_range, y_range)
+
+
+def latent_scatter(
+    points: np.ndarray,
+    labels: np.ndarray,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    marker: tuple[float, float] | None = None,
+    path: np.ndarray | None = None,
+) -> Image.Image:
+    """Scatter of (N, 2) latent points coloured by class (0..9), with an optional marker and path."""
+    width, height = MAP_SIZE_PX
+    figure = plt.figure(figsize=(width / 100, height / 100), dpi=100)
+    axes = figure.add_axes(_MAP_AXES)
+    axes.scatter(points[:, 0], points[:, 1], c=[DIGIT_COLOURS(int(k)) for k in labels], s=9, alpha=0.8, linewidths=0)
+    for digit in range(10):
+        chosen = points[labels == digit]
+        if len(chosen):
+            centre = np.median(chosen, axis=0)
+            axes.text(*centre, str(digit), fontsize=13, weight="bold", color=DIGIT_COLOURS(digit), ha="center", va="center",
+                      bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": DIGIT_COLOURS(digit), "alpha": 0.85})
+    if path is not None:
+        axes.plot(path[:, 0], path[:, 1], "k.-", lw=1.5, ms=6)
+    if marker is not None:
+        axes.plot(*marker, marker="X", color="black", ms=14, mec="white", mew=1.5)
+    axes.set_xlim(*x_range)
+    axes.set_ylim(*y_range)
+    axes.set_xlabel("latent z1")
+    axes.set_ylabel("latent z2")
+    axes.set_title("Test digits in the 2-D latent space (click to decode)", fontsize=10)
+    return _figure_to_pil(figure)
+
+
+def latent_channels_grid(latents: np.ndarray, tile: int = 128) -> Image.Image:
+    """(C, h, w) latent channels -> one grey tile per channel, each min-max scaled, side by side."""
+    tiles = []
+    for channel in np.asarray(latents, dtype=np.float32):
+        span = float(channel.max() - channel.min()) or 1.0
+        tiles.append(to_pil((channel - channel.min()) / span).resize((tile, tile), Image.NEAREST))
+    return image_grid(tiles, columns=len(tiles))

@@ -1,0 +1,97 @@
+"""Rebuild the Autoencoder tab's committed models.
+
+    python scripts/train_autoencoders.py denoiser   # assets/ae_denoiser
+    python scripts/train_autoencoders.py anomaly    # assets/ae_anomaly
+    python scripts/train_autoencoders.py digits     # assets/ae_digits/latent_{2,4,8,16,32}
+    python scripts/train_autoencoders.py all
+
+Each run is seeded and single-threaded by default (``--threads``), so the same
+command rebuilds the same weights on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+
+def report(step: int, total: int, loss: float) -> None:
+    print(f"  step {step}/{total} loss {loss:.5f}", flush=True)
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def build_denoiser(out: Path, steps: int | None) -> None:
+    from engine.ae_denoise import evaluate_heldout
+    from engine.ae_train_denoiser import DenoiserTrainConfig, train_denoiser
+
+    config = DenoiserTrainConfig(**({"steps": steps} if steps else {}))
+    model, metrics = train_denoiser(config, on_progress=report)
+    metrics["heldout_gaussian_0.1"] = evaluate_heldout(model)
+    print(json.dumps(metrics, indent=2))
+    model.save_pretrained(out, safe_serialization=True)
+    write_json(out / "training.json", {"config": dataclasses.asdict(config), "metrics": metrics})
+
+
+def build_anomaly(out: Path, steps: int | None) -> None:
+    from engine.ae_anomaly import calibrate, evaluate_anomaly
+    from engine.ae_train_anomaly import AnomalyTrainConfig, train_anomaly
+
+    config = AnomalyTrainConfig(**({"steps": steps} if steps else {}))
+    model, metrics = train_anomaly(config, on_progress=report)
+    calibration = calibrate(model)
+    metrics["evaluation"] = evaluate_anomaly(model, calibration)
+    print(json.dumps(metrics, indent=2))
+    model.save_pretrained(out, safe_serialization=True)
+    write_json(out / "calibration.json", dataclasses.asdict(calibration))
+    write_json(out / "training.json", {"config": dataclasses.asdict(config), "metrics": metrics})
+
+
+def build_digits(out: Path, steps: int | None) -> None:
+    from engine.ae_train_digits import DIGITS_LATENT_SIZES, DigitsAETrainConfig, train_digits_ae
+
+    summary = {}
+    for latent in DIGITS_LATENT_SIZES:
+        config = DigitsAETrainConfig(latent_dim=latent, **({"epochs": steps} if steps else {}))
+        print(f"latent {latent}", flush=True)
+        model, metrics = train_digits_ae(config, on_progress=report)
+        print(json.dumps(metrics))
+        folder = out / f"latent_{latent}"
+        model.save_pretrained(folder, safe_serialization=True)
+        write_json(folder / "training.json", {"config": dataclasses.asdict(config), "metrics": metrics})
+        summary[latent] = metrics
+    print(json.dumps(summary, indent=2))
+
+
+BUILDERS = {"denoiser": ("ae_denoiser", build_denoiser), "anomaly": ("ae_anomaly", build_anomaly), "digits": ("ae_digits", build_digits)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("which", choices=[*BUILDERS, "all"])
+    parser.add_argument("--steps", type=int, default=None, help="override training steps (epochs for digits)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 keeps the shared machine usable)")
+    parser.add_argument("--assets", type=Path, default=ROOT / "assets", help="parent folder of the model folders")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    for name in BUILDERS if args.which == "all" else [args.which]:
+        folder, build = BUILDERS[name]
+        started = time.perf_counter()
+        print(f"== {name}", flush=True)
+        build(args.assets / folder, args.steps)
+        print(f"== {name} done in {time.perf_counter() - started:.0f} s -> {args.assets / folder}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
