@@ -51,6 +51,31 @@ SOURCES: dict[str, ModelSource] = {
         description="ViT (4 layers x 4 heads, 8x8 patches) trained by NeuroDeck on scikit-learn digits",
         hub_alternatives=("google/vit-base-patch16-224",),
     ),
+    "ae-denoiser": ModelSource(
+        name="ae-denoiser",
+        task="autoencoder-denoise",
+        kind="asset",
+        location="ae_denoiser",
+        weights_file="diffusion_pytorch_model.safetensors",
+        description="Denoising autoencoder (x4 downsampling, no skips) trained by NeuroDeck on packaged photos",
+        hub_alternatives=("madebyollin/taesd", "stabilityai/sd-vae-ft-mse"),
+    ),
+    "ae-anomaly": ModelSource(
+        name="ae-anomaly",
+        task="autoencoder-anomaly",
+        kind="asset",
+        location="ae_anomaly",
+        weights_file="diffusion_pytorch_model.safetensors",
+        description="Texture autoencoder (x8 downsampling) trained by NeuroDeck on normal brick/grass/gravel",
+    ),
+    "ae-digits": ModelSource(
+        name="ae-digits",
+        task="autoencoder-latent",
+        kind="asset",
+        location="ae_digits",
+        weights_file="latent_2/diffusion_pytorch_model.safetensors",
+        description="MLP autoencoders on scikit-learn digits, latent sizes 2/4/8/16/32",
+    ),
 }
 
 
