@@ -7,10 +7,13 @@ Run ``python app.py`` and open http://127.0.0.1:7860 (or ``$GRADIO_SERVER_PORT``
 from __future__ import annotations
 
 import os
+import threading
 
 import gradio as gr
 
 from demos import attention
+from demos import autoencoder
+from demos import transfer
 from engine.validation import MAX_UPLOAD_BYTES
 
 QUEUE_CONCURRENCY = 2  # one worker per CPU core on the reference 2-core machine
@@ -28,19 +31,42 @@ def build_app() -> gr.Blocks:
     with gr.Blocks(title="NeuroDeck") as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():
-            attention.build_tab()
+            # Each tab module exposes build_tab(demo); it may register demo.unload cleanup.
+            attention.build_tab(demo)
+            autoencoder.build_tab(demo)
+            transfer.build_tab(demo)
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return demo
+
+
+def warm_up() -> None:
+    """Import the engine and load the default models after the server is up.
+
+    Start-up stays as fast as an empty app, and the first user rarely pays the load.
+    Failures are ignored here: the request that needs the model reports them properly.
+    """
+    try:
+        from engine.image_attention import load_image_model
+        from engine.text_attention import load_text_model
+
+        load_text_model()
+        load_image_model()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 def main() -> None:
     demo = build_app()
     demo.launch(
+        prevent_thread_lock=True,
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         max_file_size=MAX_UPLOAD_BYTES,
         theme=gr.themes.Soft(),
     )
+    if os.environ.get("NEURODECK_WARMUP", "1") != "0":
+        threading.Thread(target=warm_up, name="neurodeck-warm-up", daemon=True).start()
+    demo.block_thread()
 
 
 if __name__ == "__main__":

@@ -34,15 +34,18 @@ def check_model_id(model_id: str) -> str:
     return cleaned
 
 
-def load_pretrained(loader: Callable[..., T], model_id: str, **kwargs) -> T:
+def load_pretrained(loader: Callable[..., T], model_id: str, *, has_weights: bool = True, **kwargs) -> T:
     """Call ``loader(model_id, use_safetensors=True, **kwargs)``; failures become ``ValueError``.
 
     ``loader`` is a ``from_pretrained``-style callable. Network and missing-repo
     errors are reported as "could not load ... (offline?)" rather than a stack trace.
+    Pass ``has_weights=False`` for tokenizers and processors (no safetensors flag).
     """
     model_id = check_model_id(model_id)
+    if has_weights:
+        kwargs["use_safetensors"] = True
     try:
-        return loader(model_id, use_safetensors=True, **kwargs)
+        return loader(model_id, **kwargs)
     except Exception as error:  # noqa: BLE001  (hub, http, config and weight errors all mean "cannot load")
         if Path(model_id).is_dir():
             raise ValueError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal, TypeVar
@@ -75,6 +76,15 @@ SOURCES: dict[str, ModelSource] = {
         location="ae_digits",
         weights_file="latent_2/diffusion_pytorch_model.safetensors",
         description="MLP autoencoders on scikit-learn digits, latent sizes 2/4/8/16/32",
+    ),
+    "neurodeck-cnn": ModelSource(
+        name="neurodeck-cnn",
+        task="transfer-learning",
+        kind="asset",
+        location="image_backbone",
+        weights_file="diffusion_pytorch_model.safetensors",
+        description="NeuroDeck CNN (5 blocks, 0.67 M params) pre-trained by NeuroDeck on packaged photos + digits",
+        hub_alternatives=("google/vit-base-patch16-224-in21k", "facebook/dinov2-small", "microsoft/resnet-18"),
     ),
 }
 
@@ -152,6 +162,28 @@ def load_once(key: str, factory: Callable[[], T]) -> T:
     return _cache[key]  # type: ignore[return-value]
 
 
+_bounded: "OrderedDict[str, object]" = OrderedDict()
+_bounded_guard = threading.Lock()
+
+
+def load_bounded(key: str, factory: Callable[[], T], capacity: int = 2) -> T:
+    """Like :func:`load_once`, but keeps only the ``capacity`` most recently used entries.
+
+    Used for user-chosen Hub models, so typing many ids cannot exhaust memory.
+    Loading happens under the lock: a second request for the same id waits rather than loading twice.
+    """
+    with _bounded_guard:
+        if key in _bounded:
+            _bounded.move_to_end(key)
+            return _bounded[key]  # type: ignore[return-value]
+        value = factory()
+        _bounded[key] = value
+        while len(_bounded) > capacity:
+            _bounded.popitem(last=False)
+        return value
+
+
 def clear_cache() -> None:
     """Forget every loaded model (tests use this)."""
     _cache.clear()
+    _bounded.clear()

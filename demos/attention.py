@@ -1,0 +1,400 @@
+"""Attention tab: what a transformer attends to, in text and in images.
+
+Handlers are thin: they call :mod:`engine.text_attention`, :mod:`engine.image_attention`,
+:mod:`engine.rollout` and :mod:`engine.attention_render`. Engine modules are imported
+inside handlers so the app starts without paying for torch (the import is cached after
+the first request, and app.py warms it up in the background).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import gradio as gr
+
+from demos.common import user_errors
+from engine.registry import SOURCES
+
+TEXT_EXAMPLES = [
+    ["The animal didn't cross the street because it was too tired.", ""],
+    ["The cat sat on the mat.", "The dog lay on the rug."],
+    ["Paris is the capital of France.", "What is the capital of France?"],
+    ["I deposited cash at the bank, then sat on the river bank.", ""],
+]
+DEFAULT_TEXT = TEXT_EXAMPLES[0][0]
+TEXT_MODEL_CHOICES = [("all-MiniLM-L6-v2 (embedded, offline)", "minilm")] + [
+    (f"{hub_id} (Hub, online only)", hub_id) for hub_id in SOURCES["minilm"].hub_alternatives
+]
+IMAGE_MODEL_CHOICES = [("NeuroDeck digits ViT (embedded, offline)", "digits-vit")] + [
+    (f"{hub_id} (Hub, online only)", hub_id) for hub_id in SOURCES["digits-vit"].hub_alternatives
+]
+HEAD_FUSIONS = ["mean", "max", "min"]
+ALL_TOKENS = -1  # head-view choice meaning "draw every token's lines"
+
+CAVEAT = (
+    "**Attention is not explanation.** These weights show where each token *looks*, not *why* the model "
+    "predicts what it does: different attention patterns can give the same output, and value vectors and "
+    "MLPs also shape the result (Jain & Wallace 2019; Wiegreffe & Pinter 2019). Rollout is a rough "
+    "estimate of information flow, not a causal attribution."
+)
+
+
+def _engine(name: str):
+    return importlib.import_module(f"engine.{name}")
+
+
+def _index(value, count: int, what: str) -> int:
+    try:
+        index = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a token position (an integer), got {value!r}.") from None
+    if not -1 <= index < count:
+        raise ValueError(f"{what} {index} is out of range: this input has tokens 0..{count - 1}.")
+    return index
+
+
+def _layer_head(result, layer, head) -> tuple[int, int]:
+    layer, head = int(layer), int(head)
+    if not 1 <= layer <= result.num_layers:
+        raise ValueError(f"Layer {layer} does not exist: {result.model_name} has layers 1..{result.num_layers}.")
+    if not 1 <= head <= result.num_heads:
+        raise ValueError(f"Head {head} does not exist: {result.model_name} has heads 1..{result.num_heads}.")
+    return layer - 1, head - 1
+
+
+def _text_views(result, layer, head, head_fusion, rollout_target, head_view_token):
+    """All figures for one TextAttention (pure rendering; no model call)."""
+    render = _engine("attention_render")
+    rollout_module = _engine("rollout")
+    tokens = list(result.tokens)
+    layer0, head0 = _layer_head(result, layer, head)
+    target = _index(rollout_target, len(tokens), "Rollout target")
+    target = 0 if target == ALL_TOKENS else target
+    selected = _index(head_view_token, len(tokens), "Head-view token")
+    rollout = rollout_module.attention_rollout(result.attentions, head_fusion)
+    matrix = render.attention_heatmap(
+        result.attentions[layer0, head0], tokens, tokens, f"Layer {layer0 + 1}, head {head0 + 1}", zmax=1.0
+    )
+    grid, _ = render.model_view_image(result.attentions, selected=(layer0, head0))
+    head_view = render.head_view_svg(
+        result.attentions[layer0],
+        tokens,
+        heads=list(range(result.num_heads)),
+        selected_token=None if selected == ALL_TOKENS else selected,
+        segment_ids=list(result.segment_ids),
+    )
+    rollout_figure = render.attention_heatmap(rollout, tokens, tokens, f"Attention rollout (heads fused by {head_fusion})")
+    flow_figure = render.token_flow_bars(rollout[target], tokens, f"{target}: {tokens[target]}")
+    return matrix, grid, f'<div style="overflow:auto;max-height:720px">{head_view}</div>', rollout_figure, flow_figure, rollout
+
+
+def _notes(result) -> str:
+    kind = "decoder (causal: each token sees only earlier ones)" if result.is_causal else "encoder"
+    lines = [
+        f"**{result.model_name}** ({kind}), {result.num_layers} layers x {result.num_heads} heads, "
+        f"{len(result.tokens)} tokens."
+    ]
+    lines += [f"⚠️ {note}" for note in result.notes]
+    return "  \n".join(lines)
+
+
+def _token_choices(tokens, with_all: bool):
+    choices = [(f"{i}: {t}", i) for i, t in enumerate(tokens)]
+    return ([("all tokens", ALL_TOKENS)] if with_all else []) + choices
+
+
+@user_errors
+def attention_text(
+    text: str,
+    text_pair: str = "",
+    model_id: str = "minilm",
+    layer: int = 1,
+    head: int = 1,
+    head_fusion: str = "mean",
+    rollout_target: int = 0,
+    head_view_token: int = 1,
+):
+    """Run the text model once and render every view.
+
+    Returns the session state, notes, matrix, model view, head view, rollout heatmap,
+    token-flow bars, slider/dropdown updates, and the JSON dict
+    {tokens, segment_ids, attentions[layer][head][query][key], rollout[query][key], ...}.
+    """
+    if head_fusion not in HEAD_FUSIONS:
+        raise ValueError(f"Head fusion must be one of {', '.join(HEAD_FUSIONS)}; got {head_fusion!r}.")
+    result = _engine("text_attention").text_attention(text, text_pair or None, model_id=model_id or None)
+    count = len(result.tokens)
+    layer = min(max(int(layer), 1), result.num_layers)  # a new model may have fewer layers than the slider shows
+    head = min(max(int(head), 1), result.num_heads)
+    rollout_target = int(rollout_target) if -1 <= int(rollout_target) < count else 0
+    head_view_token = int(head_view_token) if -1 <= int(head_view_token) < count else min(1, count - 1)
+    matrix, grid, head_view, rollout_figure, flow_figure, rollout = _text_views(
+        result, layer, head, head_fusion, rollout_target, head_view_token
+    )
+    payload = {
+        "model": result.model_name,
+        "tokens": list(result.tokens),
+        "segment_ids": list(result.segment_ids),
+        "attentions": result.attentions.round(6).tolist(),
+        "rollout": rollout.round(6).tolist(),
+        "head_fusion": head_fusion,
+        "layer": layer,
+        "head": head,
+        "notes": list(result.notes),
+        "original_token_count": result.original_token_count,
+    }
+    return (
+        result,
+        _notes(result),
+        matrix,
+        grid,
+        head_view,
+        rollout_figure,
+        flow_figure,
+        gr.update(maximum=result.num_layers, value=layer),
+        gr.update(maximum=result.num_heads, value=head),
+        gr.update(choices=_token_choices(result.tokens, with_all=False), value=rollout_target),
+        gr.update(choices=_token_choices(result.tokens, with_all=True), value=head_view_token),
+        payload,
+    )
+
+
+@user_errors
+def attention_text_view(result, layer, head, head_fusion, rollout_target, head_view_token):
+    """Re-render the views from the session's last result (no model call)."""
+    if result is None:
+        raise ValueError("Press 'Show attention' first.")
+    matrix, grid, head_view, rollout_figure, flow_figure, _ = _text_views(
+        result, layer, head, head_fusion, rollout_target, head_view_token
+    )
+    return matrix, grid, head_view, rollout_figure, flow_figure
+
+
+def pick_from_model_view(result, head_fusion, rollout_target, head_view_token, event: gr.SelectData):
+    """A click on the model-view grid opens that layer/head in the matrix."""
+    if result is None:
+        raise gr.Error("Press 'Show attention' first.")
+    render = _engine("attention_render")
+    _, layout = render.model_view_image(result.attentions[:, :, :1, :1])
+    picked = layout.cell_at(*event.index)
+    if picked is None:
+        return (gr.skip(),) * 7
+    layer, head = picked[0] + 1, picked[1] + 1
+    views = attention_text_view(result, layer, head, head_fusion, rollout_target, head_view_token)
+    return (layer, head, *views)
+
+
+def _image_views(result, layer: int, head: int, head_fusion: str):
+    render = _engine("attention_render")
+    layer0, head0 = _layer_head(result, layer, head)
+    rollout = result.rollout_grid(head_fusion)
+    cls_grid = result.cls_to_patches(layer0, head0)
+    return (
+        render.overlay_heatmap(result.model_input, rollout),
+        render.overlay_heatmap(result.model_input, cls_grid),
+        rollout,
+        cls_grid,
+    )
+
+
+def _image_outputs(result, layer, head, head_fusion):
+    if head_fusion not in HEAD_FUSIONS:
+        raise ValueError(f"Head fusion must be one of {', '.join(HEAD_FUSIONS)}; got {head_fusion!r}.")
+    layer = min(max(int(layer), 1), result.num_layers)
+    head = min(max(int(head), 1), result.num_heads)
+    rollout_image, head_image, rollout, cls_grid = _image_views(result, layer, head, head_fusion)
+    payload = {
+        "model": result.model_name,
+        "label": result.label,
+        "probabilities": result.probabilities,
+        "rollout": rollout.round(6).tolist(),
+        "grid_shape": list(result.grid_shape),
+        "layer": layer,
+        "head": head,
+        "cls_attention": cls_grid.round(6).tolist(),
+        "head_fusion": head_fusion,
+    }
+    top = dict(list(result.probabilities.items())[:5])
+    return (
+        result,
+        top,
+        rollout_image,
+        head_image,
+        gr.update(maximum=result.num_layers, value=layer),
+        gr.update(maximum=result.num_heads, value=head),
+        payload,
+    )
+
+
+@user_errors
+def attention_image(image, model_id: str = "digits-vit", layer: int = 4, head: int = 1, head_fusion: str = "mean"):
+    """Classify an uploaded image and show rollout + one head's [CLS] attention.
+
+    Runs with ``preprocess=False`` so unreadable files reach our validator, which
+    gives a clear message instead of a decoder stack trace.
+    """
+    validation = _engine("validation")
+    picture = validation.load_image(image)
+    result = _engine("image_attention").image_attention(picture, model_id or None)
+    return _image_outputs(result, layer, head, head_fusion)
+
+
+@user_errors
+def attention_sketch(sketch, model_id: str = "digits-vit", layer: int = 4, head: int = 1, head_fusion: str = "mean"):
+    """Same as :func:`attention_image`, for a sketchpad drawing (an ImageEditor value)."""
+    composite = sketch.get("composite") if isinstance(sketch, dict) else sketch
+    if composite is None:
+        raise ValueError("The sketchpad is empty: draw a digit first.")
+    picture = _engine("validation").load_image(composite)
+    result = _engine("image_attention").image_attention(picture, model_id or None)
+    return _image_outputs(result, layer, head, head_fusion)
+
+
+@user_errors
+def attention_image_view(result, layer, head, head_fusion):
+    if result is None:
+        raise ValueError("Classify an image first.")
+    rollout_image, head_image, _, _ = _image_views(result, layer, head, head_fusion)
+    return rollout_image, head_image
+
+
+def _build_text(demo: gr.Blocks) -> None:
+    state = gr.State(None)
+    with gr.Row():
+        text = gr.Textbox(label="Sentence A", value=DEFAULT_TEXT, lines=2, max_lines=6, elem_id="attn-text-a")
+        text_pair = gr.Textbox(
+            label="Sentence B (optional: makes a pair, boundary marked)", value="", lines=2, max_lines=6, elem_id="attn-text-b"
+        )
+    with gr.Row():
+        model_id = gr.Dropdown(
+            TEXT_MODEL_CHOICES, value="minilm", allow_custom_value=True, label="Model (or type any Hub id when online)",
+            elem_id="attn-text-model", scale=2,
+        )
+        run = gr.Button("Show attention", variant="primary", elem_id="attn-text-run", scale=1)
+    gr.Examples(TEXT_EXAMPLES, inputs=[text, text_pair], label="Examples")
+    notes = gr.Markdown(elem_id="attn-text-notes")
+    with gr.Row():
+        layer = gr.Slider(1, 6, value=1, step=1, label="Layer", elem_id="attn-layer")
+        head = gr.Slider(1, 12, value=1, step=1, label="Head", elem_id="attn-head")
+        head_fusion = gr.Radio(HEAD_FUSIONS, value="mean", label="Rollout: fuse heads by")
+    with gr.Row():
+        with gr.Column(scale=3):
+            matrix = gr.Plot(label="Matrix: one layer/head (hover for values)", elem_id="attn-matrix")
+        with gr.Column(scale=2):
+            model_view = gr.Image(
+                label="Model view: every layer x head (click one to open it)", interactive=False,
+                elem_id="attn-model-view", buttons=[],
+            )
+    with gr.Row():
+        with gr.Column(scale=2):
+            head_view_token = gr.Dropdown(
+                [("all tokens", ALL_TOKENS)], value=1, allow_custom_value=True,
+                label="Head view: lines from token (heads of the chosen layer overlaid in colour)",
+            )
+            head_view = gr.HTML(elem_id="attn-head-view")
+        with gr.Column(scale=3):
+            rollout_target = gr.Dropdown(
+                [("0: [CLS]", 0)], value=0, allow_custom_value=True, label="Rollout: flow into token"
+            )
+            flow_plot = gr.Plot(label="Token flow", elem_id="attn-flow")
+            rollout_plot = gr.Plot(label="Rollout matrix", elem_id="attn-rollout")
+    raw = gr.JSON(label="Raw attention (API output)", visible=False)
+    gr.Markdown(CAVEAT)
+
+    views = [matrix, model_view, head_view, rollout_plot, flow_plot]
+    run_inputs = [text, text_pair, model_id, layer, head, head_fusion, rollout_target, head_view_token]
+    run_outputs = [state, notes, *views, layer, head, rollout_target, head_view_token, raw]
+    gr.on(
+        [run.click, text.submit, text_pair.submit],
+        attention_text,
+        inputs=run_inputs,
+        outputs=run_outputs,
+        api_name="attention_text",
+        time_limit=60,
+    )
+    view_inputs = [state, layer, head, head_fusion, rollout_target, head_view_token]
+    gr.on(
+        [layer.release, head.release, head_fusion.input, rollout_target.input, head_view_token.input],
+        attention_text_view,
+        inputs=view_inputs,
+        outputs=views,
+        api_name="attention_text_view",
+        api_visibility="private",
+    )
+    model_view.select(
+        pick_from_model_view,
+        inputs=[state, head_fusion, rollout_target, head_view_token],
+        outputs=[layer, head, *views],
+        api_visibility="private",
+    )
+
+
+def _build_image(demo: gr.Blocks) -> None:
+    state = gr.State(None)
+    with gr.Row():
+        with gr.Column():
+            with gr.Tabs():
+                with gr.Tab("Upload"):
+                    image = gr.Image(type="filepath", label="Image (a digit for the embedded model)", elem_id="attn-image-in")
+                    classify_upload = gr.Button("Classify upload", variant="primary", elem_id="attn-image-run")
+                    gr.Examples(
+                        [[str(path)] for path in sorted((_examples_dir()).glob("digit_*.png"))],
+                        inputs=[image],
+                        label="Held-out test digits",
+                    )
+                with gr.Tab("Draw"):
+                    sketch = gr.Sketchpad(label="Draw a digit", type="numpy", canvas_size=(280, 280), elem_id="attn-sketch")
+                    classify_sketch = gr.Button("Classify drawing", variant="primary", elem_id="attn-sketch-run")
+            model_id = gr.Dropdown(
+                IMAGE_MODEL_CHOICES, value="digits-vit", allow_custom_value=True,
+                label="Model (or type any Hub ViT id when online)", elem_id="attn-image-model",
+            )
+            with gr.Row():
+                layer = gr.Slider(1, 4, value=4, step=1, label="Layer")
+                head = gr.Slider(1, 4, value=1, step=1, label="Head")
+            head_fusion = gr.Radio(HEAD_FUSIONS, value="mean", label="Rollout: fuse heads by")
+        with gr.Column():
+            label = gr.Label(num_top_classes=5, label="Prediction (top-5 probabilities)", elem_id="attn-image-label")
+            with gr.Row():
+                rollout_image = gr.Image(label="Rollout into [CLS]", interactive=False, elem_id="attn-image-rollout")
+                head_image = gr.Image(label="[CLS] attention of the chosen layer/head", interactive=False)
+    raw = gr.JSON(visible=False)
+    gr.Markdown(
+        "The embedded model sees digits the way scikit-learn's dataset stores them: cropped and averaged "
+        "down to 8x8, then upscaled to 32x32 — one 4x4 patch per original pixel. The overlays are drawn on "
+        "exactly that input. " + CAVEAT
+    )
+    outputs = [state, label, rollout_image, head_image, layer, head, raw]
+    extra = [model_id, layer, head, head_fusion]
+    classify_upload.click(
+        attention_image, inputs=[image, *extra], outputs=outputs, api_name="attention_image",
+        preprocess=False, time_limit=60,
+    )
+    classify_sketch.click(attention_sketch, inputs=[sketch, *extra], outputs=outputs, api_name="attention_sketch", time_limit=60)
+    gr.on(
+        [layer.release, head.release, head_fusion.input],
+        attention_image_view,
+        inputs=[state, layer, head, head_fusion],
+        outputs=[rollout_image, head_image],
+        api_name="attention_image_view",
+        api_visibility="private",
+    )
+
+
+def _examples_dir():
+    from engine.registry import ASSETS_DIR
+
+    return ASSETS_DIR / "examples"
+
+
+def build_tab(demo: gr.Blocks) -> None:
+    with gr.Tab("Attention", id="attention", elem_id="tab-attention"):
+        gr.Markdown(
+            "### Attention\nSee what a transformer attends to. **Text:** the real pre-trained all-MiniLM-L6-v2 "
+            "(6 layers x 12 heads). **Images:** a Vision Transformer NeuroDeck trained on handwritten digits."
+        )
+        with gr.Tabs():
+            with gr.Tab("Text", id="attention-text", elem_id="tab-attention-text"):
+                _build_text(demo)
+            with gr.Tab("Image", id="attention-image", elem_id="tab-attention-image"):
+                _build_image(demo)

@@ -1,0 +1,65 @@
+"""Headless-Chromium smoke test: a real browser opens NeuroDeck, clicks through, and saves screenshots.
+
+Needs Debian's `chromium` (installed by .ci/run when missing); skipped if it is absent.
+Screenshots land in artifacts/screenshots/ for a human to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    if CHROMIUM is None:
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(240_000)  # first click loads the model; CI machines can be slow
+        page.goto(app_url)
+        page.wait_for_selector("#tab-attention-button, button:has-text('Attention')")
+        yield page
+        browser.close()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).first.click()
+
+
+def test_attention_text_tab_renders_heatmap(page):
+    open_tab(page, "Attention")
+    open_tab(page, "Text")
+    page.locator("#attn-text-run").click()
+    page.wait_for_selector("#attn-matrix .js-plotly-plot")
+    page.wait_for_selector("#attn-model-view img")
+    page.wait_for_selector("#attn-head-view svg line")
+    assert "6 layers x 12 heads" in page.locator("#attn-text-notes").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "attention_text.png"), full_page=True)
+
+
+def test_attention_image_tab_classifies_example(page):
+    open_tab(page, "Attention")
+    open_tab(page, "Image")
+    page.locator("#attn-image-in input[type=file]").set_input_files(
+        str(Path(__file__).resolve().parent.parent / "assets" / "examples" / "digit_3.png")
+    )
+    page.locator("#attn-image-run").click()
+    page.wait_for_selector("#attn-image-rollout img")
+    page.wait_for_function("document.querySelector('#attn-image-label') && document.querySelector('#attn-image-label').innerText.includes('%')")
+    page.screenshot(path=str(SCREENSHOTS / "attention_image.png"), full_page=True)
