@@ -1,0 +1,398 @@
+"""Transfer-learning tab: bring data, pick a pre-trained backbone, compare strategies, use the model.
+
+Thin handlers only: the work lives in ``engine.transfer_*``. Each browser or API session
+has its own data and models (keyed by ``request.session_hash``), freed on ``demo.unload``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import gradio as gr
+
+from demos.common import user_errors
+from engine.transfer_attention import attention_shift
+from engine.transfer_backbones import DEFAULT_IMAGE_BACKBONE, image_backbone_choices
+from engine.transfer_data import BUILTIN_DATASETS, load_builtin, load_image_classes, load_upload
+from engine.transfer_export import export_zip, push_to_hub
+from engine.transfer_predict import predict
+from engine.transfer_render import attention_figure, comparison_figure, confusion_figure, curves_figure, misclassified
+from engine.transfer_session import drop_session, get_session, run_training, set_dataset, wait_for_training
+from engine.transfer_strategies import STRATEGIES, STRATEGY_LABELS
+from engine.transfer_train import TrainConfig
+
+MAX_CLASS_SLOTS = 6  # Teachable-Machine style class builder
+TRAIN_TIME_LIMIT_S = 600  # the event is cut after this; the best models so far are kept
+TRAIN_CONCURRENCY = 2  # training jobs running at once across all users (one per core)
+
+SOURCES = ["Built-in dataset", "Upload a file (.zip of class folders, or .csv)", "Build classes (upload / webcam)"]
+INTRO = """
+## Transfer learning: why pre-training wins
+Bring a small dataset, start from a **pre-trained** backbone, and compare four strategies on the
+**same split**: feature extraction (frozen backbone + linear head, features cached so the head
+retrains in seconds), fine-tuning the last N blocks, full fine-tuning, and **from scratch** (same
+architecture, random weights) — the baseline that shows what pre-training buys.
+Text uses the real pre-trained **all-MiniLM-L6-v2**; images use **NeuroDeck's own CNN**, pre-trained
+on photos that ship with scikit-image/scikit-learn, or a Hugging Face Hub model when online.
+"""
+
+
+def _sid(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "anonymous"
+
+
+def _strategy_choices():
+    return [(STRATEGY_LABELS[s], s) for s in STRATEGIES]
+
+
+def _config(unfreeze, epochs, lr, batch, wd, dropout, augment, patience, val_fraction, seed, strategy="feature_extraction"):
+    return TrainConfig(
+        strategy=strategy, unfreeze_blocks=int(unfreeze), epochs=int(epochs), learning_rate=float(lr) or None,
+        batch_size=int(batch), weight_decay=float(wd), dropout=float(dropout), augment=bool(augment),
+        patience=int(patience), val_fraction=float(val_fraction), seed=int(seed),
+    )
+
+
+def _results_rows(session) -> list[list]:
+    rows = []
+    for strategy, result in session.results.items():
+        rows.append([strategy, round(result.metrics.accuracy, 4), round(result.metrics.macro_f1, 4),
+                     round(result.train_accuracy, 4), round(result.gap, 4), round(result.train_seconds, 2),
+                     round(result.feature_seconds, 2), len(result.history), result.stop_reason])
+    return rows
+
+
+RESULT_HEADERS = ["strategy", "val accuracy", "macro-F1", "train accuracy", "train−val gap", "train s",
+                  "feature extraction s", "epochs", "ended by"]
+
+
+def _detail_outputs(session, strategy):
+    """Confusion plot, per-class table, image gallery, text mistakes for one trained strategy."""
+    result = session.result(strategy or None)
+    dataset = session.dataset
+    per_class = [[label, round(float(p), 4), round(float(r), 4), round(float(f), 4), int(s)] for label, p, r, f, s in zip(
+        dataset.class_names, result.metrics.precision, result.metrics.recall, result.metrics.f1, result.metrics.support)]
+    wrong = misclassified(result, dataset)
+    images = [(item, caption) for item, caption in wrong if dataset.modality == "image"]
+    texts = [[item, caption] for item, caption in wrong if dataset.modality == "text"]
+    figure = confusion_figure(result.metrics.confusion, dataset.class_names, f"Validation confusion: {result.strategy}")
+    return figure, per_class, images, texts
+
+
+def build_tab(demo: gr.Blocks) -> None:
+    with gr.Tab("Transfer learning", id="transfer", elem_id="transfer-tab"):
+        gr.Markdown(INTRO)
+        webcam_shots = gr.State({})  # class slot index -> list of snapshot file paths (this browser only)
+        with gr.Row():
+            with gr.Column(scale=1):
+                gr.Markdown("### 1. Bring data")
+                source = gr.Radio(SOURCES, value=SOURCES[0], label="Data source", elem_id="transfer-source")
+                builtin = gr.Dropdown([(text, key) for key, text in BUILTIN_DATASETS.items()], value="text-topics",
+                                      label="Built-in dataset", elem_id="transfer-builtin")
+                upload = gr.File(label="Data file: .zip of class folders (images) or .csv with text,label columns",
+                                 file_types=[".zip", ".csv", ".tsv", ".txt"], elem_id="transfer-upload")
+                with gr.Accordion("Build classes (Teachable-Machine style)", open=False, elem_id="transfer-classes"):
+                    class_count = gr.Slider(2, MAX_CLASS_SLOTS, value=2, step=1, label="Number of classes",
+                                            elem_id="transfer-class-count")
+                    class_names, class_files, class_rows = [], [], []
+                    for slot in range(MAX_CLASS_SLOTS):
+                        with gr.Row(visible=slot < 2) as row:
+                            class_names.append(gr.Textbox(value=f"class {slot + 1}", label=f"Class {slot + 1} name",
+                                                          scale=1, elem_id=f"transfer-class-name-{slot}"))
+                            class_files.append(gr.File(file_count="multiple", file_types=["image"], label="Images",
+                                                       scale=2, elem_id=f"transfer-class-files-{slot}"))
+                        class_rows.append(row)
+                    with gr.Row():
+                        webcam = gr.Image(sources=["webcam"], type="filepath", label="Webcam snapshot",
+                                          elem_id="transfer-webcam")
+                        with gr.Column():
+                            webcam_slot = gr.Dropdown([(f"Class {i + 1}", i) for i in range(MAX_CLASS_SLOTS)], value=0,
+                                                      label="Add snapshot to", elem_id="transfer-webcam-slot")
+                            webcam_add = gr.Button("Add snapshot", elem_id="transfer-webcam-add")
+                            webcam_info = gr.Markdown("No webcam snapshots yet.")
+                load_btn = gr.Button("Load data", elem_id="transfer-load-btn")
+                data_report = gr.Markdown(elem_id="transfer-data-report")
+            with gr.Column(scale=1):
+                gr.Markdown("### 2. Backbone and strategies")
+                backbone = gr.Dropdown(image_backbone_choices(), value=DEFAULT_IMAGE_BACKBONE, allow_custom_value=True,
+                                       label="Image backbone (text always uses the embedded MiniLM)",
+                                       info="Hub ids need internet; offline they fail with a clear message.",
+                                       elem_id="transfer-backbone")
+                strategies = gr.CheckboxGroup(_strategy_choices(), value=["feature_extraction", "from_scratch"],
+                                              label="Strategies (trained one after another on the same split)",
+                                              elem_id="transfer-strategies")
+                unfreeze = gr.Slider(1, 6, value=2, step=1, label="N: blocks to fine-tune (for 'last N')",
+                                     elem_id="transfer-unfreeze")
+                with gr.Accordion("Hyperparameters", open=False):
+                    epochs = gr.Slider(1, 60, value=15, step=1, label="Epochs", elem_id="transfer-epochs")
+                    lr = gr.Number(value=0, label="Learning rate (0 = strategy default: head 1e-2, last-N 1e-3, full 3e-4, scratch 1e-3)",
+                                   elem_id="transfer-lr")
+                    batch = gr.Slider(4, 128, value=16, step=4, label="Batch size", elem_id="transfer-batch")
+                    wd = gr.Number(value=1e-4, label="Weight decay", elem_id="transfer-wd")
+                    dropout = gr.Slider(0, 0.8, value=0.1, step=0.05, label="Dropout (before the head)", elem_id="transfer-dropout")
+                    augment = gr.Checkbox(value=True, label="Augment images (flips, small rotations/shifts)", elem_id="transfer-augment")
+                    patience = gr.Slider(0, 20, value=4, step=1, label="Early stopping patience (epochs; 0 = off)",
+                                         elem_id="transfer-patience")
+                    val_fraction = gr.Slider(0.1, 0.5, value=0.25, step=0.05, label="Validation fraction", elem_id="transfer-val")
+                    kfold = gr.Slider(0, 10, value=0, step=1, label="k-fold cross-validation of the first strategy (0 = off)",
+                                      elem_id="transfer-kfold")
+                    seed = gr.Number(value=0, precision=0, label="Seed", elem_id="transfer-seed")
+                with gr.Row():
+                    train_btn = gr.Button("Train", variant="primary", elem_id="transfer-train-btn")
+                    stop_btn = gr.Button("Stop (keep best model)", variant="stop", elem_id="transfer-stop-btn")
+                status = gr.Markdown("Load data, then press Train.", elem_id="transfer-status")
+        gr.Markdown("### 3. Evaluate")
+        curves = gr.Plot(label="Live curves", elem_id="transfer-curves")
+        with gr.Row():
+            comparison = gr.Plot(label="Strategy comparison", elem_id="transfer-comparison")
+            confusion = gr.Plot(label="Confusion matrix", elem_id="transfer-confusion")
+        results_table = gr.Dataframe(headers=RESULT_HEADERS, label="Strategies (validation split)", interactive=False,
+                                     elem_id="transfer-results")
+        kfold_info = gr.Markdown(elem_id="transfer-kfold-info")
+        model_pick = gr.Dropdown([], label="Model to inspect / use", elem_id="transfer-model-pick")
+        per_class = gr.Dataframe(headers=["class", "precision", "recall", "F1", "support"], label="Per-class metrics",
+                                 interactive=False, elem_id="transfer-per-class")
+        gallery = gr.Gallery(label="Misclassified validation images (true | predicted)", columns=6, height=260,
+                             elem_id="transfer-misclassified")
+        wrong_texts = gr.Dataframe(headers=["text", "true | predicted"], label="Misclassified validation texts",
+                                   interactive=False, elem_id="transfer-misclassified-text")
+        gr.Markdown("### 4. Use the model")
+        with gr.Row():
+            with gr.Column():
+                predict_text = gr.Textbox(label="Text to classify", value="The goalkeeper saved a penalty in extra time.",
+                                          elem_id="transfer-predict-text")
+                predict_image = gr.Image(type="filepath", sources=["upload", "webcam", "clipboard"], label="Image to classify",
+                                         elem_id="transfer-predict-image")
+                top_k = gr.Slider(1, 10, value=3, step=1, label="Top-k", elem_id="transfer-topk")
+                predict_btn = gr.Button("Predict", elem_id="transfer-predict-btn")
+            prediction = gr.Label(label="Prediction", elem_id="transfer-prediction")
+        with gr.Accordion("Attention after fine-tuning (MiniLM)", open=False, elem_id="transfer-attention-box"):
+            gr.Markdown("The same sentence's attention in the base MiniLM vs your fine-tuned one (use a fine-tuned "
+                        "strategy). For per-head maps of the base model, open the **Attention** tab.")
+            attention_btn = gr.Button("Compare attention on the text above", elem_id="transfer-attention-btn")
+            attention_plot = gr.Plot(elem_id="transfer-attention-plot")
+        with gr.Accordion("Export / push to the Hub", open=False, elem_id="transfer-export-box"):
+            export_btn = gr.Button("Export zip (safetensors + config + labels + model card)", elem_id="transfer-export-btn")
+            export_file = gr.File(label="Exported model", elem_id="transfer-export-file")
+            hub_repo = gr.Textbox(label="Hub repo (user/name)", elem_id="transfer-hub-repo")
+            hub_token = gr.Textbox(label="Hub write token", type="password", elem_id="transfer-hub-token")
+            push_btn = gr.Button("Push to the Hub", elem_id="transfer-push-btn")
+            push_info = gr.Markdown(elem_id="transfer-push-info")
+
+        # Hidden components for the plain API endpoints (/transfer_train, /transfer_predict).
+        with gr.Row(visible=False):
+            api_file = gr.File(label="data_file")
+            api_builtin = gr.Textbox(value="", label="builtin")
+            api_strategy = gr.Textbox(value="feature_extraction", label="strategy")
+            api_backbone = gr.Textbox(value="", label="backbone")
+            api_epochs = gr.Number(value=15, precision=0, label="epochs")
+            api_lr = gr.Number(value=0, label="learning_rate")
+            api_batch = gr.Number(value=16, precision=0, label="batch_size")
+            api_unfreeze = gr.Number(value=2, precision=0, label="unfreeze_blocks")
+            api_kfold = gr.Number(value=0, precision=0, label="kfold")
+            api_seed = gr.Number(value=0, precision=0, label="seed")
+            api_text = gr.Textbox(value="", label="text")
+            api_image = gr.Image(type="filepath", label="image")
+            api_topk = gr.Number(value=3, precision=0, label="top_k")
+            api_out = gr.JSON()
+            api_train_btn = gr.Button()
+            api_predict_btn = gr.Button()
+
+        # ---------------------------------------------------------------- handlers
+        def show_class_rows(count):
+            return [gr.update(visible=i < int(count)) for i in range(MAX_CLASS_SLOTS)]
+
+        class_count.change(show_class_rows, class_count, class_rows, api_name="transfer_class_rows", show_progress="hidden")
+
+        @user_errors
+        def add_snapshot(image_path, slot, shots):
+            if not image_path:
+                raise ValueError("Take a webcam snapshot first, then press Add snapshot.")
+            shots = {int(k): list(v) for k, v in (shots or {}).items()}
+            shots.setdefault(int(slot), []).append(image_path)
+            summary = ", ".join(f"class {k + 1}: {len(v)}" for k, v in sorted(shots.items()))
+            return shots, f"Webcam snapshots: {summary}", None
+
+        webcam_add.click(add_snapshot, [webcam, webcam_slot, webcam_shots], [webcam_shots, webcam_info, webcam],
+                         api_name="transfer_add_snapshot")
+
+        @user_errors
+        def load_data(source_choice, builtin_key, upload_file, count, shots, *class_inputs, request: gr.Request = None):
+            if source_choice == SOURCES[0]:
+                dataset = load_builtin(builtin_key)
+            elif source_choice == SOURCES[1]:
+                if not upload_file:
+                    raise ValueError("Upload a .zip of class folders or a .csv with text,label columns first.")
+                dataset = load_upload(upload_file)
+            else:
+                names, files = class_inputs[:MAX_CLASS_SLOTS], class_inputs[MAX_CLASS_SLOTS:]
+                by_class: dict[str, list] = {}
+                for slot in range(int(count)):
+                    name = (names[slot] or "").strip()
+                    if name in by_class:
+                        raise ValueError(f"Two classes are named {name!r}; give every class a different name.")
+                    by_class[name] = list(files[slot] or []) + list((shots or {}).get(slot, (shots or {}).get(str(slot), [])))
+                dataset = load_image_classes(by_class)
+            session = get_session(_sid(request))
+            set_dataset(session, dataset)
+            kind = "text (backbone: all-MiniLM-L6-v2)" if dataset.modality == "text" else "images"
+            return f"**{dataset.name}** — {kind}\n\n" + dataset.report.to_markdown()
+
+        load_btn.click(load_data, [source, builtin, upload, class_count, webcam_shots, *class_names, *class_files],
+                       data_report, api_name="transfer_load_data", concurrency_limit=4, time_limit=120)
+
+        @user_errors
+        def train(strategy_list, backbone_key, *settings, request: gr.Request = None, progress=gr.Progress()):
+            session = get_session(_sid(request))
+            if session.dataset is None:
+                session_dataset = load_builtin("text-topics")
+                set_dataset(session, session_dataset)
+            config = _config(*settings[:-1])
+            kfold_k = int(settings[-1] or 0)
+            key = backbone_key if session.dataset.modality == "image" else ""
+            ordered = [s for s in STRATEGIES if s in (strategy_list or [])]
+            histories: dict = {}
+            yield ("Loading the backbone and preparing inputs…", gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                   gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
+            for update in run_training(session, ordered, config, key, kfold_k):
+                if update.progress is not None:
+                    p = update.progress
+                    histories[p.strategy] = p.history
+                    fraction = (update.strategy_index + p.step / max(p.total_steps, 1)) / update.strategy_count
+                    progress(fraction, desc=f"{p.strategy}: epoch {p.epoch}/{p.epochs}, ETA {p.eta:.0f}s")
+                    text = (f"**{p.strategy}** ({update.strategy_index + 1}/{update.strategy_count}) — epoch {p.epoch}/{p.epochs}, "
+                            f"step {p.step}/{p.total_steps}, {p.elapsed:.1f}s elapsed, ETA {p.eta:.0f}s "
+                            f"{update.note}")
+                    yield (text, curves_figure(histories), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                           gr.skip(), gr.skip(), gr.skip())
+                elif update.note:
+                    yield (update.note + "…", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                           gr.skip(), gr.skip(), gr.skip())
+            if not session.results:
+                raise ValueError("Training was stopped before any model finished an epoch; press Train again.")
+            best = session.result()
+            figure, per_class_rows, images, texts = _detail_outputs(session, best.strategy)
+            kfold_text = session.kfold.describe() if (kfold_k and session.kfold) else ""
+            stopped = any(r.stop_reason != "completed" for r in session.results.values())
+            text = (f"Done. Best: **{best.strategy}** — validation accuracy {best.metrics.accuracy:.1%}, macro-F1 "
+                    f"{best.metrics.macro_f1:.3f}." + (" Some runs ended early; the best epoch was kept." if stopped else ""))
+            histories = {s: r.history for s, r in session.results.items()}
+            yield (text, curves_figure(histories), comparison_figure(session.results), figure, _results_rows(session),
+                   per_class_rows, images, texts, gr.update(choices=list(session.results), value=best.strategy), kfold_text)
+
+        train_event = train_btn.click(
+            train, [strategies, backbone, unfreeze, epochs, lr, batch, wd, dropout, augment, patience, val_fraction, seed, kfold],
+            [status, curves, comparison, confusion, results_table, per_class, gallery, wrong_texts, model_pick, kfold_info],
+            api_name="transfer_train_live", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
+            time_limit=TRAIN_TIME_LIMIT_S,
+        )
+
+        def stop(request: gr.Request = None):
+            get_session(_sid(request)).stop.set()
+            return "Stopping… the best model so far is kept."
+
+        # Not cancels=[train_event]: cancelling would discard the run; the flag lets it finish cleanly.
+        stop_btn.click(stop, None, status, api_name="transfer_stop", queue=False)
+        del train_event
+
+        @user_errors
+        def inspect(strategy, request: gr.Request = None):
+            session = get_session(_sid(request))
+            if not strategy or not session.results:
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return _detail_outputs(session, strategy)
+
+        model_pick.change(inspect, model_pick, [confusion, per_class, gallery, wrong_texts], api_name="transfer_inspect")
+
+        @user_errors
+        def predict_ui(strategy, text, image, k, request: gr.Request = None):
+            session = get_session(_sid(request))
+            result = session.result(strategy or None)
+            value = text if session.dataset.modality == "text" else image
+            prediction = predict(result.model, session.backbone(), value, int(k))
+            return dict(zip(prediction.labels, prediction.probabilities))
+
+        predict_btn.click(predict_ui, [model_pick, predict_text, predict_image, top_k], prediction,
+                          api_name="transfer_predict_ui", time_limit=60)
+
+        @user_errors
+        def compare_attention(strategy, text, request: gr.Request = None):
+            session = get_session(_sid(request))
+            result = session.result(strategy or None)
+            if session.dataset.modality != "text":
+                raise ValueError("Attention before/after needs a MiniLM text model: load a text dataset and train.")
+            shift = attention_shift(result.model, session.backbone().tokenizer, text)
+            return attention_figure(shift)
+
+        attention_btn.click(compare_attention, [model_pick, predict_text], attention_plot, api_name="transfer_attention",
+                            time_limit=60)
+
+        @user_errors
+        def export(strategy, request: gr.Request = None):
+            session = get_session(_sid(request))
+            result = session.result(strategy or None)
+            backbone_info = session.backbone()
+            return str(export_zip(result, session.dataset, session.work_dir, backbone_info.tokenizer,
+                                  name=f"neurodeck-{session.dataset.modality}-{result.strategy}"))
+
+        export_btn.click(export, model_pick, export_file, api_name="transfer_export", time_limit=120)
+
+        @user_errors
+        def push(strategy, repo, token, request: gr.Request = None):
+            session = get_session(_sid(request))
+            result = session.result(strategy or None)
+            archive = export_zip(result, session.dataset, session.work_dir, session.backbone().tokenizer, name="hub-export")
+            url = push_to_hub(archive.with_suffix(""), repo, token)
+            return f"Pushed to [{url}]({url})."
+
+        push_btn.click(push, [model_pick, hub_repo, hub_token], push_info, api_name="transfer_push", time_limit=300)
+
+        # ------------------------------------------------------------ plain API endpoints
+        @user_errors
+        def api_train(data_file, builtin_key, strategy, backbone_key, n_epochs, learning_rate, batch_size, unfreeze_blocks,
+                      k, seed_value, request: gr.Request = None):
+            if data_file:
+                dataset = load_upload(data_file)
+            else:
+                dataset = load_builtin((builtin_key or "").strip() or "text-topics")
+            session = get_session(_sid(request))
+            set_dataset(session, dataset)
+            config = dataclasses.replace(
+                TrainConfig(), strategy=(strategy or "feature_extraction").strip(), epochs=int(n_epochs or 15),
+                learning_rate=float(learning_rate or 0) or None, batch_size=int(batch_size or 16),
+                unfreeze_blocks=int(unfreeze_blocks or 2), seed=int(seed_value or 0),
+            )
+            key = (backbone_key or "").strip() if dataset.modality == "image" else ""
+            results = wait_for_training(session, [config.strategy], config, key, int(k or 0))
+            if config.strategy not in results:
+                raise ValueError("Training was stopped before the model finished an epoch.")
+            summary = results[config.strategy].summary()
+            if session.kfold is not None:
+                summary["kfold"] = {"accuracies": list(session.kfold.accuracies), "mean": session.kfold.accuracy_mean,
+                                    "std": session.kfold.accuracy_std}
+            summary["data_report"] = {"counts": dataset.report.counts, "skipped": [list(s) for s in dataset.report.skipped],
+                                      "warnings": list(dataset.report.warnings)}
+            return summary
+
+        api_train_btn.click(
+            api_train, [api_file, api_builtin, api_strategy, api_backbone, api_epochs, api_lr, api_batch, api_unfreeze,
+                        api_kfold, api_seed], api_out,
+            api_name="transfer_train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
+            time_limit=TRAIN_TIME_LIMIT_S,
+        )
+
+        @user_errors
+        def api_predict(text, image, k, request: gr.Request = None):
+            session = get_session(_sid(request))
+            result = session.result()
+            value = text if session.dataset.modality == "text" else image
+            prediction = predict(result.model, session.backbone(), value, int(k or 3))
+            return {**prediction.to_dict(), "strategy": result.strategy, "labels": list(result.model.config.labels)}
+
+        api_predict_btn.click(api_predict, [api_text, api_image, api_topk], api_out, api_name="transfer_predict",
+                              time_limit=60)
+
+        def cleanup(request: gr.Request = None):
+            drop_session(_sid(request))
+
+        demo.unload(cleanup)
