@@ -56,7 +56,11 @@ class ConditionalGenerator(ModelMixin, ConfigMixin):
         self._first_width = widths[0]
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        hidden = self.project(torch.cat([z, self.embed(labels)], dim=1))
+        return self.from_embedding(z, self.embed(labels))
+
+    def from_embedding(self, z: torch.Tensor, class_embedding: torch.Tensor) -> torch.Tensor:
+        """Generate from z (N, latent_dim) and class vectors (N, embed_dim), e.g. a blend of two classes."""
+        hidden = self.project(torch.cat([z, class_embedding], dim=1))
         return self.body(hidden.view(len(z), self._first_width, 4, 4))
 
 

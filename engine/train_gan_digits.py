@@ -33,6 +33,7 @@ class GanDigitsConfig:
     r1_gamma: float = 1.0  # R1 gradient penalty on reals every r1_every steps; keeps D smooth
     r1_every: int = 4
     ema_decay: float = 0.995  # generator weight averaging; the EMA copy is what we save
+    ema_start: int = 500  # steps before averaging starts (early weights are noise)
     d_dropout: float = 0.2
     seed: int = 0  # seeds init, batches and noise
 
@@ -104,7 +105,7 @@ class DigitsGanTrainer:
         g_loss.backward()
         self.g_opt.step()
         # No averaging at first: early weights are noise and would pull the average back for a long time.
-        _ema_update(self.ema, self.generator, config.ema_decay if step > 500 else 0.0)
+        _ema_update(self.ema, self.generator, config.ema_decay if step > config.ema_start else 0.0)
         return d_loss.detach().item(), g_loss.detach().item()
 
 

@@ -1,0 +1,516 @@
+"""GAN tab: explore a trained conditional DCGAN, and watch GANs learn live.
+
+Sub-tabs: Generate, Latent space, Discriminator score, GAN Lab (2-D, live), Train live
+(a small digits GAN), Quality. Handlers are thin wrappers over :mod:`engine.gan_inference`,
+:mod:`engine.gan_lab`, :mod:`engine.gan_live` and :mod:`engine.gan_render`; engine modules are
+imported inside handlers so the app starts without paying for torch. Per-user runs live in
+``gr.State`` (one per browser session).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from demos.common import user_errors
+
+DIGIT_CHOICES = ["random"] + [str(d) for d in range(10)]
+SCORE_CLASS_CHOICES = ["auto"] + [str(d) for d in range(10)]
+LAB_DATASETS = ["ring", "grid", "moons", "spiral", "line", "custom"]
+LAB_LOSSES = ["non-saturating", "least-squares", "wgan-gp"]
+LAB_OPTIMIZERS = ["adam", "sgd", "rmsprop"]
+LAB_FRAME_SECONDS = 0.3  # training time between two streamed frames (>= 2 frames/s with rendering)
+LAB_MAX_STEPS = 100_000  # most steps one Play may run
+LIVE_FRAME_SECONDS = 2.5  # training time between two sample grids in the live digits GAN
+LIVE_MAX_SECONDS = 110  # one Start runs at most this long (the event's time limit is 120 s)
+SKETCH_SIDE = 256  # the sketchpad canvas: a 32x32 digit enlarged 8x
+
+HUB_FORMAT = """
+**Bring your own generator.** Any folder or Hub repo in NeuroDeck's format loads here:
+`generator/config.json` + `generator/diffusion_pytorch_model.safetensors`, written by
+`ConditionalGenerator.save_pretrained("<repo>/generator")` from `engine/gan_models.py`
+(a diffusers `ModelMixin`; optional `discriminator/` likewise). Hub ids need the app to be online.
+"""
+
+
+def _engine(name: str):
+    return importlib.import_module(f"engine.{name}")
+
+
+def _gif_path(data: bytes) -> str:
+    handle = tempfile.NamedTemporaryFile(prefix="neurodeck_gan_", suffix=".gif", delete=False)
+    with handle:
+        handle.write(data)
+    return handle.name
+
+
+def _payload_path(payload) -> str | None:
+    if payload is None:
+        return None
+    if isinstance(payload, dict):
+        return payload.get("path") or payload.get("name")
+    return str(payload)
+
+
+# ----------------------------------------------------------------------------------------- generate
+@user_errors
+def gan_generate(seed, digit="random", count=16, psi=1.0, model_id=""):
+    """Generate ``count`` digits; returns (gallery images, info dict with class, seed, psi)."""
+    inference, render = _engine("gan_inference"), _engine("gan_render")
+    generator = inference.load_generator(model_id)
+    result = inference.generate(generator, seed, digit, count, psi)
+    images = [(render.digit_image(image), f"{label}") for image, label in zip(result.images, result.classes)]
+    info = result.info()
+    info["model"] = (model_id or "").strip() or "embedded (gan-digits)"
+    return images, info
+
+
+@user_errors
+def gan_interpolate(seed_a=0, seed_b=1, digit_a="3", digit_b="8", frames=12, psi=1.0):
+    """Interpolate between two seeds/classes; returns (animated GIF path, frame strip image, info)."""
+    inference, render = _engine("gan_inference"), _engine("gan_render")
+    images = inference.interpolate(inference.load_generator(), seed_a, seed_b, digit_a, digit_b, frames, psi)
+    tiles = [render.digit_image(image, scale=4) for image in images]
+    strip = render.digits_grid(images, columns=len(images), cell=48)
+    info = {"seed_a": int(seed_a), "seed_b": int(seed_b), "class_a": int(digit_a), "class_b": int(digit_b),
+            "frames": len(images), "psi": float(psi)}
+    return _gif_path(render.frames_to_gif(tiles)), strip, info
+
+
+@user_errors
+def gan_walk(seed=0, digit="5", direction_seed=1, amount=0.0, psi=1.0):
+    """Move one digit along a random latent direction; returns (image at ``amount``, strip from -3 to 3)."""
+    inference, render = _engine("gan_inference"), _engine("gan_render")
+    generator = inference.load_generator()
+    amounts = [-3, -2, -1, 0, 1, 2, 3]
+    strip_images = inference.latent_walk(generator, seed, digit, direction_seed, amounts, psi)
+    current = inference.latent_walk(generator, seed, digit, direction_seed, [amount], psi)[0]
+    return render.digit_image(current, scale=6), render.digits_grid(strip_images, columns=len(amounts), cell=48)
+
+
+# ----------------------------------------------------------------------------------------- score
+def _score(image, digit):
+    inference = _engine("gan_inference")
+    x = inference.image_to_gan_input(image)
+    result = inference.score_realness(inference.load_discriminator(), inference.load_judge(), x, digit)
+    label = {f"as {d}": v for d, v in enumerate(result.per_class_realness)}
+    return result, label
+
+
+@user_errors
+def gan_score(image, digit="auto"):
+    """Discriminator realness of an uploaded image; returns (label of realness per class, info dict)."""
+    validation = _engine("validation")
+    pil = validation.load_image(_payload_path(image))
+    result, label = _score(pil, digit)
+    return label, result.info()
+
+
+@user_errors
+def gan_sketch_load(seed=0, digit="3"):
+    """Put a generated digit (enlarged 8x) on the sketchpad; returns (editor value, score info, chart, history)."""
+    inference, render = _engine("gan_inference"), _engine("gan_render")
+    digit = "0" if str(digit) == "random" else digit
+    result = inference.generate(inference.load_generator(), seed, digit, 1, 1.0)
+    big = render.digit_image(result.images[0], scale=SKETCH_SIDE // result.images.shape[-1]).convert("RGB")
+    scored, _ = _score(big, digit)
+    history = [scored.realness]
+    chart = _history_chart(history)
+    return {"background": big, "layers": [], "composite": big}, scored.info(), chart, history
+
+
+def _history_chart(history):
+    render = _engine("gan_render")
+    import numpy as np  # noqa: PLC0415  (numpy only; keeps module import light)
+
+    xs = np.arange(len(history), dtype=float)
+    return render.render_curves([(xs, np.asarray(history, float), (200, 60, 60), "realness")],
+                                width=420, height=150, title="realness after each edit", y_range=(0.0, 1.0))
+
+
+@user_errors
+def gan_score_sketch(editor, digit="auto", history=None):
+    """Score the sketchpad's composite; appends to the per-session history. Returns (info, chart, history)."""
+    validation = _engine("validation")
+    composite = editor.get("composite") if isinstance(editor, dict) else editor
+    if composite is None:
+        raise ValueError("The sketchpad is empty: load a generated digit or draw one (white ink on black).")
+    pil = validation.load_image(composite)
+    result, _ = _score(pil, digit)
+    history = (list(history or []) + [result.realness])[-200:]
+    return result.info(), _history_chart(history), history
+
+
+# ----------------------------------------------------------------------------------------- GAN Lab
+LAB_SETTINGS = ["dataset", "noise_dim", "g_width", "g_depth", "d_width", "d_depth", "g_lr", "d_lr",
+                "optimizer", "loss", "d_steps", "seed"]
+
+
+def _lab_session(state, csv_file, values: dict):
+    lab = _engine("gan_lab")
+    config = lab.config_from_values(**values)
+    points = None
+    path = _payload_path(csv_file)
+    if config.dataset == "custom":
+        if not path:
+            raise ValueError("The 'custom' dataset needs points: upload a CSV with two columns x,y.")
+        points = lab.normalise_points(lab.parse_points_csv(path))
+    if state is None:
+        return lab.LabSession(config, points)
+    state.apply(config, points)
+    return state
+
+
+def _lab_outputs(session, arrows: bool):
+    render = _engine("gan_render")
+    frame = session.snapshot(arrows=bool(arrows))
+    stats = {
+        "step": frame.step,
+        "mode_coverage": round(frame.latest_coverage, 3),
+        "modes": int(len(frame.modes)),
+        "d_loss": round(float(frame.d_losses[-1]), 4) if len(frame.d_losses) else None,
+        "g_loss": round(float(frame.g_losses[-1]), 4) if len(frame.g_losses) else None,
+        "steps_per_second": round(frame.steps_per_second, 1),
+        "settings": {name: getattr(frame.config, name) for name in LAB_SETTINGS},
+    }
+    return render.render_lab_field(frame, arrows=bool(arrows)), render.render_lab_charts(frame), stats
+
+
+@user_errors
+def gan_lab_run(dataset="ring", csv_file=None, noise_dim=2, g_width=64, g_depth=2, d_width=64, d_depth=2,
+                g_lr=0.001, d_lr=0.001, optimizer="adam", loss="non-saturating", d_steps=1, seed=0,
+                arrows=True, max_steps=3000, state=None):
+    """Play: train and stream (field image, charts image, stats) about 3 times a second until max_steps."""
+    values = dict(zip(LAB_SETTINGS, [dataset, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr,
+                                      optimizer, loss, d_steps, seed]))
+    session = _lab_session(state, csv_file, values)
+    try:
+        total = int(max_steps)
+    except (TypeError, ValueError):
+        raise ValueError(f"max_steps must be a whole number, got {max_steps!r}.") from None
+    if not 1 <= total <= LAB_MAX_STEPS:
+        raise ValueError(f"max_steps must be from 1 to {LAB_MAX_STEPS:,}, got {total}.")
+    target = session.step + total
+    chunk = 10
+    while session.step < target:
+        started = time.perf_counter()
+        while session.step < target and time.perf_counter() - started < LAB_FRAME_SECONDS:
+            session.train(min(chunk, target - session.step))
+        yield *_lab_outputs(session, arrows), session
+
+
+@user_errors
+def gan_lab_step(dataset="ring", csv_file=None, noise_dim=2, g_width=64, g_depth=2, d_width=64, d_depth=2,
+                 g_lr=0.001, d_lr=0.001, optimizer="adam", loss="non-saturating", d_steps=1, seed=0,
+                 arrows=True, state=None):
+    """Step: one generator update (after d_steps discriminator updates)."""
+    values = dict(zip(LAB_SETTINGS, [dataset, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr,
+                                      optimizer, loss, d_steps, seed]))
+    session = _lab_session(state, csv_file, values)
+    session.train(1)
+    return *_lab_outputs(session, arrows), session
+
+
+@user_errors
+def gan_lab_reset(dataset="ring", csv_file=None, noise_dim=2, g_width=64, g_depth=2, d_width=64, d_depth=2,
+                  g_lr=0.001, d_lr=0.001, optimizer="adam", loss="non-saturating", d_steps=1, seed=0,
+                  arrows=True, state=None):
+    """Reset: fresh networks with the current settings (step 0)."""
+    values = dict(zip(LAB_SETTINGS, [dataset, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr,
+                                      optimizer, loss, d_steps, seed]))
+    session = _lab_session(None, csv_file, values)
+    return *_lab_outputs(session, arrows), session
+
+
+@user_errors
+def gan_lab_csv(csv_file):
+    """Check an uploaded CSV of x,y points; returns (preview field image, summary). Bad files raise clear errors."""
+    lab, render = _engine("gan_lab"), _engine("gan_render")
+    points = lab.parse_points_csv(_payload_path(csv_file))
+    session = lab.LabSession(lab.LabConfig(dataset="custom"), lab.normalise_points(points))
+    field, _, _ = _lab_outputs(session, False)
+    summary = {"points": int(len(points)), "x_range": [float(points[:, 0].min()), float(points[:, 0].max())],
+               "y_range": [float(points[:, 1].min()), float(points[:, 1].max())], "modes": int(len(session.modes.centres))}
+    return field, summary
+
+
+def _preset(config):
+    return [config.dataset, config.noise_dim, config.g_width, config.g_depth, config.d_width, config.d_depth,
+            config.g_lr, config.d_lr, config.optimizer, config.loss, config.d_steps, config.seed]
+
+
+def lab_collapse_preset():
+    return _preset(_engine("gan_lab").COLLAPSE_PRESET)
+
+
+def lab_default_preset():
+    return _preset(_engine("gan_lab").LabConfig())
+
+
+# ----------------------------------------------------------------------------------------- live digits
+@user_errors
+def gan_live_train(seed=0, seconds=60, state=None):
+    """Start: train the small digits GAN, streaming (sample grid, loss chart, status) every few seconds."""
+    live, render = _engine("gan_live"), _engine("gan_render")
+    try:
+        budget = float(seconds)
+    except (TypeError, ValueError):
+        raise ValueError(f"seconds must be a number, got {seconds!r}.") from None
+    if not 1 <= budget <= LIVE_MAX_SECONDS:
+        raise ValueError(f"seconds must be between 1 and {LIVE_MAX_SECONDS}, got {seconds!r}.")
+    check_seed = _engine("gan_inference").check_seed
+    seed = check_seed(seed)
+    # Start again with the same seed continues the run; a new seed starts a new one.
+    session = state if state is not None and state.seed == seed else live.LiveDigitsGan(seed)
+    started = time.perf_counter()
+    while True:
+        remaining = budget - (time.perf_counter() - started)
+        session.train_for(min(LIVE_FRAME_SECONDS, max(remaining, 0.05)))
+        frame = session.snapshot()
+        grid = render.digits_grid(frame.samples, columns=live.SAMPLES_PER_CLASS, cell=32)
+        chart = render.render_curves(
+            [(frame.loss_steps, frame.d_losses, render.D_COLOUR, "D loss"),
+             (frame.loss_steps, frame.g_losses, render.G_COLOUR, "G loss")], width=420, title="losses")
+        status = {"step": frame.step, "seconds_trained": round(frame.seconds, 1),
+                  "steps_per_second": round(frame.steps_per_second, 1), "seed": seed}
+        yield grid, chart, status, session
+        if time.perf_counter() - started >= budget:
+            return
+
+
+# ----------------------------------------------------------------------------------------- quality
+@user_errors
+def gan_quality(samples=200):
+    """Re-measure the embedded generator with the judge (takes a few seconds); returns the figures."""
+    quality = _engine("gan_inference").measure_quality(samples)
+    return quality.as_dict()
+
+
+def _committed_figures_markdown() -> str:
+    try:
+        record = _engine("gan_inference").committed_quality()
+    except Exception as error:  # noqa: BLE001  (the tab still works without the figures)
+        return f"Quality figures unavailable: {error}"
+    q = record["quality"]
+    if not q:
+        return "Quality figures were not recorded for this model."
+    return (
+        "| measured on 1,000 generated digits (100 per class) | value | bar |\n|---|---|---|\n"
+        f"| judge accuracy on held-out real digits | {q['judge_test_accuracy']:.1%} | ≥ 97% |\n"
+        f"| judge agrees with the requested class | {q['agreement']:.1%} | ≥ 90% |\n"
+        f"| classes produced | {q['classes_produced']} / 10 | 10 |\n"
+        f"| diversity, worst class (generated / real mean pairwise distance) | {q['min_diversity_ratio']:.0%} | ≥ 50% |\n"
+        f"| Fréchet distance on judge features, generated vs held-out real | {q['fid_generated_vs_heldout']:.2f} | lower is better |\n"
+        f"| same, real training digits vs held-out real (floor) | {q['fid_real_train_vs_heldout']:.2f} | |\n"
+        f"\nTrained in {record['train_seconds']} s on CPU by `scripts/train_gan_digits.py`."
+    )
+
+
+# ----------------------------------------------------------------------------------------- layout
+def _build_generate():
+    with gr.Row():
+        seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="gan-seed")
+        digit = gr.Dropdown(DIGIT_CHOICES, value="random", label="Digit class", elem_id="gan-digit")
+        count = gr.Slider(1, 64, value=16, step=1, label="Count", elem_id="gan-count")
+        psi = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Truncation ψ", elem_id="gan-psi")
+    with gr.Row():
+        model_id = gr.Textbox(value="", label="Generator (empty = embedded; or a Hub id / folder in NeuroDeck's format)",
+                              placeholder="embedded", elem_id="gan-model-id", scale=3)
+        button = gr.Button("Generate", variant="primary", elem_id="gan-generate-btn", scale=1)
+    gallery = gr.Gallery(label="Generated digits (caption = requested class)", columns=8, height=420,
+                         elem_id="gan-gallery", format="png")
+    info = gr.JSON(label="What was generated", elem_id="gan-generate-info")
+    gr.Markdown(HUB_FORMAT)
+    button.click(gan_generate, inputs=[seed, digit, count, psi, model_id], outputs=[gallery, info],
+                 api_name="gan_generate", time_limit=60)
+
+
+def _build_latent():
+    gr.Markdown("### Interpolate between two seeds (and two classes)")
+    with gr.Row():
+        seed_a = gr.Number(value=0, precision=0, minimum=0, label="Seed A", elem_id="gan-interp-seed-a")
+        seed_b = gr.Number(value=1, precision=0, minimum=0, label="Seed B", elem_id="gan-interp-seed-b")
+        digit_a = gr.Dropdown(DIGIT_CHOICES[1:], value="3", label="Class A", elem_id="gan-interp-digit-a")
+        digit_b = gr.Dropdown(DIGIT_CHOICES[1:], value="8", label="Class B", elem_id="gan-interp-digit-b")
+        frames = gr.Slider(2, 48, value=12, step=1, label="Frames", elem_id="gan-interp-frames")
+        psi = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Truncation ψ", elem_id="gan-interp-psi")
+    button = gr.Button("Interpolate", variant="primary", elem_id="gan-interp-btn")
+    with gr.Row():
+        gif = gr.Image(label="Animation", type="filepath", interactive=False, elem_id="gan-interp-gif", format="gif")
+        strip = gr.Image(label="Frames", interactive=False, elem_id="gan-interp-strip")
+    info = gr.JSON(label="Interpolation", elem_id="gan-interp-info")
+    button.click(gan_interpolate, inputs=[seed_a, seed_b, digit_a, digit_b, frames, psi], outputs=[gif, strip, info],
+                 api_name="gan_interpolate", time_limit=60)
+
+    gr.Markdown("### Latent walk along a random direction")
+    with gr.Row():
+        seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="gan-walk-seed")
+        digit = gr.Dropdown(DIGIT_CHOICES[1:], value="5", label="Class", elem_id="gan-walk-digit")
+        direction = gr.Number(value=1, precision=0, minimum=0, label="Direction (seed)", elem_id="gan-walk-direction")
+        walk_psi = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Truncation ψ", elem_id="gan-walk-psi")
+    amount = gr.Slider(-3, 3, value=0, step=0.1, label="Move along the direction", elem_id="gan-walk-amount")
+    with gr.Row():
+        current = gr.Image(label="Here", interactive=False, elem_id="gan-walk-image")
+        walk_strip = gr.Image(label="From -3 to +3", interactive=False, elem_id="gan-walk-strip")
+    inputs = [seed, digit, direction, amount, walk_psi]
+    amount.release(gan_walk, inputs=inputs, outputs=[current, walk_strip], api_name="gan_walk", time_limit=30)
+    for control in (seed, digit, direction, walk_psi):
+        control.change(gan_walk, inputs=inputs, outputs=[current, walk_strip], api_visibility="private", time_limit=30)
+
+
+def _build_score():
+    gr.Markdown(
+        "The discriminator's **realness** (sigmoid of D's output) for an image as a given class. "
+        "Load a generated digit onto the sketchpad, then scribble on it (white ink, black to erase) and watch the score move."
+    )
+    with gr.Row():
+        with gr.Column():
+            upload = gr.Image(type="filepath", label="Upload a digit image", elem_id="gan-score-image")
+            score_class = gr.Dropdown(SCORE_CLASS_CHOICES, value="auto", label="Score as class (auto = judge's reading)",
+                                      elem_id="gan-score-class")
+            score_button = gr.Button("Score upload", variant="primary", elem_id="gan-score-btn")
+            label = gr.Label(num_top_classes=10, label="Realness if read as each class", elem_id="gan-score-label")
+            score_info = gr.JSON(label="Score", elem_id="gan-score-info")
+        with gr.Column():
+            with gr.Row():
+                sketch_seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="gan-sketch-seed")
+                sketch_digit = gr.Dropdown(DIGIT_CHOICES[1:], value="3", label="Class", elem_id="gan-sketch-digit")
+                load = gr.Button("Load a generated digit", elem_id="gan-sketch-load")
+            black = {"background": _black_canvas(), "layers": [], "composite": None}
+            sketch = gr.Sketchpad(value=black, type="numpy", image_mode="RGB", canvas_size=(SKETCH_SIDE, SKETCH_SIDE),
+                                  brush=gr.Brush(colors=["#ffffff", "#000000"], default_color="#ffffff", default_size=12),
+                                  label="Scribble here", elem_id="gan-sketch")
+            sketch_info = gr.JSON(label="Realness of the sketch", elem_id="gan-sketch-info")
+            history_chart = gr.Image(label="Realness history", interactive=False, elem_id="gan-sketch-history")
+    history = gr.State([])
+    score_button.click(gan_score, inputs=[upload, score_class], outputs=[label, score_info], api_name="gan_score",
+                       preprocess=False, time_limit=30)
+    load.click(gan_sketch_load, inputs=[sketch_seed, sketch_digit], outputs=[sketch, sketch_info, history_chart, history],
+               api_name="gan_sketch_load", time_limit=30)
+    sketch.change(gan_score_sketch, inputs=[sketch, score_class, history], outputs=[sketch_info, history_chart, history],
+                  api_name="gan_score_sketch", time_limit=30, trigger_mode="always_last", show_progress="hidden")
+
+
+def _black_canvas():
+    from PIL import Image  # noqa: PLC0415
+
+    return Image.new("RGB", (SKETCH_SIDE, SKETCH_SIDE), (0, 0, 0))
+
+
+def _build_lab():
+    gr.Markdown(
+        "A GAN learning a 2-D point cloud, live. **Green** = real points, **purple** = generated; the background is "
+        "the discriminator's verdict, arrows show where the generator's gradient pushes its points. "
+        "Press **Collapse me** then **Play** to see mode collapse; **Defaults** (or the WGAN-GP loss) fixes it."
+    )
+    state = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            dataset = gr.Dropdown(LAB_DATASETS, value="ring", label="Data", elem_id="gan-lab-dataset")
+            csv_file = gr.File(label="Your points (CSV of x,y; choose 'custom')", file_types=[".csv", ".txt"],
+                               elem_id="gan-lab-csv")
+            with gr.Row():
+                g_width = gr.Slider(4, 256, value=64, step=4, label="G width", elem_id="gan-lab-g-width")
+                g_depth = gr.Slider(1, 6, value=2, step=1, label="G depth", elem_id="gan-lab-g-depth")
+            with gr.Row():
+                d_width = gr.Slider(4, 256, value=64, step=4, label="D width", elem_id="gan-lab-d-width")
+                d_depth = gr.Slider(1, 6, value=2, step=1, label="D depth", elem_id="gan-lab-d-depth")
+            with gr.Row():
+                g_lr = gr.Number(value=0.001, label="G learning rate", elem_id="gan-lab-g-lr")
+                d_lr = gr.Number(value=0.001, label="D learning rate", elem_id="gan-lab-d-lr")
+            with gr.Row():
+                optimizer = gr.Dropdown(LAB_OPTIMIZERS, value="adam", label="Optimizer", elem_id="gan-lab-optimizer")
+                loss = gr.Dropdown(LAB_LOSSES, value="non-saturating", label="Loss", elem_id="gan-lab-loss")
+            with gr.Row():
+                d_steps = gr.Slider(1, 10, value=1, step=1, label="D steps per G step", elem_id="gan-lab-d-steps")
+                noise_dim = gr.Slider(1, 16, value=2, step=1, label="Noise dimension", elem_id="gan-lab-noise-dim")
+            with gr.Row():
+                seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="gan-lab-seed")
+                max_steps = gr.Number(value=20000, precision=0, label="Play runs up to (steps)", elem_id="gan-lab-max-steps")
+            arrows = gr.Checkbox(value=True, label="Show generator gradient arrows", elem_id="gan-lab-arrows")
+            with gr.Row():
+                collapse = gr.Button("Collapse me", elem_id="gan-lab-collapse")
+                defaults = gr.Button("Defaults", elem_id="gan-lab-defaults")
+        with gr.Column(scale=2):
+            with gr.Row():
+                play = gr.Button("▶ Play", variant="primary", elem_id="gan-lab-play")
+                pause = gr.Button("⏸ Pause", elem_id="gan-lab-pause")
+                step = gr.Button("Step", elem_id="gan-lab-step")
+                reset = gr.Button("Reset", elem_id="gan-lab-reset")
+            with gr.Row():
+                field = gr.Image(label="Data space", interactive=False, elem_id="gan-lab-field", format="png")
+                charts = gr.Image(label="Losses and mode coverage", interactive=False, elem_id="gan-lab-charts", format="png")
+            stats = gr.JSON(label="Status", elem_id="gan-lab-stats")
+    settings = [dataset, csv_file, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr, optimizer, loss, d_steps, seed, arrows]
+    outputs = [field, charts, stats, state]
+    run_event = play.click(gan_lab_run, inputs=[*settings, max_steps, state], outputs=outputs, api_name="gan_lab_run",
+                           time_limit=120, concurrency_limit=2, trigger_mode="once", show_progress="hidden")
+    pause.click(None, cancels=[run_event], api_visibility="private")
+    step.click(gan_lab_step, inputs=[*settings, state], outputs=outputs, api_name="gan_lab_step", cancels=[run_event],
+               time_limit=30)
+    reset.click(gan_lab_reset, inputs=[*settings, state], outputs=outputs, api_name="gan_lab_reset", cancels=[run_event],
+                time_limit=30)
+    csv_file.upload(gan_lab_csv, inputs=[csv_file], outputs=[field, stats], api_name="gan_lab_csv", time_limit=30).then(
+        lambda: "custom", outputs=[dataset], api_visibility="private")
+    preset_outputs = [dataset, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr, optimizer, loss, d_steps, seed]
+    collapse.click(lab_collapse_preset, outputs=preset_outputs, cancels=[run_event], api_visibility="private").then(
+        gan_lab_reset, inputs=[*settings, state], outputs=outputs, api_visibility="private")
+    defaults.click(lab_default_preset, outputs=preset_outputs, cancels=[run_event], api_visibility="private").then(
+        gan_lab_reset, inputs=[*settings, state], outputs=outputs, api_visibility="private")
+
+
+def _build_live():
+    gr.Markdown(
+        "A small class-conditional DCGAN (the same code as the embedded model, at the digits' native 8x8) trains "
+        "on the CPU right now. Rows are digits 0-9; readable digits appear within a few hundred steps."
+    )
+    state = gr.State(None)
+    with gr.Row():
+        seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="gan-live-seed")
+        seconds = gr.Slider(5, LIVE_MAX_SECONDS, value=60, step=5, label="Train for (seconds)", elem_id="gan-live-seconds")
+        start = gr.Button("Start", variant="primary", elem_id="gan-live-start")
+        stop = gr.Button("Stop", elem_id="gan-live-stop")
+        reset = gr.Button("Reset", elem_id="gan-live-reset")
+    with gr.Row():
+        grid = gr.Image(label="Samples (rows: 0-9)", interactive=False, elem_id="gan-live-samples", format="png")
+        chart = gr.Image(label="Losses", interactive=False, elem_id="gan-live-losses", format="png")
+    status = gr.JSON(label="Status", elem_id="gan-live-status")
+    event = start.click(gan_live_train, inputs=[seed, seconds, state], outputs=[grid, chart, status, state],
+                        api_name="gan_live_train", time_limit=120, concurrency_limit=1, trigger_mode="once",
+                        show_progress="hidden")
+    stop.click(None, cancels=[event], api_visibility="private")
+    reset.click(lambda: (None, None, None, None), outputs=[grid, chart, status, state], cancels=[event],
+                api_visibility="private")
+
+
+def _build_quality():
+    gr.Markdown(_committed_figures_markdown(), elem_id="gan-quality-table")
+    with gr.Row():
+        samples = gr.Slider(20, 1000, value=200, step=10, label="Samples to re-measure", elem_id="gan-quality-samples")
+        button = gr.Button("Re-measure now", elem_id="gan-quality-btn")
+    figures = gr.JSON(label="Measured now", elem_id="gan-quality-json")
+    button.click(gan_quality, inputs=[samples], outputs=[figures], api_name="gan_quality", time_limit=120,
+                 concurrency_limit=1)
+
+
+def build_tab(demo: gr.Blocks) -> None:
+    """Add the GAN tab to ``demo`` (per-session state lives in gr.State, freed with the session)."""
+    with gr.Tab("GAN", id="gan", elem_id="tab-gan"):
+        with gr.Tabs():
+            with gr.Tab("Generate", id="gan-generate", elem_id="tab-gan-generate"):
+                _build_generate()
+            with gr.Tab("Latent space", id="gan-latent", elem_id="tab-gan-latent"):
+                _build_latent()
+            with gr.Tab("Discriminator score", id="gan-score", elem_id="tab-gan-score"):
+                _build_score()
+            with gr.Tab("GAN Lab (2-D, live)", id="gan-lab", elem_id="tab-gan-lab"):
+                _build_lab()
+            with gr.Tab("Train live", id="gan-live", elem_id="tab-gan-live"):
+                _build_live()
+            with gr.Tab("Quality", id="gan-quality", elem_id="tab-gan-quality"):
+                _build_quality()
