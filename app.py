@@ -14,6 +14,7 @@ import gradio as gr
 from demos import attention
 from demos import autoencoder
 from demos import transfer
+from demos import gan
 from engine.validation import MAX_UPLOAD_BYTES
 
 QUEUE_CONCURRENCY = 2  # one worker per CPU core on the reference 2-core machine
@@ -35,6 +36,7 @@ def build_app() -> gr.Blocks:
             attention.build_tab(demo)
             autoencoder.build_tab(demo)
             transfer.build_tab(demo)
+            gan.build_tab(demo)
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return demo
 
