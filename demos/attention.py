@@ -9,8 +9,10 @@ the first request, and app.py warms it up in the background).
 from __future__ import annotations
 
 import importlib
+import json
 
 import gradio as gr
+from gradio.components.plot import PlotData
 
 from demos.common import user_errors
 from engine.registry import SOURCES
@@ -37,6 +39,11 @@ CAVEAT = (
     "MLPs also shape the result (Jain & Wallace 2019; Wiegreffe & Pinter 2019). Rollout is a rough "
     "estimate of information flow, not a causal attribution."
 )
+
+
+def _plot(figure: dict) -> PlotData:
+    """Hand a Plotly figure dict to gr.Plot as ready JSON (skips plotly's slow Figure validation)."""
+    return PlotData(type="plotly", plot=json.dumps(figure))
 
 
 def _engine(name: str):
@@ -85,7 +92,8 @@ def _text_views(result, layer, head, head_fusion, rollout_target, head_view_toke
     )
     rollout_figure = render.attention_heatmap(rollout, tokens, tokens, f"Attention rollout (heads fused by {head_fusion})")
     flow_figure = render.token_flow_bars(rollout[target], tokens, f"{target}: {tokens[target]}")
-    return matrix, grid, f'<div style="overflow:auto;max-height:720px">{head_view}</div>', rollout_figure, flow_figure, rollout
+    head_view = f'<div style="overflow:auto;max-height:720px">{head_view}</div>'
+    return _plot(matrix), grid, head_view, _plot(rollout_figure), _plot(flow_figure), rollout
 
 
 def _notes(result) -> str:

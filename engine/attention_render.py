@@ -11,7 +11,6 @@ import html
 from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
 # Distinct colours for overlaid heads (bertviz uses a categorical palette the same way).
@@ -39,59 +38,65 @@ def colourise(values: np.ndarray, vmax: float | None = None, cmap: str = "viridi
 
 def attention_heatmap(
     matrix: np.ndarray, query_labels: list[str], key_labels: list[str], title: str, zmax: float | None = None
-) -> go.Figure:
-    """Interactive heatmap of a (Tq, Tk) attention matrix; hover shows both tokens and the weight.
+) -> dict:
+    """Interactive heatmap of a (Tq, Tk) attention matrix, as a Plotly figure dict (JSON-ready).
 
-    Axes use integer positions with token tick labels, so repeated tokens ("the" twice) stay distinct.
+    Hover shows both tokens and the weight. Axes use integer positions with token tick
+    labels, so repeated tokens ("the" twice) stay distinct. A plain dict rather than a
+    ``plotly.graph_objects.Figure``: building and validating Figure objects cost more than
+    the model's forward pass.
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     rows, cols = matrix.shape
-    queries = np.array([f"{i}: {t}" for i, t in enumerate(query_labels)], dtype=object)
-    keys = np.array([f"{j}: {t}" for j, t in enumerate(key_labels)], dtype=object)
-    custom = np.stack(np.broadcast_arrays(queries[:, None], keys[None, :]), axis=-1)
+    queries = [f"{i}: {t}" for i, t in enumerate(query_labels)]
+    keys = [f"{j}: {t}" for j, t in enumerate(key_labels)]
+    custom = [[[query, key] for key in keys] for query in queries]
     tick_font = 11 if max(rows, cols) <= 32 else 8
-    figure = go.Figure(
-        go.Heatmap(
-            z=matrix,
-            x=list(range(cols)),
-            y=list(range(rows)),
-            customdata=custom,
-            colorscale="Viridis",
-            zmin=0,
-            zmax=zmax if zmax is not None else float(matrix.max()) or 1.0,
-            hovertemplate="query %{customdata[0]}<br>key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>",
-            colorbar={"thickness": 12},
-        )
-    )
-    figure.update_layout(
-        title={"text": f"{title}<br><sub>rows: query (attending) · columns: key (attended to)</sub>",
-               "font": {"size": 14}, "y": 0.98, "yanchor": "top"},
-        height=max(440, min(820, 160 + 16 * rows)),
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        xaxis={"tickmode": "array", "tickvals": list(range(cols)), "ticktext": list(key_labels), "side": "bottom",
-               "tickangle": -60, "tickfont": {"size": tick_font}},
-        yaxis={"tickmode": "array", "tickvals": list(range(rows)), "ticktext": list(query_labels),
-               "autorange": "reversed", "tickfont": {"size": tick_font}},
-    )
-    return figure
+    top = zmax if zmax is not None else (float(matrix.max()) or 1.0)
+    heatmap = {
+        "type": "heatmap",
+        "z": matrix.round(5).tolist(),
+        "x": list(range(cols)),
+        "y": list(range(rows)),
+        "customdata": custom,
+        "colorscale": "Viridis",
+        "zmin": 0,
+        "zmax": top,
+        "hovertemplate": "query %{customdata[0]}<br>key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>",
+        "colorbar": {"thickness": 12},
+    }
+    layout = {
+        "title": {"text": f"{title}<br><sub>rows: query (attending) · columns: key (attended to)</sub>",
+                  "font": {"size": 14}, "y": 0.98, "yanchor": "top"},
+        "height": max(440, min(820, 160 + 16 * rows)),
+        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "xaxis": {"tickmode": "array", "tickvals": list(range(cols)), "ticktext": list(key_labels),
+                  "side": "bottom", "tickangle": -60, "tickfont": {"size": tick_font}},
+        "yaxis": {"tickmode": "array", "tickvals": list(range(rows)), "ticktext": list(query_labels),
+                  "autorange": "reversed", "tickfont": {"size": tick_font}},
+    }
+    return {"data": [heatmap], "layout": layout}
 
 
-def token_flow_bars(flow: np.ndarray, tokens: list[str], target_label: str) -> go.Figure:
-    """Bar chart of how much each input token flows (rollout) into one target position."""
+def token_flow_bars(flow: np.ndarray, tokens: list[str], target_label: str) -> dict:
+    """Bar chart (Plotly figure dict) of how much each input token flows, by rollout, into one position."""
     flow = np.asarray(flow, dtype=np.float64)
-    labels = [f"{i}: {t}" for i, t in enumerate(tokens)]
-    figure = go.Figure(
-        go.Bar(x=list(range(len(flow))), y=flow, customdata=labels, marker_color="#4c78a8",
-               hovertemplate="%{customdata}<br>share %{y:.4f}<extra></extra>")
-    )
-    figure.update_layout(
-        title={"text": f"Rollout: how much each input token flows into {target_label}", "font": {"size": 14}},
-        height=320,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis={"tickmode": "array", "tickvals": list(range(len(flow))), "ticktext": list(tokens), "tickangle": -60},
-        yaxis={"title": {"text": "share of attention flow"}, "rangemode": "tozero"},
-    )
-    return figure
+    bars = {
+        "type": "bar",
+        "x": list(range(len(flow))),
+        "y": flow.round(5).tolist(),
+        "customdata": [f"{i}: {t}" for i, t in enumerate(tokens)],
+        "marker": {"color": "#4c78a8"},
+        "hovertemplate": "%{customdata}<br>share %{y:.4f}<extra></extra>",
+    }
+    layout = {
+        "title": {"text": f"Rollout: how much each input token flows into {target_label}", "font": {"size": 14}},
+        "height": 320,
+        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+        "xaxis": {"tickmode": "array", "tickvals": list(range(len(flow))), "ticktext": list(tokens), "tickangle": -60},
+        "yaxis": {"title": {"text": "share of attention flow"}, "rangemode": "tozero"},
+    }
+    return {"data": [bars], "layout": layout}
 
 
 @dataclass(frozen=True)
@@ -237,9 +242,18 @@ def head_view_svg(
     return "".join(parts)
 
 
-def overlay_heatmap(image: Image.Image, heat: np.ndarray, size: int = 256, alpha: float = 0.55) -> Image.Image:
-    """Blend a (gh, gw) heat grid (>= 0) over ``image``, both resized to ``size`` x ``size``; RGB out."""
-    base = image.convert("RGB").resize((size, size), Image.BILINEAR)
-    heat_image = Image.fromarray(colourise(np.asarray(heat, dtype=np.float64), cmap="inferno"))
-    heat_image = heat_image.resize((size, size), Image.BILINEAR)
-    return Image.blend(base, heat_image, alpha)
+def overlay_heatmap(image: Image.Image, heat: np.ndarray, size: int = 256, alpha: float = 0.75) -> Image.Image:
+    """Colour ``image`` by a (gh, gw) heat grid (>= 0); returns an RGB ``size`` x ``size`` image.
+
+    Each patch keeps its square shape (nearest upscaling: the model saw patches, not a smooth field),
+    and the colour's opacity grows with the heat, so low-attention regions still show the image.
+    """
+    base = np.asarray(image.convert("RGB").resize((size, size), Image.BILINEAR), dtype=np.float32)
+    heat = np.asarray(heat, dtype=np.float64)
+    scaled = heat / heat.max() if heat.max() > 0 else heat
+    rows = (np.arange(size) * heat.shape[0] // size).clip(0, heat.shape[0] - 1)
+    cols = (np.arange(size) * heat.shape[1] // size).clip(0, heat.shape[1] - 1)
+    per_pixel = scaled[np.ix_(rows, cols)]
+    colour = colourise(per_pixel, vmax=1.0, cmap="inferno").astype(np.float32)
+    weight = (alpha * per_pixel ** 0.8)[..., None]
+    return Image.fromarray((base * (1 - weight) + colour * weight).round().astype(np.uint8))

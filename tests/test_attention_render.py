@@ -24,10 +24,14 @@ def test_model_view_click_maps_back_to_every_layer_and_head():
 def test_heatmap_keeps_repeated_tokens_distinct_and_hover_values():
     matrix = _random_attentions(1, 1, 3)[0, 0]
     figure = attention_heatmap(matrix, ["the", "cat", "the"], ["the", "cat", "the"], "t")
-    trace = figure.data[0]
-    assert list(figure.layout.xaxis.ticktext) == ["the", "cat", "the"]
-    assert trace.customdata[2][0][0] == "2: the" and trace.customdata[0][1][1] == "1: cat"
-    np.testing.assert_allclose(np.asarray(trace.z), matrix)
+    trace = figure["data"][0]
+    assert figure["layout"]["xaxis"]["ticktext"] == ["the", "cat", "the"]
+    assert trace["customdata"][2][0][0] == "2: the" and trace["customdata"][0][1][1] == "1: cat"
+    np.testing.assert_allclose(np.asarray(trace["z"]), matrix, atol=1e-5)
+    # The dict is a valid Plotly figure (what the browser's plotly.js receives).
+    import plotly.graph_objects as go
+
+    assert go.Figure(figure).data[0].type == "heatmap"
 
 
 def test_head_view_draws_one_line_per_head_and_key_for_selected_token():

@@ -63,3 +63,21 @@ def test_attention_image_tab_classifies_example(page):
     page.wait_for_selector("#attn-image-rollout img")
     page.wait_for_function("document.querySelector('#attn-image-label') && document.querySelector('#attn-image-label').innerText.includes('%')")
     page.screenshot(path=str(SCREENSHOTS / "attention_image.png"), full_page=True)
+
+
+def test_attention_sketchpad_drawing_is_classified(page):
+    open_tab(page, "Attention")
+    open_tab(page, "Image")
+    open_tab(page, "Draw")
+    page.locator("#attn-sketch button[aria-label='Brush']").click()
+    box = page.locator("#attn-sketch canvas").last.bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + 0.5 * w, y + 0.15 * h)  # a vertical stroke: a "1"
+    page.mouse.down()
+    page.mouse.move(x + 0.5 * w, y + 0.85 * h, steps=12)
+    page.mouse.up()
+    page.locator("#attn-sketch-run").click()
+    page.wait_for_function(
+        "document.querySelector('#attn-image-label') && document.querySelector('#attn-image-label').innerText.includes('%')"
+    )
+    page.screenshot(path=str(SCREENSHOTS / "attention_sketch.png"), full_page=True)

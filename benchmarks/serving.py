@@ -1,0 +1,70 @@
+"""Shared helpers for benchmarks that start a server and time round-trips."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(script: str, env_extra: dict | None = None, timeout_s: float = 180):
+    """Start ``python script`` on a free port; yield (url, seconds until the first HTTP 200)."""
+    port = free_port()
+    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), **(env_extra or {}))
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, script], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while True:
+            if time.perf_counter() - started > timeout_s or process.poll() is not None:
+                raise RuntimeError(f"{script} did not answer HTTP 200")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.05)
+        yield url, time.perf_counter() - started
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def time_calls(call, repeats: int, warmup: int = 2) -> list[float]:
+    """Seconds per call, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def p50(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
