@@ -108,6 +108,7 @@ def threshold_view(threshold: float):
     """Eval-set view at one threshold: (gallery of mask overlays, P/R/F1 dict, ROC plot)."""
     from engine.ae_anomaly import eval_scores, metrics_at, roc_data
     from engine.ae_metrics import threshold_metrics
+    from engine.registry import load_once
 
     threshold = _check_threshold(threshold)
     scores = eval_scores()
@@ -122,7 +123,7 @@ def threshold_view(threshold: float):
         f"{eval_set.kinds[i]} ({eval_set.textures[i]}) score {scores.image_scores[i]:.2f}"
         for i in range(0, min(len(eval_set.labels), 4 * ANOMALY_GALLERY_SIZE), 4)
     ][:ANOMALY_GALLERY_SIZE]
-    curves = roc_data(scores)
+    curves = load_once("ae-anomaly-roc", lambda: roc_data(scores))  # independent of the threshold
     point = threshold_metrics(scores.image_scores, eval_set.labels, threshold)
     fpr = float(np.mean(scores.image_scores[~eval_set.labels] >= threshold))
     plot = render.roc_plot(
