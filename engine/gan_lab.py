@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.gan_threads import single_thread
+
 DATASETS = ("ring", "grid", "moons", "spiral", "line", "custom")
 LOSSES = ("non-saturating", "least-squares", "wgan-gp")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -367,11 +369,19 @@ class LabSession:
             return 0.5 * (fake_score - 1) ** 2
         return F.softplus(-fake_score)
 
-    def train(self, steps: int) -> None:
-        """Run ``steps`` generator updates (each after ``d_steps`` discriminator updates)."""
+    def train(self, steps: int, update_generator: bool = True) -> None:
+        """Run ``steps`` generator updates (each after ``d_steps`` discriminator updates).
+
+        ``update_generator=False`` trains only D against a frozen G (the step counter still
+        advances); it is how we measure how distinguishable G's points still are.
+        """
+        with single_thread():
+            self._train(int(steps), update_generator)
+
+    def _train(self, steps: int, update_generator: bool) -> None:
         started = time.perf_counter()
         batch = self.config.batch_size
-        for _ in range(int(steps)):
+        for _ in range(steps):
             for _ in range(self.config.d_steps):
                 with torch.no_grad():
                     fake = self.generator(self._noise(batch))
@@ -380,9 +390,10 @@ class LabSession:
                 d_loss.backward()
                 self.d_opt.step()
             g_loss = self._g_loss_per_point(self.discriminator(self.generator(self._noise(batch)))).mean()
-            self.g_opt.zero_grad(set_to_none=True)
-            g_loss.backward()
-            self.g_opt.step()
+            if update_generator:
+                self.g_opt.zero_grad(set_to_none=True)
+                g_loss.backward()
+                self.g_opt.step()
             self.step += 1
             self._d_acc += d_loss.item()
             self._g_acc += g_loss.item()
@@ -413,23 +424,19 @@ class LabSession:
             self.coverage_history.append((self.step, self.coverage()))
 
     def discriminator_gap(self, count: int = 2048) -> float:
-        """D's accuracy telling real from generated points, minus 0.5 (0 = D cannot tell them apart).
+        """How well D's score separates real from generated points: best balanced accuracy - 0.5.
 
-        For WGAN-GP the critic is thresholded at the midpoint of its mean real and fake scores.
+        The threshold is the best one for the current scores (so it works for every loss);
+        0 means D cannot tell the two apart, 0.5 means it separates them perfectly.
         """
         with torch.no_grad():
             real = self.pool[torch.randint(len(self.pool), (count,), generator=self.rng)]
-            fake = self.generator(self._noise(count))
-            real_score = self.discriminator(real).squeeze(1)
-            fake_score = self.discriminator(fake).squeeze(1)
-        if self.config.loss == "non-saturating":
-            threshold = 0.0
-        elif self.config.loss == "least-squares":
-            threshold = 0.5
-        else:
-            threshold = float((real_score.mean() + fake_score.mean()) / 2)
-        accuracy = ((real_score > threshold).float().mean() + (fake_score <= threshold).float().mean()) / 2
-        return float(accuracy) - 0.5
+            real_score = self.discriminator(real).squeeze(1).numpy()
+            fake_score = self.discriminator(self.generator(self._noise(count))).squeeze(1).numpy()
+        thresholds = np.concatenate([real_score, fake_score])
+        real_above = 1 - np.searchsorted(np.sort(real_score), thresholds, side="right") / count
+        fake_above = 1 - np.searchsorted(np.sort(fake_score), thresholds, side="right") / count
+        return float(np.abs(real_above - fake_above).max() / 2)
 
     # --------------------------------------------------------------------------- viewing
     def snapshot(self, arrows: bool = True) -> LabFrame:

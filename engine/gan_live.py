@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.gan_threads import single_thread
 from engine.train_gan_digits import DigitsGanTrainer, GanDigitsConfig
 
 LIVE_CONFIG = GanDigitsConfig(
@@ -67,6 +68,10 @@ class LiveDigitsGan:
 
     def train_for(self, seconds: float, max_steps: int = 10_000) -> int:
         """Train until ``seconds`` have passed or ``max_steps`` steps ran; returns the steps run."""
+        with single_thread():
+            return self._train_for(seconds, max_steps)
+
+    def _train_for(self, seconds: float, max_steps: int) -> int:
         started = time.perf_counter()
         d_sum = g_sum = 0.0
         steps = 0

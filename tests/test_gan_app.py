@@ -1,0 +1,121 @@
+"""The GAN tab through gradio_client against the real `python app.py` server, bad inputs included."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from gradio_client import handle_file
+
+
+def _wait_outputs(job, count: int, timeout_s: float = 60) -> list:
+    deadline = time.time() + timeout_s
+    while len(job.outputs()) < count and time.time() < deadline:
+        if job.done():
+            break
+        time.sleep(0.1)
+    return job.outputs()
+
+
+def test_generate_with_only_a_seed(client):
+    gallery, info = client.predict(7, api_name="/gan_generate")
+    assert len(gallery) == 16 and info["seed"] == 7 and info["class"] == "random" and info["psi"] == 1.0
+    again, info_again = client.predict(7, "4", 64, 0.7, api_name="/gan_generate")
+    assert len(again) == 64 and info_again["classes"] == [4] * 64 and info_again["psi"] == 0.7
+
+
+def test_generate_bad_inputs_and_offline_hub_id(client, server_alive):
+    with pytest.raises(Exception, match="Truncation|greater than maximum"):
+        client.predict(0, "random", 4, 5.0, api_name="/gan_generate")
+    with pytest.raises(Exception, match="offline|Hub"):
+        client.predict(0, "random", 4, 1.0, "someone/not-a-gan", api_name="/gan_generate")
+    server_alive()
+
+
+def test_interpolate_walk_and_score(client, tmp_path):
+    gif, strip, info = client.predict(0, 1, "3", "8", 6, 1.0, api_name="/gan_interpolate")
+    assert open(gif, "rb").read(6) == b"GIF89a" and info["frames"] == 6
+    here, walk_strip = client.predict(0, "5", 1, 1.5, 1.0, api_name="/gan_walk")
+    label, score = client.predict(handle_file(here), "auto", api_name="/gan_score")
+    assert 0.0 <= score["realness"] <= 1.0 and len(score["realness_per_class"]) == 10
+    assert score["class_from"] == "judge"
+    sketch, sketch_info, chart = client.predict(0, "3", api_name="/gan_sketch_load")
+    assert 0.0 <= sketch_info["realness"] <= 1.0 and sketch_info["class"] == 3
+
+
+def test_unreadable_image_gives_clear_error(client, tmp_path, server_alive):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    with pytest.raises(Exception, match="corrupt|not an image"):
+        client.predict(handle_file(str(bad)), "auto", api_name="/gan_score")
+    server_alive()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x,y\n", "no data rows"),
+        ("x,y\n1,2\nnan,3\n", "NaN or infinity"),
+        ("x,y\n1,2\n3,inf\n", "NaN or infinity"),
+        ("x,y\n1,2\nabc,def\n", "not numeric"),
+        ("x,y\n0.5,0.5\n", "at least 8"),
+    ],
+)
+def test_bad_csv_gives_clear_error(client, tmp_path, server_alive, text, message):
+    path = tmp_path / "points.csv"
+    path.write_text(text)
+    with pytest.raises(Exception, match=message):
+        client.predict(handle_file(str(path)), api_name="/gan_lab_csv")
+    server_alive()
+
+
+def test_csv_with_ten_million_rows_is_refused(client, tmp_path, server_alive):
+    path = tmp_path / "huge.csv"
+    with open(path, "w") as handle:
+        block = "0.5,1.5\n" * 100_000
+        for _ in range(100):
+            handle.write(block)
+    # 80 MB: refused before upload by the app's 25 MB file limit (the engine also caps rows at 100,000).
+    with pytest.raises(Exception, match="maximum file size|more than 100,000 rows"):
+        client.predict(handle_file(str(path)), api_name="/gan_lab_csv")
+    server_alive()
+
+
+def test_good_csv_trains_as_custom_data(client, tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_text("x,y\n" + "\n".join(f"{i % 7},{(i * 3) % 5}" for i in range(60)) + "\n")
+    field, summary = client.predict(handle_file(str(path)), api_name="/gan_lab_csv")
+    assert summary["points"] == 60
+    field, charts, stats = client.predict("custom", handle_file(str(path)), api_name="/gan_lab_step")
+    assert stats["step"] == 1 and stats["settings"]["dataset"] == "custom"
+
+
+def test_lab_stream_stops_early_and_session_keeps_its_state(client, server_alive):
+    job = client.submit(api_name="/gan_lab_run")  # every parameter at its default (ring, 3000 steps)
+    outputs = _wait_outputs(job, 3)
+    assert len(outputs) >= 3, "GAN Lab did not stream 3 frames"
+    job.cancel()
+    field, charts, stats = outputs[-1]
+    assert stats["step"] > 0 and stats["modes"] == 8
+    steps_before = stats["step"]
+    _, _, stepped = client.predict(api_name="/gan_lab_step")
+    assert stepped["step"] > steps_before  # the same session continued (plus any frames after the cancel)
+    _, _, reset = client.predict(api_name="/gan_lab_reset")
+    assert reset["step"] == 0
+    server_alive()
+
+
+def test_live_digits_training_streams_and_stops(client, server_alive):
+    job = client.submit(0, 30, api_name="/gan_live_train")
+    outputs = _wait_outputs(job, 2)
+    job.cancel()
+    assert len(outputs) >= 2
+    grid, chart, status = outputs[-1]
+    assert status["step"] > 0 and status["seed"] == 0
+    server_alive()
+
+
+def test_quality_remeasure(client):
+    figures = client.predict(20, api_name="/gan_quality")
+    assert figures["samples"] == 20 and figures["classes_produced"] >= 8
+    assert figures["judge_test_accuracy"] >= 0.97
