@@ -38,7 +38,10 @@ on photos that ship with scikit-image/scikit-learn, or a Hugging Face Hub model 
 
 
 def _sid(request: gr.Request | None) -> str:
-    return getattr(request, "session_hash", None) or "anonymous"
+    session_hash = getattr(request, "session_hash", None)
+    if not session_hash:  # never fall back to a shared key: that would mix users' data
+        raise ValueError("This request has no session; reload the page and try again.")
+    return session_hash
 
 
 def _strategy_choices():
@@ -217,7 +220,10 @@ def build_tab(demo: gr.Blocks) -> None:
                          api_name="transfer_add_snapshot")
 
         @user_errors
-        def load_data(source_choice, builtin_key, upload_file, count, shots, *class_inputs, request: gr.Request = None):
+        def load_data(source_choice, builtin_key, upload_file, count, shots, name_1, name_2, name_3, name_4, name_5, name_6,
+                      files_1, files_2, files_3, files_4, files_5, files_6, request: gr.Request):
+            # Explicit parameters, not *args: gradio injects gr.Request only into named parameters.
+            class_inputs = (name_1, name_2, name_3, name_4, name_5, name_6, files_1, files_2, files_3, files_4, files_5, files_6)
             if source_choice == SOURCES[0]:
                 dataset = load_builtin(builtin_key)
             elif source_choice == SOURCES[1]:
@@ -242,7 +248,11 @@ def build_tab(demo: gr.Blocks) -> None:
                        data_report, api_name="transfer_load_data", concurrency_limit=4, time_limit=120)
 
         @user_errors
-        def train(strategy_list, backbone_key, *settings, request: gr.Request = None, progress=gr.Progress()):
+        def train(strategy_list, backbone_key, unfreeze_blocks, n_epochs, learning_rate, batch_size, weight_decay, dropout_p,
+                  augment_images, patience_epochs, val_share, seed_value, kfold_k, request: gr.Request,
+                  progress=gr.Progress()):
+            settings = (unfreeze_blocks, n_epochs, learning_rate, batch_size, weight_decay, dropout_p, augment_images,
+                        patience_epochs, val_share, seed_value, kfold_k)
             session = get_session(_sid(request))
             if session.dataset is None:
                 session_dataset = load_builtin("text-topics")
@@ -287,7 +297,7 @@ def build_tab(demo: gr.Blocks) -> None:
             time_limit=TRAIN_TIME_LIMIT_S,
         )
 
-        def stop(request: gr.Request = None):
+        def stop(request: gr.Request):
             get_session(_sid(request)).stop.set()
             return "Stopping… the best model so far is kept."
 
@@ -296,7 +306,7 @@ def build_tab(demo: gr.Blocks) -> None:
         del train_event
 
         @user_errors
-        def inspect(strategy, request: gr.Request = None):
+        def inspect(strategy, request: gr.Request):
             session = get_session(_sid(request))
             if not strategy or not session.results:
                 return gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -305,7 +315,7 @@ def build_tab(demo: gr.Blocks) -> None:
         model_pick.change(inspect, model_pick, [confusion, per_class, gallery, wrong_texts], api_name="transfer_inspect")
 
         @user_errors
-        def predict_ui(strategy, text, image, k, request: gr.Request = None):
+        def predict_ui(strategy, text, image, k, request: gr.Request):
             session = get_session(_sid(request))
             result = session.result(strategy or None)
             value = text if session.dataset.modality == "text" else image
@@ -316,7 +326,7 @@ def build_tab(demo: gr.Blocks) -> None:
                           api_name="transfer_predict_ui", time_limit=60)
 
         @user_errors
-        def compare_attention(strategy, text, request: gr.Request = None):
+        def compare_attention(strategy, text, request: gr.Request):
             session = get_session(_sid(request))
             result = session.result(strategy or None)
             if session.dataset.modality != "text":
@@ -328,7 +338,7 @@ def build_tab(demo: gr.Blocks) -> None:
                             time_limit=60)
 
         @user_errors
-        def export(strategy, request: gr.Request = None):
+        def export(strategy, request: gr.Request):
             session = get_session(_sid(request))
             result = session.result(strategy or None)
             backbone_info = session.backbone()
@@ -338,7 +348,7 @@ def build_tab(demo: gr.Blocks) -> None:
         export_btn.click(export, model_pick, export_file, api_name="transfer_export", time_limit=120)
 
         @user_errors
-        def push(strategy, repo, token, request: gr.Request = None):
+        def push(strategy, repo, token, request: gr.Request):
             session = get_session(_sid(request))
             result = session.result(strategy or None)
             archive = export_zip(result, session.dataset, session.work_dir, session.backbone().tokenizer, name="hub-export")
@@ -350,7 +360,7 @@ def build_tab(demo: gr.Blocks) -> None:
         # ------------------------------------------------------------ plain API endpoints
         @user_errors
         def api_train(data_file, builtin_key, strategy, backbone_key, n_epochs, learning_rate, batch_size, unfreeze_blocks,
-                      k, seed_value, request: gr.Request = None):
+                      k, seed_value, request: gr.Request):
             if data_file:
                 dataset = load_upload(data_file)
             else:
@@ -382,7 +392,7 @@ def build_tab(demo: gr.Blocks) -> None:
         )
 
         @user_errors
-        def api_predict(text, image, k, request: gr.Request = None):
+        def api_predict(text, image, k, request: gr.Request):
             session = get_session(_sid(request))
             result = session.result()
             value = text if session.dataset.modality == "text" else image
@@ -392,7 +402,9 @@ def build_tab(demo: gr.Blocks) -> None:
         api_predict_btn.click(api_predict, [api_text, api_image, api_topk], api_out, api_name="transfer_predict",
                               time_limit=60)
 
-        def cleanup(request: gr.Request = None):
-            drop_session(_sid(request))
+        def cleanup(request: gr.Request):
+            session_hash = getattr(request, "session_hash", None)
+            if session_hash:
+                drop_session(session_hash)
 
         demo.unload(cleanup)

