@@ -264,7 +264,7 @@ def build_tab(demo: gr.Blocks) -> None:
             histories: dict = {}
             yield ("Loading the backbone and preparing inputs…", gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                    gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
-            for update in run_training(session, ordered, config, key, kfold_k):
+            for update in run_training(session, ordered, config, key, kfold_k, total_seconds=TRAIN_TIME_LIMIT_S - 60):
                 if update.progress is not None:
                     p = update.progress
                     histories[p.strategy] = p.history
@@ -373,7 +373,8 @@ def build_tab(demo: gr.Blocks) -> None:
                 unfreeze_blocks=int(unfreeze_blocks or 2), seed=int(seed_value or 0),
             )
             key = (backbone_key or "").strip() if dataset.modality == "image" else ""
-            results = wait_for_training(session, [config.strategy], config, key, int(k or 0))
+            results = wait_for_training(session, [config.strategy], config, key, int(k or 0),
+                                        total_seconds=TRAIN_TIME_LIMIT_S - 60)
             if config.strategy not in results:
                 raise ValueError("Training was stopped before the model finished an epoch.")
             summary = results[config.strategy].summary()

@@ -65,18 +65,27 @@ def comparison_figure(results: dict[str, TrainResult]) -> Figure:
     axis.set(xlabel="wall-clock seconds (training + feature extraction)", ylabel="validation accuracy",
              title="Strategies on the same split (bar = train − val gap)", ylim=(0, 1.05))
     axis.set_xscale("symlog", linthresh=1.0)
+    if results:
+        longest = max(r.train_seconds + r.feature_seconds for r in results.values())
+        axis.set_xlim(0, max(2.0, longest) * 4)  # room for the labels right of the last point
     return figure
 
 
 def attention_figure(shift: AttentionShift) -> Figure:
     """Heatmap rows: [CLS] rollout before/after fine-tuning, and last-layer attention received."""
     matrix = np.stack([shift.before, shift.after, shift.before_last, shift.after_last])
-    figure = Figure(figsize=(max(6, 0.55 * len(shift.tokens)), 2.8), layout="constrained")
+    # [CLS] and [SEP] soak up most attention; hide them and renormalise so word-level shifts are visible.
+    special = np.array([token in {"[CLS]", "[SEP]", "[PAD]"} for token in shift.tokens])
+    if (~special).any():
+        matrix = np.where(special[None, :], 0.0, matrix)
+        matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1e-12)
+    figure = Figure(figsize=(max(7, 0.6 * len(shift.tokens)), 3.0), layout="constrained")
     axis = figure.subplots()
     image = axis.imshow(matrix, cmap="viridis", aspect="auto")
     axis.set_yticks(range(4), ["[CLS] rollout, base", "[CLS] rollout, fine-tuned", "last layer, base", "last layer, fine-tuned"])
     axis.set_xticks(range(len(shift.tokens)), shift.tokens, rotation=60, ha="right")
-    axis.set_title(f"Attention before vs after fine-tuning (rollout change: {shift.change:.2f} total variation)")
+    axis.set_title(f"Attention before vs after fine-tuning ([CLS]/[SEP] hidden, rows renormalised)\n"
+                   f"rollout change: {shift.change:.3f} total variation (0 = identical)", fontsize=10)
     figure.colorbar(image, ax=axis, fraction=0.03)
     return figure
 

@@ -24,7 +24,7 @@ from engine.transfer_kfold import KFoldResult, cross_validate
 from engine.transfer_strategies import check_strategy
 from engine.transfer_train import TrainConfig, TrainProgress, TrainResult, train_transfer
 
-MAX_SESSIONS = 24  # bounds memory: each holds a dataset and up to four trained models
+MAX_SESSIONS = 8  # bounds memory: each holds a dataset and up to four trained models (MiniLM ~90 MB each)
 MAX_TRAIN_SECONDS = 240.0  # per strategy; the UI event also has a time_limit
 
 
@@ -113,13 +113,14 @@ class JobUpdate:
 
 def run_training(
     session: TransferSession, strategies: list[str], config: TrainConfig, backbone_key: str = "", kfold: int = 0,
-    poll_seconds: float = 0.5,
+    poll_seconds: float = 0.5, total_seconds: float | None = None,
 ) -> Iterator[JobUpdate]:
     """Train each strategy on the same split in a worker thread, yielding progress as it streams.
 
     The session's results are updated as each strategy finishes, so pressing Stop (or the
     generator being closed by a time limit or a disconnect) keeps every finished model and
-    the best epoch of the running one.
+    the best epoch of the running one. ``total_seconds`` caps the whole job: each strategy gets
+    at most what is left, so the job ends cleanly (with results) before an outer time limit.
     """
     if not strategies:
         raise ValueError("Tick at least one strategy to train.")
@@ -139,20 +140,24 @@ def run_training(
         updates: queue.Queue = queue.Queue()
         config = replace(config, max_seconds=min(config.max_seconds or MAX_TRAIN_SECONDS, MAX_TRAIN_SECONDS))
 
+        deadline = time.perf_counter() + (total_seconds or float("inf"))
+
         def work() -> None:
             try:
                 inputs = prepare_inputs(backbone, dataset.items)
                 for position, strategy in enumerate(strategies):
-                    if session.stop.is_set():
+                    left = deadline - time.perf_counter()
+                    if session.stop.is_set() or left <= 1.0:
                         break
                     result = train_transfer(
-                        dataset, backbone, replace(config, strategy=strategy), inputs=inputs,
+                        dataset, backbone, replace(config, strategy=strategy,
+                                                   max_seconds=min(config.max_seconds, left)), inputs=inputs,
                         feature_cache=session.feature_cache, should_stop=session.stop.is_set,
                         on_progress=lambda p, i=position: updates.put(JobUpdate(p, i, len(strategies))),
                     )
                     if session.dataset is dataset:
                         session.results[strategy] = result
-                if kfold and not session.stop.is_set():
+                if kfold and not session.stop.is_set() and deadline - time.perf_counter() > 5.0:
                     updates.put(JobUpdate(None, len(strategies) - 1, len(strategies), note=f"Running {kfold}-fold cross-validation"))
                     session.kfold = cross_validate(
                         dataset, backbone, replace(config, strategy=strategies[0]), kfold,
@@ -188,10 +193,8 @@ def run_training(
 
 
 def wait_for_training(session: TransferSession, strategies: list[str], config: TrainConfig, backbone_key: str = "",
-                      kfold: int = 0) -> dict[str, TrainResult]:
+                      kfold: int = 0, total_seconds: float | None = None) -> dict[str, TrainResult]:
     """Blocking form of :func:`run_training` (used by the API endpoint)."""
-    started = time.perf_counter()
-    for _ in run_training(session, strategies, config, backbone_key, kfold):
+    for _ in run_training(session, strategies, config, backbone_key, kfold, total_seconds=total_seconds):
         pass
-    del started
     return {s: session.results[s] for s in strategies if s in session.results}

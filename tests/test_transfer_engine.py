@@ -210,3 +210,26 @@ def test_push_to_hub_needs_token_and_is_refused_offline(tmp_path):
 def test_modality_mismatch_is_refused():
     with pytest.raises(ValueError, match="matching"):
         train_transfer(words_dataset(), tiny_cnn_backbone(), TrainConfig(epochs=1))
+
+
+def test_sessions_are_isolated_bounded_and_freed(monkeypatch):
+    from engine import transfer_session as sessions
+
+    tiny = tiny_cnn_backbone()
+    monkeypatch.setattr(sessions, "load_backbone", lambda key, modality: tiny)
+    first, second = sessions.get_session("test-a"), sessions.get_session("test-b")
+    sessions.set_dataset(first, stripes_dataset())
+    updates = list(sessions.run_training(first, ["feature_extraction", "from_scratch"], TrainConfig(epochs=2)))
+    assert updates[-1].done and set(first.results) == {"feature_extraction", "from_scratch"}
+    assert second.results == {} and second.dataset is None
+    with pytest.raises(ValueError, match="Load a dataset first"):
+        list(sessions.run_training(second, ["feature_extraction"], TrainConfig()))
+    folder = first.work_dir
+    assert folder.is_dir()
+    sessions.drop_session("test-a")
+    assert not folder.exists() and sessions.get_session("test-a").results == {}
+    for number in range(sessions.MAX_SESSIONS + 2):
+        sessions.get_session(f"test-many-{number}")
+    assert sessions.session_count() <= sessions.MAX_SESSIONS
+    for key in ["test-a", "test-b"] + [f"test-many-{n}" for n in range(sessions.MAX_SESSIONS + 2)]:
+        sessions.drop_session(key)
