@@ -22,18 +22,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(script: str, env_extra: dict | None = None, timeout_s: float = 180):
-    """Start ``python script`` on a free port; yield (url, seconds until the first HTTP 200)."""
+def running_server(script: str, env_extra: dict | None = None, timeout_s: float = 180, log_path: Path | None = None):
+    """Start ``python script`` on a free port; yield (url, seconds until the first HTTP 200).
+
+    The server's output goes to ``log_path`` (discarded when None).
+    """
     port = free_port()
     env = dict(os.environ, GRADIO_SERVER_PORT=str(port), **(env_extra or {}))
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, script], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115  (closed below)
+    process = subprocess.Popen([sys.executable, script], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         while True:
-            if time.perf_counter() - started > timeout_s or process.poll() is not None:
-                raise RuntimeError(f"{script} did not answer HTTP 200")
+            if process.poll() is not None:
+                raise RuntimeError(f"{script} exited early with code {process.returncode}")
+            if time.perf_counter() - started > timeout_s:
+                raise TimeoutError(f"{script} did not answer HTTP 200 within {timeout_s}s")
             try:
                 with urllib.request.urlopen(url, timeout=1) as response:
                     if response.status == 200:
@@ -47,6 +52,8 @@ def running_server(script: str, env_extra: dict | None = None, timeout_s: float 
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+        if log_path:
+            log.close()
 
 
 def time_calls(call, repeats: int, warmup: int = 2) -> list[float]:

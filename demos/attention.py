@@ -69,6 +69,16 @@ def _layer_head(result, layer, head) -> tuple[int, int]:
     return layer - 1, head - 1
 
 
+def _check_fusion(head_fusion: str) -> None:
+    if head_fusion not in HEAD_FUSIONS:
+        raise ValueError(f"Head fusion must be one of {', '.join(HEAD_FUSIONS)}; got {head_fusion!r}.")
+
+
+def _clamp_layer_head(result, layer, head) -> tuple[int, int]:
+    """1-based layer/head kept inside the model: a newly chosen model may have fewer than the sliders show."""
+    return min(max(int(layer), 1), result.num_layers), min(max(int(head), 1), result.num_heads)
+
+
 def _text_views(result, layer, head, head_fusion, rollout_target, head_view_token):
     """All figures for one TextAttention (pure rendering; no model call)."""
     render = _engine("attention_render")
@@ -128,12 +138,10 @@ def attention_text(
     token-flow bars, slider/dropdown updates, and the JSON dict
     {tokens, segment_ids, attentions[layer][head][query][key], rollout[query][key], ...}.
     """
-    if head_fusion not in HEAD_FUSIONS:
-        raise ValueError(f"Head fusion must be one of {', '.join(HEAD_FUSIONS)}; got {head_fusion!r}.")
+    _check_fusion(head_fusion)
     result = _engine("text_attention").text_attention(text, text_pair or None, model_id=model_id or None)
     count = len(result.tokens)
-    layer = min(max(int(layer), 1), result.num_layers)  # a new model may have fewer layers than the slider shows
-    head = min(max(int(head), 1), result.num_heads)
+    layer, head = _clamp_layer_head(result, layer, head)
     rollout_target = int(rollout_target) if -1 <= int(rollout_target) < count else 0
     head_view_token = int(head_view_token) if -1 <= int(head_view_token) < count else min(1, count - 1)
     matrix, grid, head_view, rollout_figure, flow_figure, rollout = _text_views(
@@ -206,10 +214,8 @@ def _image_views(result, layer: int, head: int, head_fusion: str):
 
 
 def _image_outputs(result, layer, head, head_fusion):
-    if head_fusion not in HEAD_FUSIONS:
-        raise ValueError(f"Head fusion must be one of {', '.join(HEAD_FUSIONS)}; got {head_fusion!r}.")
-    layer = min(max(int(layer), 1), result.num_layers)
-    head = min(max(int(head), 1), result.num_heads)
+    _check_fusion(head_fusion)
+    layer, head = _clamp_layer_head(result, layer, head)
     rollout_image, head_image, rollout, cls_grid = _image_views(result, layer, head, head_fusion)
     payload = {
         "model": result.model_name,

@@ -15,7 +15,7 @@ from PIL import Image
 from transformers import AutoImageProcessor, AutoModelForImageClassification, PreTrainedModel
 
 from engine.datasets import upscale_digits
-from engine.device import pick_device
+from engine.device import gpu_task, pick_device
 from engine.digit_input import image_to_digit8
 from engine.hub import load_pretrained
 from engine.registry import get_source, load_bounded, load_once, verified_path
@@ -105,6 +105,7 @@ def _digits_input(image: Image.Image, image_size: int) -> tuple[torch.Tensor, Im
     return pixels, seen
 
 
+@gpu_task
 @torch.no_grad()
 def image_attention(image: Image.Image, model_id: str | None = None) -> ImageAttention:
     """Classify ``image`` (RGB PIL, any size) and return its attention maps.

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from engine.device import pick_device
+from engine.device import gpu_task, pick_device
 from engine.hub import load_pretrained
 from engine.registry import get_source, load_bounded, load_once, verified_path
 from engine.validation import clean_text
@@ -150,6 +150,7 @@ def attention_from_model(
     )
 
 
+@gpu_task
 def text_attention(
     text: str, text_pair: str | None = None, *, model_id: str | None = None, max_tokens: int = MAX_TOKENS
 ) -> TextAttention:

@@ -1,0 +1,109 @@
+"""GPU check: the engine's models give the same answers on CUDA as on CPU, and how fast.
+
+    python benchmarks/gpu_check.py            # needs a CUDA GPU; prints JSON
+
+Runs each check on CPU and on CUDA in one process (models are moved explicitly, so
+``NEURODECK_DEVICE`` is not needed) and reports the max absolute difference and timings.
+Only needs torch + transformers (+ diffusers for the GAN/AE checks, skipped if missing).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+
+def timed(fn, repeats: int = 20) -> tuple[object, float]:
+    fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        out = fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return out, (time.perf_counter() - started) / repeats
+
+
+def compare(name: str, build, run) -> dict:
+    """``build(device) -> model``; ``run(model, device) -> np.ndarray``."""
+    cpu_model = build(torch.device("cpu"))
+    cpu_out, cpu_s = timed(lambda: run(cpu_model, torch.device("cpu")))
+    gpu_model = build(torch.device("cuda"))
+    gpu_out, gpu_s = timed(lambda: run(gpu_model, torch.device("cuda")))
+    diff = float(np.abs(np.asarray(cpu_out) - np.asarray(gpu_out)).max())
+    return {"check": name, "max_abs_diff": diff, "cpu_ms": round(cpu_s * 1000, 2), "cuda_ms": round(gpu_s * 1000, 2)}
+
+
+def digits_vit_check() -> dict:
+    from transformers import AutoModelForImageClassification
+
+    from engine.datasets import digits_split, upscale_digits
+    from engine.registry import ASSETS_DIR
+
+    pixels = upscale_digits(digits_split().test_images)
+
+    def build(device):
+        model = AutoModelForImageClassification.from_pretrained(ASSETS_DIR / "digits_vit", attn_implementation="eager")
+        return model.eval().to(device)
+
+    @torch.no_grad()
+    def run(model, device):
+        out = model(pixel_values=pixels.to(device), output_attentions=True)
+        return torch.cat([out.logits.softmax(-1).flatten(), out.attentions[-1].flatten()]).cpu().numpy()
+
+    result = compare("digits ViT: probabilities + last-layer attentions, 360 test digits", build, run)
+    labels = torch.as_tensor(digits_split().test_labels)
+    model = build(torch.device("cuda"))
+    with torch.no_grad():
+        accuracy = (model(pixel_values=pixels.cuda()).logits.argmax(-1).cpu() == labels).float().mean()
+    result["cuda_accuracy"] = round(float(accuracy), 4)
+    return result
+
+
+def text_attention_check() -> dict:
+    from transformers import AutoModel
+
+    from tests.helpers import tiny_bert
+
+    folder = tiny_bert(Path(tempfile.mkdtemp()) / "bert")
+    ids = torch.randint(5, 20, (1, 48))
+
+    def build(device):
+        return AutoModel.from_pretrained(folder, attn_implementation="eager").eval().to(device)
+
+    @torch.no_grad()
+    def run(model, device):
+        return torch.stack(model(input_ids=ids.to(device), output_attentions=True).attentions).cpu().numpy()
+
+    return compare("tiny BERT attentions (eager), 48 tokens", build, run)
+
+
+def main() -> None:
+    if not torch.cuda.is_available():
+        raise SystemExit("No CUDA device: this check needs a GPU.")
+    from engine.device import pick_device
+
+    report = {"device": torch.cuda.get_device_name(0), "pick_device": str(pick_device()), "torch": torch.__version__,
+              "checks": [text_attention_check(), digits_vit_check()]}
+    extra = Path(__file__).with_name("gpu_check_extra.py")
+    if extra.exists():
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("gpu_check_extra", extra)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        report["checks"] += module.checks(compare)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
