@@ -36,10 +36,6 @@ SMOOTH_SIGMA = 4.0  # Gaussian smoothing of the signed error (pixels): texture m
 SCALE_PERCENTILE = 99.9  # calibration pixel percentile that maps to 1.0
 EVAL_SEED = 1234  # fixes the evaluation set's defects
 MAX_SIDE = 512  # uploads are downscaled to this longest side
-NORMALISATION_NOTE = (
-    "Per-image scaling stretches every heatmap so its hottest pixel is bright, so even a flawless image "
-    "looks defective; dataset-wide scaling divides by the error level of normal images, so only real outliers light up."
-)
 
 
 @functools.lru_cache(maxsize=None)

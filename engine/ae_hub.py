@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from engine.hub import check_model_id, load_pretrained
-from engine.registry import load_once
+from engine import registry
 
 HUB_MAX_SIDE = 512  # photos are downscaled to this longest side (and to a multiple of 8) before encoding
 
@@ -35,7 +35,9 @@ def load_hub_autoencoder(model_id: str):
     """Load (once per process) a diffusers autoencoder by Hub id or local folder; ``ValueError`` if impossible."""
     model_id = check_model_id(model_id)
     cls = _autoencoder_class(model_id)
-    return load_once(f"ae-hub:{model_id}", lambda: load_pretrained(cls.from_pretrained, model_id).eval())
+    # Keep only a couple of user-chosen models in memory when the registry offers a bounded cache.
+    cache = getattr(registry, "load_bounded", registry.load_once)
+    return cache(f"ae-hub:{model_id}", lambda: load_pretrained(cls.from_pretrained, model_id).eval())
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,10 @@ from engine.registry import ASSETS_DIR
 
 ANOMALY_GALLERY_SIZE = 12  # evaluation images shown under the threshold slider
 NORMALISATIONS = ("dataset-wide", "per-image")
+NORMALISATION_NOTE = (
+    "Per-image scaling stretches every heatmap so its hottest pixel is bright, so even a flawless image "
+    "looks defective; dataset-wide scaling divides by the error level of normal images, so only real outliers light up."
+)
 
 
 # ------------------------------------------------------------------ denoising

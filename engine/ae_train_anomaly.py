@@ -25,10 +25,10 @@ from engine.seeding import seed_everything
 @dataclass(frozen=True)
 class AnomalyTrainConfig:
     channels: int = 32  # feature maps at 1/2 resolution (x2 at 1/4 and 1/8)
-    latent_channels: int = 16  # code channels at 1/8 resolution: the bottleneck
-    steps: int = 400  # optimiser steps
+    latent_channels: int = 8  # code channels at 1/8 resolution: the bottleneck
+    steps: int = 1500  # optimiser steps
     batch_size: int = 16  # patches per step
-    patch_size: int = 48  # side of each training patch (pixels)
+    patch_size: int = 64  # side of each training patch (pixels)
     learning_rate: float = 2e-3  # Adam peak, cosine-decayed to 0
     corrupt_fraction: float = 0.5  # share of inputs that get a pasted rectangle
     seed: int = 0  # seeds init, patch sampling and corruption
