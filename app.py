@@ -13,6 +13,7 @@ import gradio as gr
 
 from demos import attention
 from demos import autoencoder
+from demos import autoencoder
 from demos import transfer
 from demos import gan
 from engine.validation import MAX_UPLOAD_BYTES
@@ -34,6 +35,7 @@ def build_app() -> gr.Blocks:
         with gr.Tabs():
             # Each tab module exposes build_tab(demo); it may register demo.unload cleanup.
             attention.build_tab(demo)
+            autoencoder.build_tab(demo)
             autoencoder.build_tab(demo)
             transfer.build_tab(demo)
             gan.build_tab(demo)
