@@ -366,7 +366,9 @@ def _build_latent():
 def _build_score():
     gr.Markdown(
         "The discriminator's **realness** (sigmoid of D's output) for an image as a given class. "
-        "Load a generated digit onto the sketchpad, then scribble on it (white ink, black to erase) and watch the score move."
+        "Load a generated digit onto the sketchpad, then scribble on it (white ink, black to erase) and watch the score move. "
+        "At the end of training D sits near its equilibrium, so real and good fake digits both score about 0.5; "
+        "noise, blots and scribbles push the score down. D is a training signal, not a digit detector."
     )
     with gr.Row():
         with gr.Column():
@@ -406,7 +408,9 @@ def _build_lab():
     gr.Markdown(
         "A GAN learning a 2-D point cloud, live. **Green** = real points, **purple** = generated; the background is "
         "the discriminator's verdict, arrows show where the generator's gradient pushes its points. "
-        "Press **Collapse me** then **Play** to see mode collapse; **Defaults** (or the WGAN-GP loss) fixes it."
+        "Press **Collapse me** then **Play** to see mode collapse: it sets G's learning rate 5x too high, so G piles its "
+        "points on one or two modes and hops between them. Fix it by setting G's learning rate back to 0.001 (**Defaults**), "
+        "switching the loss to WGAN-GP (with 5 D steps), or giving D 3 steps per G step."
     )
     state = gr.State(None)
     with gr.Row():

@@ -91,7 +91,8 @@ class LiveDigitsGan:
 
     @torch.no_grad()
     def snapshot(self) -> LiveFrame:
-        samples = self.trainer.ema(self.view_z, self.view_labels)[:, 0].clamp(0, 1).numpy()
+        with single_thread():
+            samples = self.trainer.ema(self.view_z, self.view_labels)[:, 0].clamp(0, 1).numpy()
         history = np.asarray(self.history, dtype=np.float32).reshape(-1, 3)
         return LiveFrame(
             step=self.step,

@@ -6,6 +6,7 @@ frame costs a few milliseconds and the live view can refresh several times a sec
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Sequence
 
@@ -26,8 +27,9 @@ G_COLOUR = (220, 90, 30)
 COVER_COLOUR = (20, 140, 60)
 
 
+@functools.lru_cache(maxsize=1)
 def _font() -> ImageFont.ImageFont:
-    return ImageFont.load_default()
+    return ImageFont.load_default()  # loading it costs milliseconds; frames reuse one instance
 
 
 def surface_to_rgb(surface: np.ndarray) -> np.ndarray:

@@ -125,13 +125,13 @@ def test_default_ring_is_covered_and_collapse_preset_collapses():
     healthy.train(800)
     assert healthy.coverage() >= 0.9
     collapsed = lab.LabSession(lab.COLLAPSE_PRESET)
-    collapsed.train(800)
-    assert collapsed.coverage() <= 0.25
+    collapsed.train(1500)
+    history = np.array([c for _, c in collapsed.coverage_history[1:]])
+    assert history.max() <= 0.4 and history.mean() <= 0.2, history
     # Reproducible: the same preset collapses the same way.
     again = lab.LabSession(lab.COLLAPSE_PRESET)
-    again.train(800)
-    np.testing.assert_allclose(again.sample(64) * 0, collapsed.sample(64) * 0)
-    assert again.coverage() == collapsed.coverage()
+    again.train(300)
+    assert again.coverage_history == collapsed.coverage_history[: len(again.coverage_history)]
 
 
 @pytest.mark.parametrize("loss", ["least-squares", "wgan-gp"])
