@@ -110,13 +110,15 @@ def bench_images(seeds: int) -> dict:
                 else:
                     split = few_shot_split(dataset.labels, few, seed)
                 cache: dict = {}
+                # Same optimiser budget for every strategy (>= 120 steps), so few-shot runs are not starved.
+                epochs = max(15, int(np.ceil(120 / np.ceil(len(split[0]) / 16))))
                 for strategy in strategies:
-                    config = TrainConfig(strategy=strategy, epochs=40 if strategy == "feature_extraction" else 15,
-                                         patience=0, keep_best=False, seed=seed, batch_size=16)
+                    config = TrainConfig(strategy=strategy, epochs=epochs, patience=0, keep_best=False, seed=seed,
+                                         batch_size=16, validate_every=epochs)  # val is only reported
                     result = train_transfer(dataset, backbone, config, split=split, inputs=inputs, feature_cache=cache)
                     rows[strategy].append((result.metrics.accuracy, result.train_seconds + result.feature_seconds,
                                            result.train_accuracy - result.metrics.accuracy))
-            print(f"\n### {dataset.name}: {regime} ({len(split[1])} evaluated), NeuroDeck CNN, {seeds} seeds\n")
+            print(f"\n### {dataset.name}: {regime} ({len(split[1])} evaluated, {epochs} epochs), NeuroDeck CNN, {seeds} seeds\n")
             print("| strategy | accuracy (mean ± std) | wall-clock s | train−val gap |")
             print("|---|---|---|---|")
             for strategy, values in rows.items():

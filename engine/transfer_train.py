@@ -77,6 +77,7 @@ class TrainConfig:
     seed: int = 0  # split, init of the head / from-scratch model, shuffling, augmentation
     max_seconds: float | None = None  # stop (keeping the best model) after this much training time
     keep_best: bool = True  # restore the lowest-val-loss epoch; False = last epoch (val never steers training)
+    validate_every: int = 1  # epochs between validation passes (the last epoch is always validated)
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,8 @@ def train_transfer(
                     report(epoch - 1)
             if stop_reason != "completed":
                 break
+            if epoch % max(1, config.validate_every) and epoch != config.epochs:
+                continue
             val_loss, val_accuracy, _ = evaluate(val_index)
             history.append(EpochLog(epoch, total_loss / len(order), correct / len(order), val_loss, val_accuracy,
                                     time.perf_counter() - started))
@@ -293,7 +296,7 @@ def train_transfer(
     if config.keep_best:
         model.load_state_dict(best_state, strict=False)
     else:
-        best_epoch = len(history)
+        best_epoch = history[-1].epoch if history else 0
     model.requires_grad_(False)
     model.eval()
     _, _, val_logits = evaluate(val_index)

@@ -233,3 +233,9 @@ def test_sessions_are_isolated_bounded_and_freed(monkeypatch):
     assert sessions.session_count() <= sessions.MAX_SESSIONS
     for key in ["test-a", "test-b"] + [f"test-many-{n}" for n in range(sessions.MAX_SESSIONS + 2)]:
         sessions.drop_session(key)
+
+
+def test_validate_every_and_keep_last():
+    backbone, dataset = tiny_cnn_backbone(), stripes_dataset()
+    result = train_transfer(dataset, backbone, TrainConfig(epochs=7, validate_every=3, patience=0, keep_best=False))
+    assert [log.epoch for log in result.history] == [3, 6, 7] and result.best_epoch == 7  # last epoch kept
