@@ -31,6 +31,14 @@ INTRO = """
 """
 
 
+def _load(image):
+    """``load_image``, plus a clear message for files PIL rejects while opening (e.g. a PNG signature then junk)."""
+    try:
+        return load_image(image)
+    except (OSError, SyntaxError) as error:
+        raise ValueError(f"The image file is corrupt or not an image NeuroDeck can read ({error}); upload a PNG or JPEG.") from None
+
+
 def _number(value, name: str, default: float) -> float:
     """preprocess=False passes raw JSON: accept numbers and numeric strings, refuse anything else clearly."""
     if value is None or value == "":
@@ -52,7 +60,7 @@ def _choice(value, name: str, options, default: str) -> str:
 
 @user_errors
 def denoise(image, noise="gaussian", level=0.1, seed=0, classical="tv"):
-    pil = load_image(image)
+    pil = _load(image)
     noise = _choice(noise, "noise", NOISE_KINDS, "gaussian")
     return service.denoise_view(
         pil,
@@ -65,14 +73,14 @@ def denoise(image, noise="gaussian", level=0.1, seed=0, classical="tv"):
 
 @user_errors
 def hub_roundtrip(image, model_id=HUB_DEFAULT):
-    return service.hub_view(load_image(image), str(model_id or ""))
+    return service.hub_view(_load(image), str(model_id or ""))
 
 
 @user_errors
 def anomaly(image, threshold=None, normalisation="dataset-wide"):
     threshold = None if threshold in (None, "") else _number(threshold, "threshold", 1.0)
     normalisation = _choice(normalisation, "normalisation", service.NORMALISATIONS, "dataset-wide")
-    return service.anomaly_view(load_image(image), threshold, normalisation)
+    return service.anomaly_view(_load(image), threshold, normalisation)
 
 
 @user_errors
@@ -92,7 +100,7 @@ def anomaly_threshold(threshold):
 def load_for_drawing(path):
     if not path:
         raise ValueError("Pick a normal texture first.")
-    return {"background": load_image(path), "layers": [], "composite": None}
+    return {"background": _load(path), "layers": [], "composite": None}
 
 
 @user_errors

@@ -25,13 +25,15 @@ class DenoiserTrainConfig:
     channels: int = 32  # feature maps at 1/2 resolution
     bottleneck_channels: int = 64  # feature maps at the 1/4-resolution bottleneck
     num_res_blocks: int = 3  # residual blocks at the bottleneck
-    steps: int = 500  # optimiser steps
+    steps: int = 2500  # optimiser steps
     batch_size: int = 16  # patches per step
-    patch_size: int = 48  # side of each square training patch (pixels)
+    patch_size: int = 64  # side of each square training patch (pixels)
     learning_rate: float = 2e-3  # Adam peak, cosine-decayed to 0
-    gaussian_fraction: float = 0.55  # share of patches with Gaussian noise; the rest split over the other kinds
+    gaussian_fraction: float = 0.7  # share of patches with Gaussian noise; the rest split over the other kinds
     max_sigma: float = 0.2  # Gaussian sigma is drawn uniformly from [0.02, max_sigma]
-    seed: int = 0  # seeds init, patch sampling and noise
+    finetune_steps: int = 600  # stage 2: continue from stage 1 at a lower learning rate (0 = skip)
+    finetune_learning_rate: float = 4e-4  # stage 2 Adam peak, cosine-decayed to 0
+    seed: int = 0  # seeds init, patch sampling and noise (stage 2 uses seed + 1)
 
 
 def sample_patches(photos: list[np.ndarray], count: int, size: int, rng: np.random.Generator) -> torch.Tensor:
@@ -74,24 +76,23 @@ def corrupt(clean: torch.Tensor, config: DenoiserTrainConfig, generator: torch.G
     return noisy.clamp(0, 1)
 
 
-def train_denoiser(
-    config: DenoiserTrainConfig = DenoiserTrainConfig(),
-    on_progress: Callable[[int, int, float], None] | None = None,
-) -> tuple[DenoisingAutoencoder, dict]:
-    """Train from scratch; ``on_progress(step, total_steps, mean_recent_loss)`` every 50 steps."""
-    seed_everything(config.seed)
-    rng = np.random.default_rng(config.seed)
-    generator = torch_generator(config.seed)
+def _run_stage(
+    model: DenoisingAutoencoder,
+    config: DenoiserTrainConfig,
+    steps: int,
+    learning_rate: float,
+    seed: int,
+    on_progress: Callable[[int, int, float], None] | None,
+) -> None:
+    """One optimisation stage with its own RNGs (so a stage can be re-run alone from saved weights)."""
+    rng = np.random.default_rng(seed)
+    generator = torch_generator(seed)
     photos = [np.asarray(load_photo(name)) for name in TRAIN_PHOTOS]
-    model = DenoisingAutoencoder(config.channels, config.bottleneck_channels, config.num_res_blocks)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.learning_rate, total_steps=config.steps, pct_start=0.05
-    )
-    started = time.perf_counter()
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=learning_rate, total_steps=steps, pct_start=0.05)
     recent: list[float] = []
     model.train()
-    for step in range(1, config.steps + 1):
+    for step in range(1, steps + 1):
         clean = sample_patches(photos, config.batch_size, config.patch_size, rng)
         noisy = corrupt(clean, config, generator)
         loss = F.mse_loss(model(noisy), clean)
@@ -100,8 +101,34 @@ def train_denoiser(
         optimizer.step()
         scheduler.step()
         recent.append(loss.item())
-        if on_progress is not None and (step % 50 == 0 or step == config.steps):
-            on_progress(step, config.steps, float(np.mean(recent)))
+        if on_progress is not None and (step % 50 == 0 or step == steps):
+            on_progress(step, steps, float(np.mean(recent)))
             recent.clear()
     model.eval()
+
+
+def finetune_denoiser(
+    model: DenoisingAutoencoder,
+    config: DenoiserTrainConfig = DenoiserTrainConfig(),
+    on_progress: Callable[[int, int, float], None] | None = None,
+) -> DenoisingAutoencoder:
+    """Stage 2: a short low-learning-rate pass that continues from the stage-1 weights (seeded with seed + 1)."""
+    _run_stage(model, config, config.finetune_steps, config.finetune_learning_rate, config.seed + 1, on_progress)
+    return model
+
+
+def train_denoiser(
+    config: DenoiserTrainConfig = DenoiserTrainConfig(),
+    on_progress: Callable[[int, int, float], None] | None = None,
+) -> tuple[DenoisingAutoencoder, dict]:
+    """Train from scratch (stage 1, then the fine-tuning stage 2).
+
+    ``on_progress(step, total_steps, mean_recent_loss)`` every 50 steps of each stage.
+    """
+    seed_everything(config.seed)
+    model = DenoisingAutoencoder(config.channels, config.bottleneck_channels, config.num_res_blocks)
+    started = time.perf_counter()
+    _run_stage(model, config, config.steps, config.learning_rate, config.seed, on_progress)
+    if config.finetune_steps:
+        finetune_denoiser(model, config, on_progress)
     return model, {"train_seconds": round(time.perf_counter() - started, 1), "train_photos": list(TRAIN_PHOTOS)}
