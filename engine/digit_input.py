@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 INK_THRESHOLD = 0.25  # fraction of the ink range above which a pixel counts as ink
+TRAINING_CENTRE_X = 4.07  # mean horizontal centre of mass of the training digits, in 8x8 pixel units (+0.5 for pixel centres)
 
 
 def image_to_digit8(image: Image.Image) -> np.ndarray:
@@ -32,11 +33,14 @@ def image_to_digit8(image: Image.Image) -> np.ndarray:
     if rows.size == 0 or cols.size == 0:
         raise ValueError("The image looks blank: draw or upload a digit with visible strokes.")
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    # Digits fill the full 8-pixel height and are centred horizontally: pad to a square around the crop.
+    # Digits fill the full 8-pixel height; horizontally, place the ink's centre of mass where the
+    # training digits have theirs (a one-pixel shift at 8x8 is a big change for the model).
     side = max(crop.shape)
     square = np.zeros((side, side), dtype=np.float32)
     top = (side - crop.shape[0]) // 2
-    left = (side - crop.shape[1]) // 2
+    mass_x = float((crop.sum(axis=0) * np.arange(crop.shape[1])).sum() / max(crop.sum(), 1e-6))
+    left = int(round(TRAINING_CENTRE_X / 8 * side - 0.5 - mass_x))
+    left = min(max(left, 0), side - crop.shape[1])
     square[top : top + crop.shape[0], left : left + crop.shape[1]] = crop
     small = Image.fromarray((square * 255).astype(np.uint8)).resize((8, 8), Image.BOX)
     digit = np.asarray(small, dtype=np.float32) / 255.0

@@ -69,3 +69,18 @@ def test_committed_vit_reads_example_images(digit):
     result = image_attention(Image.open(ASSETS_DIR / "examples" / f"digit_{digit}.png").convert("RGB"))
     assert result.label == str(digit)
     assert result.attentions.shape == (4, 4, 65, 65)
+
+
+def test_user_style_images_of_held_out_digits_are_read_as_well_as_raw_ones():
+    """Held-out digits drawn as 128 px dark-on-light uploads go through image_to_digit8 and still score >= 97%."""
+    from engine.datasets import digits_split, upscale_digits
+
+    split = digits_split()
+    uploads = [
+        Image.fromarray(((1 - digit) * 255).astype(np.uint8)).resize((128, 128), Image.BICUBIC).convert("RGB")
+        for digit in split.test_images
+    ]
+    pixels = upscale_digits(np.stack([image_to_digit8(upload) for upload in uploads]))
+    with torch.no_grad():
+        predictions = load_image_model().model(pixel_values=pixels).logits.argmax(-1).numpy()
+    assert (predictions == split.test_labels).mean() >= 0.97
