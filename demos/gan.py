@@ -9,6 +9,7 @@ imported inside handlers so the app starts without paying for torch. Per-user ru
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import tempfile
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 import gradio as gr
+from gradio import utils as gradio_utils
 
 from demos.common import user_errors
 
@@ -64,10 +66,31 @@ def gan_generate(seed, digit="random", count=16, psi=1.0, model_id=""):
     inference, render = _engine("gan_inference"), _engine("gan_render")
     generator = inference.load_generator(model_id)
     result = inference.generate(generator, seed, digit, count, psi)
-    images = [(render.digit_image(image), f"{label}") for image, label in zip(result.images, result.classes)]
     info = result.info()
     info["model"] = (model_id or "").strip() or "embedded (gan-digits)"
-    return images, info
+    key = json.dumps([info["model"], info["seed"], info["class"], info["psi"], info["count"]])
+    files = _gallery_files([render.digit_image(image) for image in result.images], key)
+    return [(path, f"{label}") for path, label in zip(files, result.classes)], info
+
+
+def _gallery_files(images, key: str) -> list[str]:
+    """Write PNGs straight into gradio's cache folder, named by request, and return their paths.
+
+    Handing PIL images to gr.Gallery makes it encode and hash every image on a thread pool and
+    copy it into the cache; files already inside the cache are served as they are. For 64 digits
+    that halves the round-trip. Outputs are deterministic per request, so an existing file is reused.
+    """
+    folder = Path(gradio_utils.get_upload_folder()) / "neurodeck_gan" / hashlib.sha1(key.encode()).hexdigest()[:20]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, image in enumerate(images):
+        path = folder / f"digit_{index:02d}.png"
+        if not path.exists():
+            staging = path.with_suffix(".tmp")
+            image.save(staging, format="PNG", compress_level=1)
+            staging.replace(path)  # atomic: a concurrent identical request never sees half a file
+        paths.append(str(path))
+    return paths
 
 
 @user_errors

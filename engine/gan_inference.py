@@ -21,6 +21,7 @@ from PIL import Image
 from engine.datasets import upscale_digits
 from engine.digit_input import image_to_digit8
 from engine.gan_judge import DigitJudge, GanQuality, evaluate_generator
+from engine.gan_threads import single_thread
 from engine.gan_models import (
     DISCRIMINATOR_SUBFOLDER,
     GENERATOR_SUBFOLDER,
@@ -150,6 +151,7 @@ class Generated:
         }
 
 
+@single_thread()
 @torch.no_grad()
 def generate(generator: ConditionalGenerator, seed, digit="random", count=16, psi=1.0) -> Generated:
     """``count`` digits of class ``digit`` (0-9 or "random") from ``seed``; deterministic per seed."""
@@ -170,6 +172,7 @@ def _slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return (torch.sin((1 - t) * theta) / sin)[:, None] * a + (torch.sin(t * theta) / sin)[:, None] * b
 
 
+@single_thread()
 @torch.no_grad()
 def interpolate(generator, seed_a, seed_b, digit_a=0, digit_b=0, frames=12, psi=1.0) -> np.ndarray:
     """(frames, S, S) in [0, 1]: slerp the noise of image 0 of each seed, lerp the two class embeddings.
@@ -192,6 +195,7 @@ def interpolate(generator, seed_a, seed_b, digit_a=0, digit_b=0, frames=12, psi=
     return generator.from_embedding(z, class_vectors)[:, 0].clamp(0, 1).numpy()
 
 
+@single_thread()
 @torch.no_grad()
 def latent_walk(generator, seed, digit=0, direction_seed=1, amounts=(0.0,), psi=1.0) -> np.ndarray:
     """(len(amounts), S, S): image 0 of ``seed`` moved by ``amount`` x a random unit direction (times sqrt(dim)).
@@ -252,6 +256,7 @@ class Realness:
         }
 
 
+@single_thread()
 @torch.no_grad()
 def score_realness(discriminator, judge, image: np.ndarray, digit="auto") -> Realness:
     """D's realness of a (S, S) image in [0, 1] (ink = 1) as class ``digit`` (0-9, or "auto" = judge's reading)."""
@@ -287,4 +292,5 @@ def committed_quality() -> dict:
 def measure_quality(samples: int = 200, seed: int = 12345) -> GanQuality:
     """Re-measure the embedded generator with the judge now (``samples`` spread over the 10 classes)."""
     samples = check_count(samples, 2000, "number of samples")
-    return evaluate_generator(load_generator(), load_judge(), samples=samples, seed=check_seed(seed))
+    with single_thread():
+        return evaluate_generator(load_generator(), load_judge(), samples=samples, seed=check_seed(seed))
