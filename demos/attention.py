@@ -349,7 +349,9 @@ def _build_image(demo: gr.Blocks) -> None:
         with gr.Column():
             with gr.Tabs():
                 with gr.Tab("Upload"):
-                    image = gr.Image(type="filepath", label="Image (a digit for the embedded model)", elem_id="attn-image-in")
+                    image = gr.Image(
+                        type="filepath", label="Image (a digit for the embedded model)", elem_id="attn-image-in", height=280
+                    )
                     classify_upload = gr.Button("Classify upload", variant="primary", elem_id="attn-image-run")
                     gr.Examples(
                         [[str(path)] for path in sorted((_examples_dir()).glob("digit_*.png"))],

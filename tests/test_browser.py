@@ -76,8 +76,14 @@ def test_attention_sketchpad_drawing_is_classified(page):
     page.mouse.down()
     page.mouse.move(x + 0.5 * w, y + 0.85 * h, steps=12)
     page.mouse.up()
+    label = page.locator("#attn-image-label")
+    before = label.inner_text()
     page.locator("#attn-sketch-run").click()
     page.wait_for_function(
-        "document.querySelector('#attn-image-label') && document.querySelector('#attn-image-label').innerText.includes('%')"
+        "([before]) => { const t = document.querySelector('#attn-image-label').innerText;"
+        " return t.includes('%') && t !== before; }",
+        arg=[before],
     )
+    lines = label.inner_text().splitlines()  # ["Prediction (top-5 probabilities)", "<top label>", ...]
+    assert lines[1].strip() == "1", lines  # a vertical stroke reads as a one
     page.screenshot(path=str(SCREENSHOTS / "attention_sketch.png"), full_page=True)
