@@ -81,7 +81,7 @@ def test_attention_sketchpad_drawing_is_classified(page):
     page.locator("#attn-sketch-run").click()
     page.wait_for_function(
         "([before]) => { const t = document.querySelector('#attn-image-label').innerText;"
-        " return t.includes('%') && t !== before; }",
+        " return t.includes('%') && t !== before && !/\\d+(\\.\\d+)?s\\b/.test(t); }",  # no pending timer
         arg=[before],
     )
     lines = label.inner_text().splitlines()  # ["Prediction (top-5 probabilities)", "<top label>", ...]
