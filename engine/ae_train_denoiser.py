@@ -31,13 +31,19 @@ class DenoiserTrainConfig:
     learning_rate: float = 2e-3  # Adam peak, cosine-decayed to 0
     gaussian_fraction: float = 0.7  # share of patches with Gaussian noise; the rest split over the other kinds
     max_sigma: float = 0.2  # Gaussian sigma is drawn uniformly from [0.02, max_sigma]
-    finetune_steps: int = 600  # stage 2: continue from stage 1 at a lower learning rate (0 = skip)
+    finetune_steps: int = 1000  # stage 2: continue from stage 1 with colour augmentation, lower learning rate (0 = skip)
     finetune_learning_rate: float = 4e-4  # stage 2 Adam peak, cosine-decayed to 0
     seed: int = 0  # seeds init, patch sampling and noise (stage 2 uses seed + 1)
 
 
-def sample_patches(photos: list[np.ndarray], count: int, size: int, rng: np.random.Generator) -> torch.Tensor:
-    """``count`` random (3, size, size) crops with random flips/rot90, as one float32 tensor in [0, 1]."""
+def sample_patches(
+    photos: list[np.ndarray], count: int, size: int, rng: np.random.Generator, colour_augment: bool = False
+) -> torch.Tensor:
+    """``count`` random (3, size, size) crops with random flips/rot90, as one float32 tensor in [0, 1].
+
+    ``colour_augment`` also permutes the RGB channels and scales saturation by 0.5-2x, because half of the
+    packaged photos are grey or earthy and the model otherwise shifts the colours of saturated photos.
+    """
     out = np.empty((count, size, size, 3), dtype=np.float32)
     for i in range(count):
         photo = photos[rng.integers(len(photos))]
@@ -47,6 +53,10 @@ def sample_patches(photos: list[np.ndarray], count: int, size: int, rng: np.rand
         patch = np.rot90(patch, rng.integers(4))
         if rng.random() < 0.5:
             patch = patch[:, ::-1]
+        if colour_augment:
+            patch = patch[..., rng.permutation(3)]
+            grey = patch.mean(axis=-1, keepdims=True)
+            patch = np.clip(grey + rng.uniform(0.5, 2.0) * (patch - grey), 0, 1)
         out[i] = patch
     return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
 
@@ -83,6 +93,7 @@ def _run_stage(
     learning_rate: float,
     seed: int,
     on_progress: Callable[[int, int, float], None] | None,
+    colour_augment: bool = False,
 ) -> None:
     """One optimisation stage with its own RNGs (so a stage can be re-run alone from saved weights)."""
     rng = np.random.default_rng(seed)
@@ -93,7 +104,7 @@ def _run_stage(
     recent: list[float] = []
     model.train()
     for step in range(1, steps + 1):
-        clean = sample_patches(photos, config.batch_size, config.patch_size, rng)
+        clean = sample_patches(photos, config.batch_size, config.patch_size, rng, colour_augment)
         noisy = corrupt(clean, config, generator)
         loss = F.mse_loss(model(noisy), clean)
         optimizer.zero_grad(set_to_none=True)
@@ -112,8 +123,10 @@ def finetune_denoiser(
     config: DenoiserTrainConfig = DenoiserTrainConfig(),
     on_progress: Callable[[int, int, float], None] | None = None,
 ) -> DenoisingAutoencoder:
-    """Stage 2: a short low-learning-rate pass that continues from the stage-1 weights (seeded with seed + 1)."""
-    _run_stage(model, config, config.finetune_steps, config.finetune_learning_rate, config.seed + 1, on_progress)
+    """Stage 2: continue from the stage-1 weights at a lower learning rate, with colour augmentation (seed + 1)."""
+    _run_stage(
+        model, config, config.finetune_steps, config.finetune_learning_rate, config.seed + 1, on_progress, colour_augment=True
+    )
     return model
 
 
