@@ -409,7 +409,7 @@ def _build_score():
             black = {"background": _black_canvas(), "layers": [], "composite": None}
             sketch = gr.Sketchpad(value=black, type="numpy", image_mode="RGB", canvas_size=(SKETCH_SIDE, SKETCH_SIDE),
                                   brush=gr.Brush(colors=["#ffffff", "#000000"], default_color="#ffffff", default_size=12),
-                                  label="Scribble here", elem_id="gan-sketch")
+                                  format="png", label="Scribble here", elem_id="gan-sketch")
             sketch_info = gr.JSON(label="Realness of the sketch", elem_id="gan-sketch-info")
             history_chart = gr.Image(label="Realness history", interactive=False, elem_id="gan-sketch-history")
     history = gr.State([])
