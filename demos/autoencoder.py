@@ -8,6 +8,7 @@ which refuses bad files with a clear message instead of a gradio stack trace.
 from __future__ import annotations
 
 import tempfile
+import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -29,6 +30,21 @@ INTRO = """
   a stain: the reconstruction error points at the defect.
 * **Latent space** - digits squeezed into 2 numbers, and how reconstruction error falls as the bottleneck widens.
 """
+
+
+OUTPUT_DIR = Path(tempfile.gettempdir()) / "neurodeck_autoencoder_outputs"
+
+
+def _fast_png(image):
+    """Save a PIL output as a fast-compressed PNG and return its path.
+
+    gradio would re-encode at PNG level 6, which costs ~100 ms per noisy 512x512 image;
+    level 1 is several times faster, and PNG keeps the noise pixel-exact (WebP/JPEG would smooth it).
+    """
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = OUTPUT_DIR / f"{uuid.uuid4().hex}.png"
+    image.save(path, format="PNG", compress_level=1)
+    return str(path)
 
 
 def _load(image):
@@ -62,13 +78,14 @@ def _choice(value, name: str, options, default: str) -> str:
 def denoise(image, noise="gaussian", level=0.1, seed=0, classical="tv"):
     pil = _load(image)
     noise = _choice(noise, "noise", NOISE_KINDS, "gaussian")
-    return service.denoise_view(
+    *images, metrics = service.denoise_view(
         pil,
         noise,
         _number(level, "level", NOISE_LEVELS[noise][2]),
         int(_number(seed, "seed", 0)),
         _choice(classical, "classical", ("tv", "nl_means"), "tv"),
     )
+    return (*[_fast_png(image) for image in images], metrics)
 
 
 @user_errors
@@ -80,7 +97,8 @@ def hub_roundtrip(image, model_id=HUB_DEFAULT):
 def anomaly(image, threshold=None, normalisation="dataset-wide"):
     threshold = None if threshold in (None, "") else _number(threshold, "threshold", 1.0)
     normalisation = _choice(normalisation, "normalisation", service.NORMALISATIONS, "dataset-wide")
-    return service.anomaly_view(_load(image), threshold, normalisation)
+    heatmap, mask, info = service.anomaly_view(_load(image), threshold, normalisation)
+    return _fast_png(heatmap), _fast_png(mask), info
 
 
 @user_errors
