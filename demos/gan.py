@@ -465,13 +465,13 @@ def _build_lab():
                 defaults = gr.Button("Defaults", elem_id="gan-lab-defaults")
         with gr.Column(scale=2):
             with gr.Row():
-                play = gr.Button("▶ Play", variant="primary", elem_id="gan-lab-play")
-                pause = gr.Button("⏸ Pause", elem_id="gan-lab-pause")
+                play = gr.Button("Play", variant="primary", elem_id="gan-lab-play")
+                pause = gr.Button("Pause", elem_id="gan-lab-pause")
                 step = gr.Button("Step", elem_id="gan-lab-step")
                 reset = gr.Button("Reset", elem_id="gan-lab-reset")
             with gr.Row():
-                field = gr.Image(label="Data space", interactive=False, elem_id="gan-lab-field", format="png")
-                charts = gr.Image(label="Losses and mode coverage", interactive=False, elem_id="gan-lab-charts", format="png")
+                field = gr.Image(label="Data space", show_label=False, interactive=False, elem_id="gan-lab-field", format="png")
+                charts = gr.Image(label="Losses and mode coverage", show_label=False, interactive=False, elem_id="gan-lab-charts", format="png")
             stats = gr.JSON(label="Status", elem_id="gan-lab-stats")
     settings = [dataset, csv_file, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr, optimizer, loss, d_steps, seed, arrows]
     outputs = [field, charts, stats, state]

@@ -91,7 +91,7 @@ def test_good_csv_trains_as_custom_data(client, tmp_path):
 
 
 def test_lab_stream_stops_early_and_session_keeps_its_state(client, server_alive):
-    job = client.submit(api_name="/gan_lab_run")  # every parameter at its default (ring, 3000 steps)
+    job = client.submit(api_name="/gan_lab_run")  # every parameter at its default (ring, up to 20,000 steps)
     outputs = _wait_outputs(job, 3)
     assert len(outputs) >= 3, "GAN Lab did not stream 3 frames"
     job.cancel()
