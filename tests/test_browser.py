@@ -87,3 +87,19 @@ def test_attention_sketchpad_drawing_is_classified(page):
     lines = label.inner_text().splitlines()  # ["Prediction (top-5 probabilities)", "<top label>", ...]
     assert lines[1].strip() == "1", lines  # a vertical stroke reads as a one
     page.screenshot(path=str(SCREENSHOTS / "attention_sketch.png"), full_page=True)
+
+
+def test_transfer_tab_trains_and_predicts(page):
+    open_tab(page, "Transfer learning")
+    page.locator("#transfer-load-btn").click()
+    page.wait_for_selector("#transfer-data-report")
+    page.wait_for_function("document.querySelector('#transfer-data-report').innerText.trim().length > 20")
+    page.locator("#transfer-train-btn").click()
+    page.wait_for_function(
+        "document.querySelector('#transfer-status') && document.querySelector('#transfer-status').innerText.includes('Done. Best:')"
+    )
+    page.locator("#transfer-predict-btn").click()
+    page.wait_for_function(
+        "document.querySelector('#transfer-prediction') && document.querySelector('#transfer-prediction').innerText.includes('%')"
+    )
+    page.screenshot(path=str(SCREENSHOTS / "transfer.png"), full_page=True)
