@@ -253,7 +253,7 @@ def gan_lab_reset(dataset="ring", csv_file=None, noise_dim=2, g_width=64, g_dept
 @user_errors
 def gan_lab_csv(csv_file):
     """Check an uploaded CSV of x,y points; returns (preview field image, summary). Bad files raise clear errors."""
-    lab, render = _engine("gan_lab"), _engine("gan_render")
+    lab = _engine("gan_lab")
     points = lab.parse_points_csv(_payload_path(csv_file))
     session = lab.LabSession(lab.LabConfig(dataset="custom"), lab.normalise_points(points))
     field, _, _ = _lab_outputs(session, False)

@@ -21,7 +21,7 @@ from PIL import Image
 from engine.datasets import upscale_digits
 from engine.digit_input import image_to_digit8
 from engine.gan_judge import DigitJudge, GanQuality, evaluate_generator
-from engine.gan_threads import single_thread
+from engine.threads import single_thread
 from engine.gan_models import (
     DISCRIMINATOR_SUBFOLDER,
     GENERATOR_SUBFOLDER,

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.gan_threads import single_thread
+from engine.threads import single_thread
 
 DATASETS = ("ring", "grid", "moons", "spiral", "line", "custom")
 LOSSES = ("non-saturating", "least-squares", "wgan-gp")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.gan_threads import single_thread
+from engine.threads import single_thread
 from engine.train_gan_digits import DigitsGanTrainer, GanDigitsConfig
 
 LIVE_CONFIG = GanDigitsConfig(

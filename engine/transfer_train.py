@@ -9,8 +9,6 @@ the model returned holds the weights of the epoch with the lowest validation los
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -21,6 +19,7 @@ import torch.nn.functional as F
 
 from engine.augment import random_affine
 from engine.seeding import torch_generator
+from engine.threads import single_thread
 from engine.transfer_backbones import Backbone, new_classifier, prepare_inputs, slice_inputs
 from engine.transfer_data import TransferDataset
 from engine.transfer_metrics import Metrics, classification_metrics
@@ -29,38 +28,6 @@ from engine.transfer_splits import stratified_split
 from engine.transfer_strategies import DEFAULT_LEARNING_RATES, apply_strategy, check_strategy, set_train_mode
 
 EVAL_BATCH = 64
-
-_threads_guard = threading.Lock()
-_single_thread_users = 0
-_saved_threads = 1
-
-
-@contextlib.contextmanager
-def _single_thread(enabled: bool = True):
-    """Run tiny head-only training on one thread.
-
-    On a busy 2-core machine, 2-thread OpenMP hand-offs made 240 head steps take 30 s instead
-    of 0.8 s. ``torch.set_num_threads`` is process-wide, so nested/concurrent users are counted
-    and the original value is restored only when the last one leaves (results never change,
-    a concurrent job just runs single-threaded for those seconds).
-    """
-    global _single_thread_users, _saved_threads
-    if not enabled:
-        yield
-        return
-    with _threads_guard:
-        if _single_thread_users == 0:
-            _saved_threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _single_thread_users += 1
-    try:
-        yield
-    finally:
-        with _threads_guard:
-            _single_thread_users -= 1
-            if _single_thread_users == 0:
-                torch.set_num_threads(_saved_threads)
-
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -252,7 +219,7 @@ def train_transfer(
         eta = elapsed / max(step, 1) * (total_steps - step)
         on_progress(TrainProgress(strategy, epoch_done, config.epochs, step, total_steps, elapsed, eta, tuple(history), message))
 
-    with _single_thread(enabled=features is not None):
+    with single_thread(enabled=features is not None):
         for epoch in range(1, config.epochs + 1):
             set_train_mode(model, strategy, config.unfreeze_blocks)
             order = train_index[torch.randperm(len(train_index), generator=generator).numpy()]
