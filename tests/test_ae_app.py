@@ -134,3 +134,15 @@ def test_bad_inputs_are_handled_or_refused(client, server_alive, tmp_path, endpo
         server_alive()
     metrics = client.predict(handle_file(str(tmp_path / "gray.png")), api_name="/ae_denoise")[-1]
     assert metrics["size"] == [80, 64]
+
+
+def test_ae_anomaly_drawn_and_load_for_drawing(client, texture_paths):
+    from engine.ae_service import example_images
+    from demos.autoencoder import EXAMPLES_DIR
+
+    normal = next(p for p in example_images(EXAMPLES_DIR / "textures", count=6) if "normal" in p)
+    editor = client.predict(normal, api_name="/ae_load_for_drawing")
+    assert editor["background"] is not None
+    drawn = {"background": handle_file(texture_paths["normal"]), "layers": [], "composite": handle_file(texture_paths["defect"])}
+    info = client.predict(drawn, 2.5, "dataset-wide", api_name="/ae_anomaly_drawn")[-1]
+    assert info["is_anomaly"] is True and info["threshold"] == 2.5
