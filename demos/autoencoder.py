@@ -8,6 +8,7 @@ which refuses bad files with a clear message instead of a gradio stack trace.
 from __future__ import annotations
 
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -33,6 +34,7 @@ INTRO = """
 
 
 OUTPUT_DIR = Path(tempfile.gettempdir()) / "neurodeck_autoencoder_outputs"
+OUTPUT_MAX_AGE_S = 600  # our temporary PNGs older than this are deleted
 
 
 def _fast_png(image):
@@ -42,6 +44,14 @@ def _fast_png(image):
     level 1 is several times faster, and PNG keeps the noise pixel-exact (WebP/JPEG would smooth it).
     """
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    # gradio copies each returned file into its own cache, so ours can go once they are a few minutes old.
+    cutoff = time.time() - OUTPUT_MAX_AGE_S
+    for old in OUTPUT_DIR.glob("*.png"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass  # another worker removed it first
     path = OUTPUT_DIR / f"{uuid.uuid4().hex}.png"
     image.save(path, format="PNG", compress_level=1)
     return str(path)
