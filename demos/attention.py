@@ -8,13 +8,12 @@ the first request, and app.py warms it up in the background).
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import gradio as gr
 from gradio.components.plot import PlotData
 
-from demos.common import user_errors
+from demos.common import engine_module, user_errors
 from engine.registry import SOURCES
 
 TEXT_EXAMPLES = [
@@ -44,10 +43,6 @@ CAVEAT = (
 def _plot(figure: dict) -> PlotData:
     """Hand a Plotly figure dict to gr.Plot as ready JSON (skips plotly's slow Figure validation)."""
     return PlotData(type="plotly", plot=json.dumps(figure))
-
-
-def _engine(name: str):
-    return importlib.import_module(f"engine.{name}")
 
 
 def _index(value, count: int, what: str) -> int:
@@ -81,8 +76,8 @@ def _clamp_layer_head(result, layer, head) -> tuple[int, int]:
 
 def _text_views(result, layer, head, head_fusion, rollout_target, head_view_token):
     """All figures for one TextAttention (pure rendering; no model call)."""
-    render = _engine("attention_render")
-    rollout_module = _engine("rollout")
+    render = engine_module("attention_render")
+    rollout_module = engine_module("rollout")
     tokens = list(result.tokens)
     layer0, head0 = _layer_head(result, layer, head)
     target = _index(rollout_target, len(tokens), "Rollout target")
@@ -139,7 +134,7 @@ def attention_text(
     {tokens, segment_ids, attentions[layer][head][query][key], rollout[query][key], ...}.
     """
     _check_fusion(head_fusion)
-    result = _engine("text_attention").text_attention(text, text_pair or None, model_id=model_id or None)
+    result = engine_module("text_attention").text_attention(text, text_pair or None, model_id=model_id or None)
     count = len(result.tokens)
     layer, head = _clamp_layer_head(result, layer, head)
     rollout_target = int(rollout_target) if -1 <= int(rollout_target) < count else 0
@@ -190,7 +185,7 @@ def pick_from_model_view(result, head_fusion, rollout_target, head_view_token, e
     """A click on the model-view grid opens that layer/head in the matrix."""
     if result is None:
         raise gr.Error("Press 'Show attention' first.")
-    render = _engine("attention_render")
+    render = engine_module("attention_render")
     _, layout = render.model_view_image(result.attentions[:, :, :1, :1])
     picked = layout.cell_at(*event.index)
     if picked is None:
@@ -201,7 +196,7 @@ def pick_from_model_view(result, head_fusion, rollout_target, head_view_token, e
 
 
 def _image_views(result, layer: int, head: int, head_fusion: str):
-    render = _engine("attention_render")
+    render = engine_module("attention_render")
     layer0, head0 = _layer_head(result, layer, head)
     rollout = result.rollout_grid(head_fusion)
     cls_grid = result.cls_to_patches(layer0, head0)
@@ -247,9 +242,9 @@ def attention_image(image, model_id: str = "digits-vit", layer: int = 4, head: i
     Runs with ``preprocess=False`` so unreadable files reach our validator, which
     gives a clear message instead of a decoder stack trace.
     """
-    validation = _engine("validation")
+    validation = engine_module("validation")
     picture = validation.load_image(image)
-    result = _engine("image_attention").image_attention(picture, model_id or None)
+    result = engine_module("image_attention").image_attention(picture, model_id or None)
     return _image_outputs(result, layer, head, head_fusion)
 
 
@@ -259,8 +254,8 @@ def attention_sketch(sketch, model_id: str = "digits-vit", layer: int = 4, head:
     composite = sketch.get("composite") if isinstance(sketch, dict) else sketch
     if composite is None:
         raise ValueError("The sketchpad is empty: draw a digit first.")
-    picture = _engine("validation").load_image(composite)
-    result = _engine("image_attention").image_attention(picture, model_id or None)
+    picture = engine_module("validation").load_image(composite)
+    result = engine_module("image_attention").image_attention(picture, model_id or None)
     return _image_outputs(result, layer, head, head_fusion)
 
 

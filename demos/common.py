@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import logging
 
@@ -49,3 +50,23 @@ def user_errors(fn):
             raise _as_gradio_error(error) from None
 
     return wrapper
+
+
+class _EngineModule:
+    """Stands for ``engine.<name>`` and imports it on first attribute access.
+
+    Tab modules use this for engine modules that import torch, so building the UI (and
+    so the app's start-up) does not pay for torch. ``importlib`` caches the module and
+    serialises concurrent first imports.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._qualified = f"engine.{name}"
+
+    def __getattr__(self, attribute: str):
+        return getattr(importlib.import_module(self._qualified), attribute)
+
+
+def engine_module(name: str) -> _EngineModule:
+    """A lazily imported ``engine.<name>`` module (see :class:`_EngineModule`)."""
+    return _EngineModule(name)

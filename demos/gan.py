@@ -10,7 +10,6 @@ imported inside handlers so the app starts without paying for torch. Per-user ru
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import tempfile
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 import gradio as gr
 from gradio import utils as gradio_utils
 
-from demos.common import user_errors
+from demos.common import engine_module, user_errors
 
 DIGIT_CHOICES = ["random"] + [str(d) for d in range(10)]
 SCORE_CLASS_CHOICES = ["auto"] + [str(d) for d in range(10)]
@@ -38,10 +37,6 @@ HUB_FORMAT = """
 `ConditionalGenerator.save_pretrained("<repo>/generator")` from `engine/gan_models.py`
 (a diffusers `ModelMixin`; optional `discriminator/` likewise). Hub ids need the app to be online.
 """
-
-
-def _engine(name: str):
-    return importlib.import_module(f"engine.{name}")
 
 
 def _gif_path(data: bytes) -> str:
@@ -63,7 +58,7 @@ def _payload_path(payload) -> str | None:
 @user_errors
 def gan_generate(seed, digit="random", count=16, psi=1.0, model_id=""):
     """Generate ``count`` digits; returns (gallery images, info dict with class, seed, psi)."""
-    inference, render = _engine("gan_inference"), _engine("gan_render")
+    inference, render = engine_module("gan_inference"), engine_module("gan_render")
     generator = inference.load_generator(model_id)
     result = inference.generate(generator, seed, digit, count, psi)
     info = result.info()
@@ -96,7 +91,7 @@ def _gallery_files(images, key: str) -> list[str]:
 @user_errors
 def gan_interpolate(seed_a=0, seed_b=1, digit_a="3", digit_b="8", frames=12, psi=1.0):
     """Interpolate between two seeds/classes; returns (animated GIF path, frame strip image, info)."""
-    inference, render = _engine("gan_inference"), _engine("gan_render")
+    inference, render = engine_module("gan_inference"), engine_module("gan_render")
     images = inference.interpolate(inference.load_generator(), seed_a, seed_b, digit_a, digit_b, frames, psi)
     tiles = [render.digit_image(image, scale=4) for image in images]
     strip = render.digits_grid(images, columns=len(images), cell=48)
@@ -108,7 +103,7 @@ def gan_interpolate(seed_a=0, seed_b=1, digit_a="3", digit_b="8", frames=12, psi
 @user_errors
 def gan_walk(seed=0, digit="5", direction_seed=1, amount=0.0, psi=1.0):
     """Move one digit along a random latent direction; returns (image at ``amount``, strip from -3 to 3)."""
-    inference, render = _engine("gan_inference"), _engine("gan_render")
+    inference, render = engine_module("gan_inference"), engine_module("gan_render")
     generator = inference.load_generator()
     amounts = [-3, -2, -1, 0, 1, 2, 3]
     strip_images = inference.latent_walk(generator, seed, digit, direction_seed, amounts, psi)
@@ -118,7 +113,7 @@ def gan_walk(seed=0, digit="5", direction_seed=1, amount=0.0, psi=1.0):
 
 # ----------------------------------------------------------------------------------------- score
 def _score(image, digit):
-    inference = _engine("gan_inference")
+    inference = engine_module("gan_inference")
     x = inference.image_to_gan_input(image)
     result = inference.score_realness(inference.load_discriminator(), inference.load_judge(), x, digit)
     label = {f"as {d}": v for d, v in enumerate(result.per_class_realness)}
@@ -128,7 +123,7 @@ def _score(image, digit):
 @user_errors
 def gan_score(image, digit="auto"):
     """Discriminator realness of an uploaded image; returns (label of realness per class, info dict)."""
-    validation = _engine("validation")
+    validation = engine_module("validation")
     pil = validation.load_image(_payload_path(image))
     result, label = _score(pil, digit)
     return label, result.info()
@@ -137,7 +132,7 @@ def gan_score(image, digit="auto"):
 @user_errors
 def gan_sketch_load(seed=0, digit="3"):
     """Put a generated digit (enlarged 8x) on the sketchpad; returns (editor value, score info, chart, history)."""
-    inference, render = _engine("gan_inference"), _engine("gan_render")
+    inference, render = engine_module("gan_inference"), engine_module("gan_render")
     digit = "0" if str(digit) == "random" else digit
     result = inference.generate(inference.load_generator(), seed, digit, 1, 1.0)
     big = render.digit_image(result.images[0], scale=SKETCH_SIDE // result.images.shape[-1]).convert("RGB")
@@ -148,7 +143,7 @@ def gan_sketch_load(seed=0, digit="3"):
 
 
 def _history_chart(history):
-    render = _engine("gan_render")
+    render = engine_module("gan_render")
     import numpy as np  # noqa: PLC0415  (numpy only; keeps module import light)
 
     xs = np.arange(len(history), dtype=float)
@@ -159,7 +154,7 @@ def _history_chart(history):
 @user_errors
 def gan_score_sketch(editor, digit="auto", history=None):
     """Score the sketchpad's composite; appends to the per-session history. Returns (info, chart, history)."""
-    validation = _engine("validation")
+    validation = engine_module("validation")
     composite = editor.get("composite") if isinstance(editor, dict) else editor
     if composite is None:
         raise ValueError("The sketchpad is empty: load a generated digit or draw one (white ink on black).")
@@ -175,7 +170,7 @@ LAB_SETTINGS = ["dataset", "noise_dim", "g_width", "g_depth", "d_width", "d_dept
 
 
 def _lab_session(state, csv_file, values: dict):
-    lab = _engine("gan_lab")
+    lab = engine_module("gan_lab")
     config = lab.config_from_values(**values)
     points = None
     path = _payload_path(csv_file)
@@ -190,7 +185,7 @@ def _lab_session(state, csv_file, values: dict):
 
 
 def _lab_outputs(session, arrows: bool):
-    render = _engine("gan_render")
+    render = engine_module("gan_render")
     frame = session.snapshot(arrows=bool(arrows))
     stats = {
         "step": frame.step,
@@ -253,7 +248,7 @@ def gan_lab_reset(dataset="ring", csv_file=None, noise_dim=2, g_width=64, g_dept
 @user_errors
 def gan_lab_csv(csv_file):
     """Check an uploaded CSV of x,y points; returns (preview field image, summary). Bad files raise clear errors."""
-    lab = _engine("gan_lab")
+    lab = engine_module("gan_lab")
     points = lab.parse_points_csv(_payload_path(csv_file))
     session = lab.LabSession(lab.LabConfig(dataset="custom"), lab.normalise_points(points))
     field, _, _ = _lab_outputs(session, False)
@@ -268,25 +263,25 @@ def _preset(config):
 
 
 def lab_collapse_preset():
-    return _preset(_engine("gan_lab").COLLAPSE_PRESET)
+    return _preset(engine_module("gan_lab").COLLAPSE_PRESET)
 
 
 def lab_default_preset():
-    return _preset(_engine("gan_lab").LabConfig())
+    return _preset(engine_module("gan_lab").LabConfig())
 
 
 # ----------------------------------------------------------------------------------------- live digits
 @user_errors
 def gan_live_train(seed=0, seconds=60, state=None):
     """Start: train the small digits GAN, streaming (sample grid, loss chart, status) every few seconds."""
-    live, render = _engine("gan_live"), _engine("gan_render")
+    live, render = engine_module("gan_live"), engine_module("gan_render")
     try:
         budget = float(seconds)
     except (TypeError, ValueError):
         raise ValueError(f"seconds must be a number, got {seconds!r}.") from None
     if not 1 <= budget <= LIVE_MAX_SECONDS:
         raise ValueError(f"seconds must be between 1 and {LIVE_MAX_SECONDS}, got {seconds!r}.")
-    check_seed = _engine("gan_inference").check_seed
+    check_seed = engine_module("gan_inference").check_seed
     seed = check_seed(seed)
     # Start again with the same seed continues the run; a new seed starts a new one.
     session = state if state is not None and state.seed == seed else live.LiveDigitsGan(seed)
@@ -310,13 +305,13 @@ def gan_live_train(seed=0, seconds=60, state=None):
 @user_errors
 def gan_quality(samples=200):
     """Re-measure the embedded generator with the judge (takes a few seconds); returns the figures."""
-    quality = _engine("gan_inference").measure_quality(samples)
+    quality = engine_module("gan_inference").measure_quality(samples)
     return quality.as_dict()
 
 
 def _committed_figures_markdown() -> str:
     try:
-        record = _engine("gan_inference").committed_quality()
+        record = engine_module("gan_inference").committed_quality()
     except Exception as error:  # noqa: BLE001  (the tab still works without the figures)
         return f"Quality figures unavailable: {error}"
     q = record["quality"]

@@ -10,16 +10,18 @@ import dataclasses
 
 import gradio as gr
 
-from demos.common import user_errors
-from engine.transfer_attention import attention_shift
-from engine.transfer_backbones import DEFAULT_IMAGE_BACKBONE, image_backbone_choices
-from engine.transfer_data import BUILTIN_DATASETS, load_builtin, load_image_classes, load_upload
-from engine.transfer_export import export_zip, push_to_hub
-from engine.transfer_predict import predict
-from engine.transfer_render import attention_figure, comparison_figure, confusion_figure, curves_figure, misclassified
-from engine.transfer_session import drop_session, get_session, run_training, set_dataset, wait_for_training
-from engine.transfer_strategies import STRATEGIES, STRATEGY_LABELS
-from engine.transfer_train import TrainConfig
+from demos.common import engine_module, user_errors
+from engine.transfer_data import BUILTIN_DATASETS
+from engine.transfer_options import DEFAULT_IMAGE_BACKBONE, STRATEGIES, STRATEGY_LABELS, image_backbone_choices
+
+# Engine modules that import torch load on first use, so building the tab (and app start-up) stays fast.
+transfer_attention = engine_module("transfer_attention")
+transfer_data = engine_module("transfer_data")
+transfer_export = engine_module("transfer_export")
+transfer_predict = engine_module("transfer_predict")
+transfer_render = engine_module("transfer_render")
+transfer_session = engine_module("transfer_session")
+transfer_train = engine_module("transfer_train")
 
 MAX_CLASS_SLOTS = 6  # Teachable-Machine style class builder
 TRAIN_TIME_LIMIT_S = 600  # the event is cut after this; the best models so far are kept
@@ -49,7 +51,7 @@ def _strategy_choices():
 
 
 def _config(unfreeze, epochs, lr, batch, wd, dropout, augment, patience, val_fraction, seed, strategy="feature_extraction"):
-    return TrainConfig(
+    return transfer_train.TrainConfig(
         strategy=strategy, unfreeze_blocks=int(unfreeze), epochs=int(epochs), learning_rate=float(lr) or None,
         batch_size=int(batch), weight_decay=float(wd), dropout=float(dropout), augment=bool(augment),
         patience=int(patience), val_fraction=float(val_fraction), seed=int(seed),
@@ -75,10 +77,10 @@ def _detail_outputs(session, strategy):
     dataset = session.dataset
     per_class = [[label, round(float(p), 4), round(float(r), 4), round(float(f), 4), int(s)] for label, p, r, f, s in zip(
         dataset.class_names, result.metrics.precision, result.metrics.recall, result.metrics.f1, result.metrics.support)]
-    wrong = misclassified(result, dataset)
+    wrong = transfer_render.misclassified(result, dataset)
     images = [(item, caption) for item, caption in wrong if dataset.modality == "image"]
     texts = [[item, caption] for item, caption in wrong if dataset.modality == "text"]
-    figure = confusion_figure(result.metrics.confusion, dataset.class_names, f"Validation confusion: {result.strategy}")
+    figure = transfer_render.confusion_figure(result.metrics.confusion, dataset.class_names, f"Validation confusion: {result.strategy}")
     return figure, per_class, images, texts
 
 
@@ -227,11 +229,11 @@ def build_tab(demo: gr.Blocks) -> None:
             # Explicit parameters, not *args: gradio injects gr.Request only into named parameters.
             class_inputs = (name_1, name_2, name_3, name_4, name_5, name_6, files_1, files_2, files_3, files_4, files_5, files_6)
             if source_choice == SOURCES[0]:
-                dataset = load_builtin(builtin_key)
+                dataset = transfer_data.load_builtin(builtin_key)
             elif source_choice == SOURCES[1]:
                 if not upload_file:
                     raise ValueError("Upload a .zip of class folders or a .csv with text,label columns first.")
-                dataset = load_upload(upload_file)
+                dataset = transfer_data.load_upload(upload_file)
             else:
                 names, files = class_inputs[:MAX_CLASS_SLOTS], class_inputs[MAX_CLASS_SLOTS:]
                 by_class: dict[str, list] = {}
@@ -240,9 +242,9 @@ def build_tab(demo: gr.Blocks) -> None:
                     if name in by_class:
                         raise ValueError(f"Two classes are named {name!r}; give every class a different name.")
                     by_class[name] = list(files[slot] or []) + list((shots or {}).get(slot, (shots or {}).get(str(slot), [])))
-                dataset = load_image_classes(by_class)
-            session = get_session(_sid(request))
-            set_dataset(session, dataset)
+                dataset = transfer_data.load_image_classes(by_class)
+            session = transfer_session.get_session(_sid(request))
+            transfer_session.set_dataset(session, dataset)
             kind = "text (backbone: all-MiniLM-L6-v2)" if dataset.modality == "text" else "images"
             return f"**{dataset.name}** — {kind}\n\n" + dataset.report.to_markdown()
 
@@ -255,10 +257,10 @@ def build_tab(demo: gr.Blocks) -> None:
                   progress=gr.Progress()):
             settings = (unfreeze_blocks, n_epochs, learning_rate, batch_size, weight_decay, dropout_p, augment_images,
                         patience_epochs, val_share, seed_value, kfold_k)
-            session = get_session(_sid(request))
+            session = transfer_session.get_session(_sid(request))
             if session.dataset is None:
-                session_dataset = load_builtin("text-topics")
-                set_dataset(session, session_dataset)
+                session_dataset = transfer_data.load_builtin("text-topics")
+                transfer_session.set_dataset(session, session_dataset)
             config = _config(*settings[:-1])
             kfold_k = int(settings[-1] or 0)
             key = backbone_key if session.dataset.modality == "image" else ""
@@ -266,7 +268,7 @@ def build_tab(demo: gr.Blocks) -> None:
             histories: dict = {}
             yield ("Loading the backbone and preparing inputs…", gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                    gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
-            for update in run_training(session, ordered, config, key, kfold_k, total_seconds=TRAIN_TIME_LIMIT_S - 60):
+            for update in transfer_session.run_training(session, ordered, config, key, kfold_k, total_seconds=TRAIN_TIME_LIMIT_S - 60):
                 if update.progress is not None:
                     p = update.progress
                     histories[p.strategy] = p.history
@@ -275,7 +277,7 @@ def build_tab(demo: gr.Blocks) -> None:
                     text = (f"**{p.strategy}** ({update.strategy_index + 1}/{update.strategy_count}) — epoch {p.epoch}/{p.epochs}, "
                             f"step {p.step}/{p.total_steps}, {p.elapsed:.1f}s elapsed, ETA {p.eta:.0f}s "
                             f"{update.note}")
-                    yield (text, curves_figure(histories), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                    yield (text, transfer_render.curves_figure(histories), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                            gr.skip(), gr.skip(), gr.skip())
                 elif update.note:
                     yield (update.note + "…", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
@@ -289,7 +291,7 @@ def build_tab(demo: gr.Blocks) -> None:
             text = (f"Done. Best: **{best.strategy}** — validation accuracy {best.metrics.accuracy:.1%}, macro-F1 "
                     f"{best.metrics.macro_f1:.3f}." + (" Some runs ended early; the best epoch was kept." if stopped else ""))
             histories = {s: r.history for s, r in session.results.items()}
-            yield (text, curves_figure(histories), comparison_figure(session.results), figure, _results_rows(session),
+            yield (text, transfer_render.curves_figure(histories), transfer_render.comparison_figure(session.results), figure, _results_rows(session),
                    per_class_rows, images, texts, gr.update(choices=list(session.results), value=best.strategy), kfold_text)
 
         train_event = train_btn.click(
@@ -300,7 +302,7 @@ def build_tab(demo: gr.Blocks) -> None:
         )
 
         def stop(request: gr.Request):
-            get_session(_sid(request)).stop.set()
+            transfer_session.get_session(_sid(request)).stop.set()
             return "Stopping… the best model so far is kept."
 
         # Not cancels=[train_event]: cancelling would discard the run; the flag lets it finish cleanly.
@@ -309,7 +311,7 @@ def build_tab(demo: gr.Blocks) -> None:
 
         @user_errors
         def inspect(strategy, request: gr.Request):
-            session = get_session(_sid(request))
+            session = transfer_session.get_session(_sid(request))
             if not strategy or not session.results:
                 return gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return _detail_outputs(session, strategy)
@@ -318,10 +320,10 @@ def build_tab(demo: gr.Blocks) -> None:
 
         @user_errors
         def predict_ui(strategy, text, image, k, request: gr.Request):
-            session = get_session(_sid(request))
+            session = transfer_session.get_session(_sid(request))
             result = session.result(strategy or None)
             value = text if session.dataset.modality == "text" else image
-            prediction = predict(result.model, session.backbone(), value, int(k))
+            prediction = transfer_predict.predict(result.model, session.backbone(), value, int(k))
             return dict(zip(prediction.labels, prediction.probabilities))
 
         predict_btn.click(predict_ui, [model_pick, predict_text, predict_image, top_k], prediction,
@@ -329,32 +331,32 @@ def build_tab(demo: gr.Blocks) -> None:
 
         @user_errors
         def compare_attention(strategy, text, request: gr.Request):
-            session = get_session(_sid(request))
+            session = transfer_session.get_session(_sid(request))
             result = session.result(strategy or None)
             if session.dataset.modality != "text":
                 raise ValueError("Attention before/after needs a MiniLM text model: load a text dataset and train.")
-            shift = attention_shift(result.model, session.backbone().tokenizer, text)
-            return attention_figure(shift)
+            shift = transfer_attention.attention_shift(result.model, session.backbone().tokenizer, text)
+            return transfer_render.attention_figure(shift)
 
         attention_btn.click(compare_attention, [model_pick, predict_text], attention_plot, api_name="transfer_attention",
                             time_limit=60)
 
         @user_errors
         def export(strategy, request: gr.Request):
-            session = get_session(_sid(request))
+            session = transfer_session.get_session(_sid(request))
             result = session.result(strategy or None)
             backbone_info = session.backbone()
-            return str(export_zip(result, session.dataset, session.work_dir, backbone_info.tokenizer,
+            return str(transfer_export.export_zip(result, session.dataset, session.work_dir, backbone_info.tokenizer,
                                   name=f"neurodeck-{session.dataset.modality}-{result.strategy}"))
 
         export_btn.click(export, model_pick, export_file, api_name="transfer_export", time_limit=120)
 
         @user_errors
         def push(strategy, repo, token, request: gr.Request):
-            session = get_session(_sid(request))
+            session = transfer_session.get_session(_sid(request))
             result = session.result(strategy or None)
-            archive = export_zip(result, session.dataset, session.work_dir, session.backbone().tokenizer, name="hub-export")
-            url = push_to_hub(archive.with_suffix(""), repo, token)
+            archive = transfer_export.export_zip(result, session.dataset, session.work_dir, session.backbone().tokenizer, name="hub-export")
+            url = transfer_export.push_to_hub(archive.with_suffix(""), repo, token)
             return f"Pushed to [{url}]({url})."
 
         push_btn.click(push, [model_pick, hub_repo, hub_token], push_info, api_name="transfer_push", time_limit=300)
@@ -364,18 +366,18 @@ def build_tab(demo: gr.Blocks) -> None:
         def api_train(data_file, builtin_key, strategy, backbone_key, n_epochs, learning_rate, batch_size, unfreeze_blocks,
                       k, seed_value, request: gr.Request):
             if data_file:
-                dataset = load_upload(data_file)
+                dataset = transfer_data.load_upload(data_file)
             else:
-                dataset = load_builtin((builtin_key or "").strip() or "text-topics")
-            session = get_session(_sid(request))
-            set_dataset(session, dataset)
+                dataset = transfer_data.load_builtin((builtin_key or "").strip() or "text-topics")
+            session = transfer_session.get_session(_sid(request))
+            transfer_session.set_dataset(session, dataset)
             config = dataclasses.replace(
-                TrainConfig(), strategy=(strategy or "feature_extraction").strip(), epochs=int(n_epochs or 15),
+                transfer_train.TrainConfig(), strategy=(strategy or "feature_extraction").strip(), epochs=int(n_epochs or 15),
                 learning_rate=float(learning_rate or 0) or None, batch_size=int(batch_size or 16),
                 unfreeze_blocks=int(unfreeze_blocks or 2), seed=int(seed_value or 0),
             )
             key = (backbone_key or "").strip() if dataset.modality == "image" else ""
-            results = wait_for_training(session, [config.strategy], config, key, int(k or 0),
+            results = transfer_session.wait_for_training(session, [config.strategy], config, key, int(k or 0),
                                         total_seconds=TRAIN_TIME_LIMIT_S - 60)
             if config.strategy not in results:
                 raise ValueError("Training was stopped before the model finished an epoch.")
@@ -396,10 +398,10 @@ def build_tab(demo: gr.Blocks) -> None:
 
         @user_errors
         def api_predict(text, image, k, request: gr.Request):
-            session = get_session(_sid(request))
+            session = transfer_session.get_session(_sid(request))
             result = session.result()
             value = text if session.dataset.modality == "text" else image
-            prediction = predict(result.model, session.backbone(), value, int(k or 3))
+            prediction = transfer_predict.predict(result.model, session.backbone(), value, int(k or 3))
             return {**prediction.to_dict(), "strategy": result.strategy, "labels": list(result.model.config.labels)}
 
         api_predict_btn.click(api_predict, [api_text, api_image, api_topk], api_out, api_name="transfer_predict",
@@ -408,6 +410,6 @@ def build_tab(demo: gr.Blocks) -> None:
         def cleanup(request: gr.Request):
             session_hash = getattr(request, "session_hash", None)
             if session_hash:
-                drop_session(session_hash)
+                transfer_session.drop_session(session_hash)
 
         demo.unload(cleanup)

@@ -23,11 +23,14 @@ from engine.hub import load_pretrained
 from engine.image_backbone import IMAGE_SIZE, NeuroDeckCNN
 from engine.registry import get_source, load_bounded, load_once, verified_path
 from engine.transfer_model import TransferClassifier
+from engine.transfer_options import (  # noqa: F401  (re-exported)
+    DEFAULT_IMAGE_BACKBONE,
+    DEFAULT_TEXT_BACKBONE,
+    HUB_IMAGE_IDS,
+    image_backbone_choices,
+)
 
 TEXT_MAX_TOKENS = 64  # topic sentences are short; longer texts are cut
-DEFAULT_TEXT_BACKBONE = "minilm"
-DEFAULT_IMAGE_BACKBONE = "neurodeck-cnn"
-HUB_IMAGE_IDS = ("google/vit-base-patch16-224-in21k", "facebook/dinov2-small", "microsoft/resnet-18")
 
 
 @dataclass(frozen=True)
@@ -153,11 +156,6 @@ def prepare_inputs(backbone: Backbone, items) -> dict[str, torch.Tensor]:
 
 def slice_inputs(inputs: dict[str, torch.Tensor], index) -> dict[str, torch.Tensor]:
     return {key: value[index] for key, value in inputs.items()}
-
-
-def image_backbone_choices() -> list[str]:
-    """Embedded default first, then the Hub ids offered when online."""
-    return [DEFAULT_IMAGE_BACKBONE, *HUB_IMAGE_IDS]
 
 
 def is_local_folder(key: str) -> bool:

@@ -12,20 +12,7 @@ import torch.nn as nn
 
 from engine.transfer_model import TransferClassifier
 
-STRATEGIES = ("feature_extraction", "fine_tune_last_n", "full_fine_tune", "from_scratch")
-STRATEGY_LABELS = {
-    "feature_extraction": "Feature extraction (frozen backbone + linear head)",
-    "fine_tune_last_n": "Fine-tune the last N blocks",
-    "full_fine_tune": "Full fine-tune",
-    "from_scratch": "From scratch (same architecture, random init)",
-}
-# Pre-trained weights need small steps; the head and random init tolerate larger ones.
-DEFAULT_LEARNING_RATES = {
-    "feature_extraction": 1e-2,
-    "fine_tune_last_n": 1e-3,
-    "full_fine_tune": 3e-4,
-    "from_scratch": 1e-3,
-}
+from engine.transfer_options import DEFAULT_LEARNING_RATES, STRATEGIES, STRATEGY_LABELS  # noqa: F401  (re-exported)
 
 
 def check_strategy(strategy: str) -> str:

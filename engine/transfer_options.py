@@ -1,0 +1,27 @@
+"""Transfer-learning choices the UI needs at build time, kept free of torch so the app starts fast."""
+
+from __future__ import annotations
+
+STRATEGIES = ("feature_extraction", "fine_tune_last_n", "full_fine_tune", "from_scratch")
+STRATEGY_LABELS = {
+    "feature_extraction": "Feature extraction (frozen backbone + linear head)",
+    "fine_tune_last_n": "Fine-tune the last N blocks",
+    "full_fine_tune": "Full fine-tune",
+    "from_scratch": "From scratch (same architecture, random init)",
+}
+# Pre-trained weights need small steps; the head and random init tolerate larger ones.
+DEFAULT_LEARNING_RATES = {
+    "feature_extraction": 1e-2,
+    "fine_tune_last_n": 1e-3,
+    "full_fine_tune": 3e-4,
+    "from_scratch": 1e-3,
+}
+
+DEFAULT_TEXT_BACKBONE = "minilm"
+DEFAULT_IMAGE_BACKBONE = "neurodeck-cnn"
+HUB_IMAGE_IDS = ("google/vit-base-patch16-224-in21k", "facebook/dinov2-small", "microsoft/resnet-18")
+
+
+def image_backbone_choices() -> list[str]:
+    """Embedded default first, then the Hub ids offered when online."""
+    return [DEFAULT_IMAGE_BACKBONE, *HUB_IMAGE_IDS]
