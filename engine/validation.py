@@ -90,6 +90,8 @@ def load_image(source, *, max_pixels: int = MAX_IMAGE_PIXELS, min_side: int = 1)
         raise ValueError("That file is not an image NeuroDeck can read; upload a PNG, JPEG, WebP, BMP, GIF or TIFF.") from None
     except Image.DecompressionBombError:
         raise ValueError(f"The image has too many pixels (the limit is {max_pixels:,}); resize it and try again.") from None
+    except (OSError, SyntaxError) as error:  # e.g. a PNG signature followed by junk: "Truncated File Read"
+        raise ValueError(f"The image file is corrupt or truncated ({error}); upload another file.") from None
     width, height = image.size
     if width * height > max_pixels:
         raise ValueError(

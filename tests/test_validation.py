@@ -30,6 +30,10 @@ def test_non_image_and_corrupt_files_are_refused(tmp_path):
     truncated.write_bytes(_png_bytes(Image.new("RGB", (64, 64), "red"))[:60])
     with pytest.raises(ValueError, match="corrupt|not an image"):
         load_image(str(truncated))
+    junk_after_signature = tmp_path / "junk.png"
+    junk_after_signature.write_bytes(b"\x89PNG\r\n\x1a\n" + b"junk" * 20)
+    with pytest.raises(ValueError, match="corrupt or truncated"):
+        load_image(str(junk_after_signature))
     with pytest.raises(ValueError, match="No image"):
         load_image(None)
 
