@@ -103,3 +103,34 @@ def test_transfer_tab_trains_and_predicts(page):
         "document.querySelector('#transfer-prediction') && document.querySelector('#transfer-prediction').innerText.includes('%')"
     )
     page.screenshot(path=str(SCREENSHOTS / "transfer.png"), full_page=True)
+
+
+def test_gan_tab_generates_and_gan_lab_plays(page):
+    open_tab(page, "GAN")
+    open_tab(page, "Generate")
+    page.locator("#gan-generate-btn").click()
+    page.wait_for_function("document.querySelectorAll('#gan-gallery img').length >= 4")
+    page.screenshot(path=str(SCREENSHOTS / "gan_generate.png"), full_page=True)
+    open_tab(page, "GAN Lab (2-D, live)")
+    page.locator("#gan-lab-play").click()
+    page.wait_for_function(
+        "document.querySelector('#gan-lab-stats') && /step\\D+[1-9]/.test(document.querySelector('#gan-lab-stats').innerText)"
+    )
+    page.locator("#gan-lab-pause").click()
+    page.wait_for_selector("#gan-lab-field img")
+    page.screenshot(path=str(SCREENSHOTS / "gan_lab.png"), full_page=True)
+
+
+def test_autoencoder_tab_denoises_a_photo(page, tmp_path):
+    from PIL import Image
+    from skimage import data
+
+    photo = tmp_path / "chelsea.png"
+    Image.fromarray(data.chelsea()).resize((256, 170)).save(photo)
+    open_tab(page, "Autoencoder")
+    open_tab(page, "Denoise")
+    page.locator("#ae-denoise-input input[type=file]").set_input_files(str(photo))
+    page.locator("#ae-denoise-btn").click()
+    page.wait_for_selector("#ae-denoised img")
+    page.wait_for_function("document.querySelector('#ae-denoise-metrics').innerText.includes('psnr')")
+    page.screenshot(path=str(SCREENSHOTS / "autoencoder_denoise.png"), full_page=True)
