@@ -223,7 +223,7 @@ def _anomaly_tab() -> None:
             with gr.Column(scale=1):
                 image = gr.Image(type="filepath", label="Texture image", elem_id="ae-anomaly-input", sources=["upload", "clipboard"])
                 gr.Examples(examples, inputs=[image], label="Held-out crops (right quarter): normal and with synthetic defects")
-                threshold = gr.Slider(0.2, 6.0, value=round(default_threshold, 2), step=0.05, label="Threshold (1.0 = 99.9th percentile of normal pixels)", elem_id="ae-threshold")
+                threshold = gr.Slider(0.5, 12.0, value=round(default_threshold, 2), step=0.05, label="Threshold on the excess-error score (normal crops score up to ~3)", elem_id="ae-threshold")
                 normalisation = gr.Radio(list(service.NORMALISATIONS), value="dataset-wide", label="Heatmap normalisation", elem_id="ae-normalisation")
                 gr.Markdown(f"*{service.NORMALISATION_NOTE}*", elem_id="ae-normalisation-note")
                 button = gr.Button("Find anomalies", variant="primary", elem_id="ae-anomaly-btn")

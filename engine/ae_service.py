@@ -72,7 +72,7 @@ def _check_threshold(threshold) -> float | None:
         return None
     threshold = float(threshold)
     if not np.isfinite(threshold) or threshold <= 0:
-        raise ValueError(f"The threshold must be a positive number (1.0 = p99.9 of normal pixels); got {threshold}.")
+        raise ValueError(f"The threshold must be a positive number (the default is {anomaly_default_threshold()}); got {threshold}.")
     return threshold
 
 
@@ -99,7 +99,9 @@ def anomaly_view(image: Image.Image, threshold: float | None = None, normalisati
         "normalisation": normalisation,
         "size": [image.width, image.height],
         "resized_from": list(original) if original != image.size else None,
-        "units": "1.0 = 99.9th percentile of the smoothed reconstruction error on normal calibration crops",
+        "texture_calibration": result.texture,
+        "units": "heatmap = blob map + line map, each 1.0 = 99.9th percentile of normal calibration pixels of the "
+        "texture the image looks like; score = mean of the 50 hottest pixels",
     }
     return (
         render.heatmap_overlay(array, result.heatmap, vmax),

@@ -2,6 +2,7 @@
 
     python scripts/train_autoencoders.py denoiser   # assets/ae_denoiser
     python scripts/train_autoencoders.py anomaly    # assets/ae_anomaly
+    python scripts/train_autoencoders.py anomaly-calibrate   # recompute calibration.json of the committed anomaly model
     python scripts/train_autoencoders.py digits     # assets/ae_digits/latent_{2,4,8,16,32}
     python scripts/train_autoencoders.py all
 
@@ -58,6 +59,20 @@ def build_anomaly(out: Path, steps: int | None) -> None:
     write_json(out / "training.json", {"config": dataclasses.asdict(config), "metrics": metrics})
 
 
+def calibrate_anomaly(out: Path, steps: int | None) -> None:
+    """No training: recompute the committed anomaly model's calibration and evaluation figures."""
+    from engine.ae_anomaly import calibrate, evaluate_anomaly
+    from engine.ae_models import TextureAutoencoder
+
+    model = TextureAutoencoder.from_pretrained(out, use_safetensors=True).eval()
+    calibration = calibrate(model)
+    write_json(out / "calibration.json", dataclasses.asdict(calibration))
+    training = json.loads((out / "training.json").read_text())
+    training["metrics"]["evaluation"] = evaluate_anomaly(model, calibration)
+    print(json.dumps(training["metrics"]["evaluation"], indent=2))
+    write_json(out / "training.json", training)
+
+
 def build_digits(out: Path, steps: int | None) -> None:
     from engine.ae_train_digits import DIGITS_LATENT_SIZES, DigitsAETrainConfig, train_digits_ae
 
@@ -74,7 +89,7 @@ def build_digits(out: Path, steps: int | None) -> None:
     print(json.dumps(summary, indent=2))
 
 
-BUILDERS = {"denoiser": ("ae_denoiser", build_denoiser), "anomaly": ("ae_anomaly", build_anomaly), "digits": ("ae_digits", build_digits)}
+BUILDERS = {"denoiser": ("ae_denoiser", build_denoiser), "anomaly": ("ae_anomaly", build_anomaly), "anomaly-calibrate": ("ae_anomaly", calibrate_anomaly), "digits": ("ae_digits", build_digits)}
 
 
 def main() -> None:
@@ -85,7 +100,7 @@ def main() -> None:
     parser.add_argument("--assets", type=Path, default=ROOT / "assets", help="parent folder of the model folders")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    for name in BUILDERS if args.which == "all" else [args.which]:
+    for name in ["denoiser", "anomaly", "digits"] if args.which == "all" else [args.which]:
         folder, build = BUILDERS[name]
         started = time.perf_counter()
         print(f"== {name}", flush=True)
