@@ -311,7 +311,7 @@ def gan_quality(samples=200):
 
 def _committed_figures_markdown() -> str:
     try:
-        record = engine_module("gan_inference").committed_quality()
+        record = engine_module("gan_record").committed_quality()
     except Exception as error:  # noqa: BLE001  (the tab still works without the figures)
         return f"Quality figures unavailable: {error}"
     q = record["quality"]

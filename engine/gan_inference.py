@@ -8,7 +8,6 @@ how many images were asked for. Truncation ψ scales z towards the mean (z = 0):
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from engine.gan_models import (
     ConditionalGenerator,
 )
 from engine.hub import load_pretrained
+from engine.gan_record import committed_quality  # noqa: F401  (re-exported)
 from engine.registry import get_source, load_once, verified_path
 from engine.seeding import torch_generator
 
@@ -282,13 +282,6 @@ def score_realness(discriminator, judge, image: np.ndarray, digit="auto") -> Rea
 
 
 # ----------------------------------------------------------------------------------------- figures
-def committed_quality() -> dict:
-    """The quality figures measured when the embedded generator was built (assets/gan_digits/training.json)."""
-    folder = verified_path(get_source(DEFAULT_MODEL))
-    record = json.loads((folder / "training.json").read_text())
-    return {"quality": record.get("quality", {}), "train_seconds": record.get("metrics", {}).get("train_seconds")}
-
-
 def measure_quality(samples: int = 200, seed: int = 12345) -> GanQuality:
     """Re-measure the embedded generator with the judge now (``samples`` spread over the 10 classes)."""
     samples = check_count(samples, 2000, "number of samples")
