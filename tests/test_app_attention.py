@@ -37,7 +37,7 @@ def test_attention_text_pair_and_views(client):
     assert "all-MiniLM-L6-v2" in notes and "6 layers x 12 heads" in notes
     assert payload["segment_ids"].count(1) == 4  # "the dog lay ." is sentence B
     assert payload["layer"] == 2 and payload["head"] == 3 and payload["head_fusion"] == "max"
-    assert matrix is not None and str(model_view).endswith((".webp", ".png"))
+    assert matrix is not None and str(model_view).endswith(".jpeg")
     assert "<svg" in head_view and "A ▲ / ▼ B" in head_view
 
 
