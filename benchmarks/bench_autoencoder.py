@@ -1,6 +1,6 @@
 """Autoencoder tab: quality bars and latency, measured in one run.
 
-    python benchmarks/bench_autoencoder.py [--threads 2] [--repeats 15] [--skip-latency]
+    python benchmarks/bench_autoencoder.py [--threads 2] [--repeats 15] [--skip-latency | --latency-only]
 
 Quality (committed models, full held-out sets):
   * denoising on the held-out photos: Gaussian sigma=0.1 (bar: PSNR gain >= 5 dB and beat the
@@ -100,11 +100,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--latency-only", action="store_true", help="skip the quality tables")
     parser.add_argument("--json", type=Path, default=None, help="also write all figures here")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
+    if args.latency_only:
+        text = json.dumps({"latency": {**latency(args.repeats), "torch_threads": args.threads}}, indent=2)
+        print(text)
+        if args.json:
+            args.json.write_text(text + "\n")
+        return
     report = {"denoising_heldout_mean": denoising_table(), "anomaly": anomaly_table(), "bottleneck_test_mse": bottleneck_table()}
     gauss = report["denoising_heldout_mean"]["gaussian 0.1"]
     report["bars"] = {

@@ -36,6 +36,41 @@ def ssim(reference: np.ndarray, test: np.ndarray) -> float:
     )
 
 
+def ssim_many(reference: np.ndarray, tests: list[np.ndarray], win_size: int = 7) -> list[float]:
+    """``ssim(reference, t)`` for each test image, sharing the reference's local statistics.
+
+    Same formula and settings as ``skimage.metrics.structural_similarity(data_range=1.0,
+    channel_axis=-1)`` (7x7 uniform window, sample covariance, K1=0.01, K2=0.03, reflect borders,
+    border crop), so the values match it to ~1e-7 (tested); the reference's mean and variance
+    filters run once instead of once per test image, and all channels are filtered together.
+    """
+    from scipy.ndimage import uniform_filter
+
+    x = np.asarray(reference, dtype=np.float32)
+    if min(x.shape[:2]) < SSIM_MIN_SIDE:
+        raise ValueError(f"SSIM needs images at least {SSIM_MIN_SIDE}x{SSIM_MIN_SIDE} pixels; upload a larger image.")
+    size = (win_size, win_size) + (1,) * (x.ndim - 2)
+
+    def local_mean(a: np.ndarray) -> np.ndarray:
+        return uniform_filter(a, size=size)
+
+    ux = local_mean(x)
+    vx = local_mean(x * x) - ux * ux
+    norm = win_size * win_size / (win_size * win_size - 1)  # sample covariance
+    c1, c2 = 0.01**2, 0.03**2
+    pad = (win_size - 1) // 2
+    values = []
+    for test in tests:
+        y = np.asarray(test, dtype=np.float32)
+        uy = local_mean(y)
+        vy = local_mean(y * y) - uy * uy
+        vxy = local_mean(x * y) - ux * uy
+        s = ((2 * ux * uy + c1) * (2 * norm * vxy + c2)) / ((ux * ux + uy * uy + c1) * (norm * (vx + vy) + c2))
+        cropped = s[pad:-pad, pad:-pad]
+        values.append(float(cropped.reshape(-1, *cropped.shape[2:]).mean(axis=0, dtype=np.float64).mean()))
+    return values
+
+
 def _check(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scores = np.asarray(scores, dtype=np.float64).ravel()
     labels = np.asarray(labels).ravel().astype(bool)

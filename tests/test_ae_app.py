@@ -45,7 +45,7 @@ def texture_paths(tmp_path_factory):
 def test_ae_denoise_returns_images_and_metrics(client, photo_path):
     outputs = client.predict(handle_file(photo_path), "gaussian", 0.1, 3, "tv", api_name="/ae_denoise")
     *images, metrics = outputs
-    assert len(images) == 5 and all(str(p).endswith(".png") for p in images)
+    assert len(images) == 5 and all(str(p).endswith(".jpg") for p in images)  # display JPEGs
     assert Image.open(images[1]).size == (160, 128)
     assert metrics["noise"] == "gaussian" and metrics["seed"] == 3
     assert metrics["autoencoder"]["psnr_db"] > metrics["noisy"]["psnr_db"]

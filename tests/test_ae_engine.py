@@ -225,3 +225,42 @@ def test_hub_id_offline_fails_clearly():
         hub_roundtrip(np.zeros((16, 16, 3), np.float32), "madebyollin/taesd")
     with pytest.raises(ValueError, match="not a valid"):
         hub_roundtrip(np.zeros((16, 16, 3), np.float32), "../etc/passwd")
+
+
+def test_blur_table_covers_every_noise_and_picks_the_nearest_level():
+    from engine.ae_denoise import BLUR_SIGMAS, BLUR_TABLE, table_sigma
+    from engine.ae_noise import NOISE_KINDS
+
+    assert set(BLUR_TABLE) == set(NOISE_KINDS)
+    assert all(sigma in BLUR_SIGMAS for pairs in BLUR_TABLE.values() for _, sigma in pairs)
+    assert table_sigma("gaussian", 0.11) == 1.0 and table_sigma("gaussian", 0.19) == 2.0
+    assert table_sigma("masking", 0.0) == 0.5
+
+
+def test_line_map_prefers_a_thin_line_to_the_same_pixels_scattered():
+    from engine.ae_anomaly import line_error_map, top_k_mean
+
+    clean = np.full((64, 64, 3), 0.5, dtype=np.float32)
+    line = clean.copy()
+    line[32, 10:54] = 1.0  # a 1-pixel scratch, 44 pixels long
+    scattered = clean.copy()
+    rng = np.random.default_rng(0)
+    scattered[rng.integers(0, 64, 44), rng.integers(0, 64, 44)] = 1.0
+    line_map, scattered_map = line_error_map(line, clean), line_error_map(scattered, clean)
+    assert line_map.shape == (64, 64) and line_map.min() >= 0
+    assert top_k_mean(line_map, 20) > 3 * top_k_mean(scattered_map, 20)
+    assert top_k_mean(np.arange(10.0).reshape(2, 5), 3) == pytest.approx(8.0)
+
+
+def test_ssim_many_matches_skimage():
+    from skimage.metrics import structural_similarity
+
+    from engine.ae_metrics import ssim_many
+
+    rng = np.random.default_rng(1)
+    reference = rng.random((40, 33, 3)).astype(np.float32)
+    tests = [np.clip(reference + rng.normal(0, s, reference.shape), 0, 1).astype(np.float32) for s in (0.02, 0.2)]
+    expected = [structural_similarity(reference, t, data_range=1.0, channel_axis=-1) for t in tests]
+    assert ssim_many(reference, tests) == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(ValueError, match="at least 7x7"):
+        ssim_many(reference[:5], [reference[:5]])
