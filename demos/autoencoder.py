@@ -18,9 +18,10 @@ import gradio as gr
 from demos.common import user_errors
 from engine import ae_service as service
 from engine.ae_noise import NOISE_KINDS, NOISE_LEVELS
+from engine.registry import ASSETS_DIR
 from engine.validation import load_image
 
-EXAMPLES_DIR = Path(tempfile.gettempdir()) / "neurodeck_autoencoder_examples"
+EXAMPLES_DIR = ASSETS_DIR / "examples" / "autoencoder"  # committed; rebuilt by scripts/make_autoencoder_examples.py
 TIME_LIMIT_S = 60  # one denoise / anomaly call takes well under a second; this only stops runaway requests
 HUB_DEFAULT = "madebyollin/taesd"
 

@@ -142,7 +142,14 @@ def threshold_view(threshold: float):
 
 
 def example_images(folder: Path, count: int = 4) -> list[str]:
-    """Write a few held-out evaluation crops (normal and defective) as PNGs; returns their paths."""
+    """Write a few held-out evaluation crops (normal and defective) as PNGs; returns their paths.
+
+    Files already in ``folder`` (the committed assets/examples/autoencoder/) are reused without
+    building the evaluation set, so the tab builds without importing torch.
+    """
+    existing = sorted(folder.glob("texture_*.png"))
+    if len(existing) >= count:
+        return [str(path) for path in existing[:count]]
     from engine.ae_anomaly import build_eval_set
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -158,7 +165,10 @@ def example_images(folder: Path, count: int = 4) -> list[str]:
 
 
 def denoise_examples(folder: Path) -> list[str]:
-    """Write the held-out photos (never trained on) as PNGs; returns their paths."""
+    """Write the held-out photos (never trained on) as PNGs; returns their paths (existing files are reused)."""
+    existing = sorted(folder.glob("*.png"))
+    if existing:
+        return [str(path) for path in existing]
     from engine.ae_photos import HELDOUT_PHOTOS, load_photo
 
     folder.mkdir(parents=True, exist_ok=True)
