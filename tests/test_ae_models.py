@@ -43,7 +43,7 @@ def test_anomaly_pixel_auroc_bar_and_image_auroc_floor():
     assert auroc(scores.image_scores, scores.eval_set.labels) >= 0.93
 
 
-@pytest.mark.xfail(reason="image AUROC is 0.949: some thin scratches and cuts on grass/gravel are missed (see docs/autoencoder.md)", strict=False)
+@pytest.mark.xfail(reason="image AUROC is 0.949: some thin scratches and cuts on grass/gravel are missed (see the Autoencoder section of README.md)", strict=False)
 def test_anomaly_image_auroc_bar():
     scores = eval_scores()
     assert auroc(scores.image_scores, scores.eval_set.labels) >= 0.95
