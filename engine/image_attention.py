@@ -19,7 +19,7 @@ from engine.device import gpu_task, pick_device
 from engine.digit_input import image_to_digit8
 from engine.hub import load_pretrained
 from engine.registry import get_source, load_bounded, load_once, verified_path
-from engine.rollout import HeadFusion, attention_rollout
+from engine.rollout import AttentionDims, HeadFusion, attention_rollout
 
 DEFAULT_IMAGE_MODEL = "digits-vit"
 TOP_K = 5
@@ -34,21 +34,13 @@ class ImageModel:
 
 
 @dataclass(frozen=True)
-class ImageAttention:
+class ImageAttention(AttentionDims):
     label: str  # predicted class name
     probabilities: dict[str, float]  # every class -> softmax probability, most likely first
     attentions: np.ndarray  # (L, H, T, T) float32; T = extra tokens ([CLS], ...) + gh * gw patches
     grid_shape: tuple[int, int]  # (gh, gw) patch grid
     model_input: Image.Image  # RGB picture of what the model actually saw
     model_name: str
-
-    @property
-    def num_layers(self) -> int:
-        return self.attentions.shape[0]
-
-    @property
-    def num_heads(self) -> int:
-        return self.attentions.shape[1]
 
     @property
     def num_extra_tokens(self) -> int:

@@ -51,3 +51,17 @@ def attention_rollout(
         mixed = mixed / mixed.sum(axis=-1, keepdims=True)
         rollout = mixed @ rollout
     return rollout
+
+
+class AttentionDims:
+    """Mixin for results holding ``attentions`` of shape (L, H, T, T)."""
+
+    attentions: np.ndarray
+
+    @property
+    def num_layers(self) -> int:
+        return self.attentions.shape[0]
+
+    @property
+    def num_heads(self) -> int:
+        return self.attentions.shape[1]

@@ -16,6 +16,7 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTo
 from engine.device import gpu_task, pick_device
 from engine.hub import load_pretrained
 from engine.registry import get_source, load_bounded, load_once, verified_path
+from engine.rollout import AttentionDims
 from engine.validation import clean_text
 
 DEFAULT_TEXT_MODEL = "minilm"
@@ -31,7 +32,7 @@ class TextModel:
 
 
 @dataclass(frozen=True)
-class TextAttention:
+class TextAttention(AttentionDims):
     tokens: tuple[str, ...]  # T display tokens, special tokens included
     attentions: np.ndarray  # (L, H, T, T) float32; attentions[l, h, q] is a distribution over keys
     segment_ids: tuple[int, ...]  # T entries: 0 = sentence A, 1 = sentence B, -1 = special token
@@ -39,14 +40,6 @@ class TextAttention:
     is_causal: bool
     original_token_count: int  # tokens before cutting to the cap
     notes: tuple[str, ...]  # human-readable notes on what was cut
-
-    @property
-    def num_layers(self) -> int:
-        return self.attentions.shape[0]
-
-    @property
-    def num_heads(self) -> int:
-        return self.attentions.shape[1]
 
 
 def _prepare(name: str, tokenizer, model) -> TextModel:
