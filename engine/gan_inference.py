@@ -29,7 +29,7 @@ from engine.gan_models import (
 )
 from engine.hub import load_pretrained
 from engine.gan_record import committed_quality  # noqa: F401  (re-exported)
-from engine.registry import get_source, load_once, verified_path
+from engine.registry import get_source, load_bounded, load_once, verified_path
 from engine.seeding import torch_generator
 
 MAX_COUNT = 64  # most images one request may generate
@@ -61,7 +61,7 @@ def load_generator(model_id: str | None = None) -> ConditionalGenerator:
     def loader(location, **kwargs):
         return ConditionalGenerator.from_pretrained(location, subfolder=GENERATOR_SUBFOLDER, low_cpu_mem_usage=False, **kwargs).eval()
 
-    return load_once("gan-hub/g/" + model_id, lambda: load_pretrained(loader, model_id))
+    return load_bounded("gan-hub/g/" + model_id, lambda: load_pretrained(loader, model_id))
 
 
 def load_discriminator() -> ConditionalDiscriminator:

@@ -20,13 +20,27 @@ def is_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes"}
 
 
+LOCAL_MODELS_ENV = "NEURODECK_ALLOW_LOCAL_MODELS"  # "1" lets model ids be server-side folders (tests, local use)
+
+
+def local_models_allowed() -> bool:
+    """Folders on the server are refused as model ids unless explicitly allowed: on a shared
+    Space, a typed path must not reach the server's file system."""
+    return os.environ.get(LOCAL_MODELS_ENV, "0") == "1"
+
+
 def check_model_id(model_id: str) -> str:
     """Return a cleaned model id, or raise ``ValueError`` if it cannot be one."""
     cleaned = (model_id or "").strip()
     if not cleaned:
         raise ValueError("The model id is empty: type a Hub id such as 'bert-base-uncased', or pick the default.")
-    if Path(cleaned).is_dir():
-        return cleaned
+    if Path(cleaned).exists():
+        if local_models_allowed() and Path(cleaned).is_dir():
+            return cleaned
+        raise ValueError(
+            f"{cleaned!r} is a path on the server; loading models from server folders is turned off. "
+            f"Use a Hugging Face Hub id, or run NeuroDeck yourself with {LOCAL_MODELS_ENV}=1."
+        )
     if not _REPO_ID.match(cleaned) or ".." in cleaned:
         raise ValueError(
             f"{cleaned!r} is not a valid Hugging Face model id (expected 'owner/name' or 'name')."

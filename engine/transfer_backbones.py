@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.hub import load_pretrained
+from engine.hub import load_pretrained, local_models_allowed
 from engine.image_backbone import IMAGE_SIZE, NeuroDeckCNN
 from engine.registry import get_source, load_bounded, load_once, verified_path
 from engine.transfer_model import TransferClassifier
@@ -159,4 +159,4 @@ def slice_inputs(inputs: dict[str, torch.Tensor], index) -> dict[str, torch.Tens
 
 
 def is_local_folder(key: str) -> bool:
-    return Path(key).is_dir()
+    return local_models_allowed() and Path(key).is_dir()

@@ -16,6 +16,8 @@ sys.path.insert(0, str(ROOT))
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Tests load tiny models that they save_pretrained into tmp folders (the app refuses server paths by default).
+os.environ["NEURODECK_ALLOW_LOCAL_MODELS"] = "1"
 
 
 @pytest.fixture(scope="session")

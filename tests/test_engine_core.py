@@ -98,3 +98,12 @@ def test_seeding_is_reproducible():
     seed_everything(3)
     assert torch.equal(first, torch.rand(3))
     assert torch.equal(torch.rand(2, generator=torch_generator(5)), torch.rand(2, generator=torch_generator(5)))
+
+
+def test_server_paths_are_refused_unless_allowed(monkeypatch, tmp_path):
+    monkeypatch.delenv("NEURODECK_ALLOW_LOCAL_MODELS", raising=False)
+    for path in [str(tmp_path), "assets/digits_vit", "/etc"]:
+        with pytest.raises(ValueError, match="path on the server|not a valid"):
+            check_model_id(path)
+    monkeypatch.setenv("NEURODECK_ALLOW_LOCAL_MODELS", "1")
+    assert check_model_id(str(tmp_path)) == str(tmp_path)

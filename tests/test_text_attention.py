@@ -72,8 +72,10 @@ def test_offline_hub_id_gives_clear_error():
 
 
 def test_malformed_model_id_is_refused():
-    with pytest.raises(ValueError, match="not a valid Hugging Face model id"):
+    with pytest.raises(ValueError, match="path on the server"):
         text_attention("hello", model_id="../../etc/passwd")
+    with pytest.raises(ValueError, match="not a valid Hugging Face model id"):
+        text_attention("hello", model_id="no/such/../thing")
 
 
 def test_real_minilm_matches_direct_forward_pass():
