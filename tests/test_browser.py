@@ -109,7 +109,10 @@ def test_gan_tab_generates_and_gan_lab_plays(page):
     open_tab(page, "GAN")
     open_tab(page, "Generate")
     page.locator("#gan-generate-btn").click()
-    page.wait_for_function("document.querySelectorAll('#gan-gallery img').length >= 4")
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('#gan-gallery img'))"
+        ".filter(i => i.complete && i.naturalWidth > 0).length >= 4"
+    )
     page.screenshot(path=str(SCREENSHOTS / "gan_generate.png"), full_page=True)
     open_tab(page, "GAN Lab (2-D, live)")
     page.locator("#gan-lab-play").click()
