@@ -50,12 +50,32 @@ def build_app() -> gr.Blocks:
     return demo
 
 
-def warm_up() -> None:
-    """Import the engine and load the default models after the server is up.
+# Engine modules that pull in torch, transformers or diffusers, imported once in the background.
+WARM_MODULES = (
+    "text_attention", "image_attention", "attention_render",
+    "gan_inference", "gan_lab", "gan_live", "gan_render",
+    "ae_models", "ae_anomaly", "ae_denoise", "ae_latent", "ae_hub",
+    "transfer_train", "transfer_session", "transfer_render", "transfer_export", "transfer_predict", "transfer_attention",
+)
 
-    Start-up stays as fast as an empty app, and the first user rarely pays the load.
-    Failures are ignored here: the request that needs the model reports them properly.
+
+def warm_up() -> None:
+    """Import the engine and load the Attention defaults after the server is up.
+
+    Start-up stays as fast as an empty app, and the first user rarely pays the load. Imports
+    happen under the same lock as the tabs' lazy imports, one module at a time. Failures are
+    ignored here: the request that needs the module reports them properly.
     """
+    import importlib
+
+    from demos.common import ENGINE_IMPORT_LOCK
+
+    for name in WARM_MODULES:
+        try:
+            with ENGINE_IMPORT_LOCK:
+                importlib.import_module(f"engine.{name}")
+        except Exception:  # noqa: BLE001
+            pass
     try:
         from engine.image_attention import load_image_model
         from engine.text_attention import load_text_model

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import threading
 import inspect
 import logging
 
@@ -52,6 +53,12 @@ def user_errors(fn):
     return wrapper
 
 
+# diffusers and transformers build their namespaces lazily; two threads importing them at once
+# (the warm-up thread and a first request, say) can see a half-initialised module and fail with
+# "cannot import name 'ConfigMixin' from 'diffusers'". All first imports of engine modules take this lock.
+ENGINE_IMPORT_LOCK = threading.RLock()
+
+
 class _EngineModule:
     """Stands for ``engine.<name>`` and imports it on first attribute access.
 
@@ -62,9 +69,15 @@ class _EngineModule:
 
     def __init__(self, name: str) -> None:
         self._qualified = f"engine.{name}"
+        self._module = None
 
     def __getattr__(self, attribute: str):
-        return getattr(importlib.import_module(self._qualified), attribute)
+        if self._module is None:
+            # Always through the lock: while another thread is importing it, sys.modules already
+            # holds the module, only partly initialised.
+            with ENGINE_IMPORT_LOCK:
+                self._module = importlib.import_module(self._qualified)
+        return getattr(self._module, attribute)
 
 
 def engine_module(name: str) -> _EngineModule:
