@@ -289,10 +289,12 @@ def _build_text(demo: gr.Blocks) -> None:
         head_fusion = gr.Radio(HEAD_FUSIONS, value="mean", label="Rollout: fuse heads by")
     with gr.Row():
         with gr.Column(scale=3):
-            matrix = gr.Plot(label="Matrix: one layer/head (hover for values)", elem_id="attn-matrix")
+            gr.Markdown("**Matrix**: one layer/head; hover for the values")
+            matrix = gr.Plot(show_label=False, elem_id="attn-matrix")
         with gr.Column(scale=2):
+            gr.Markdown("**Model view**: every layer x head; click one to open it in the matrix")
             model_view = gr.Image(
-                label="Model view: every layer x head (click one to open it)", interactive=False,
+                show_label=False, interactive=False,
                 elem_id="attn-model-view", buttons=[], format="jpeg",  # JPEG: ~1 ms to encode vs ~27 ms for WebP or PNG
             )
     with gr.Row():
@@ -306,8 +308,8 @@ def _build_text(demo: gr.Blocks) -> None:
             rollout_target = gr.Dropdown(
                 [("0: [CLS]", 0)], value=0, allow_custom_value=True, label="Rollout: flow into token"
             )
-            flow_plot = gr.Plot(label="Token flow", elem_id="attn-flow")
-            rollout_plot = gr.Plot(label="Rollout matrix", elem_id="attn-rollout")
+            flow_plot = gr.Plot(show_label=False, elem_id="attn-flow")
+            rollout_plot = gr.Plot(show_label=False, elem_id="attn-rollout")
     raw = gr.JSON(label="Raw attention (API output)", visible=False)
     gr.Markdown(CAVEAT)
 

@@ -69,11 +69,13 @@ def attention_heatmap(
         "title": {"text": f"{title}<br><sub>rows: query (attending) · columns: key (attended to)</sub>",
                   "font": {"size": 14}, "y": 0.98, "yanchor": "top"},
         "height": max(440, min(820, 160 + 16 * rows)),
-        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
+        # automargin: plotly.py's default template turns it on; a raw figure dict must ask for it,
+        # or the token labels are clipped away.
         "xaxis": {"tickmode": "array", "tickvals": list(range(cols)), "ticktext": list(key_labels),
-                  "side": "bottom", "tickangle": -60, "tickfont": {"size": tick_font}},
+                  "side": "bottom", "tickangle": -60, "tickfont": {"size": tick_font}, "automargin": True},
         "yaxis": {"tickmode": "array", "tickvals": list(range(rows)), "ticktext": list(query_labels),
-                  "autorange": "reversed", "tickfont": {"size": tick_font}},
+                  "autorange": "reversed", "tickfont": {"size": tick_font}, "automargin": True},
     }
     return {"data": [heatmap], "layout": layout}
 
@@ -90,11 +92,13 @@ def token_flow_bars(flow: np.ndarray, tokens: list[str], target_label: str) -> d
         "hovertemplate": "%{customdata}<br>share %{y:.4f}<extra></extra>",
     }
     layout = {
-        "title": {"text": f"Rollout: how much each input token flows into {target_label}", "font": {"size": 14}},
-        "height": 320,
-        "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
-        "xaxis": {"tickmode": "array", "tickvals": list(range(len(flow))), "ticktext": list(tokens), "tickangle": -60},
-        "yaxis": {"title": {"text": "share of attention flow"}, "rangemode": "tozero"},
+        "title": {"text": f"Rollout: how much each input token flows into {target_label}", "font": {"size": 14},
+                  "y": 0.95, "yanchor": "top"},
+        "height": 340,
+        "margin": {"l": 10, "r": 10, "t": 70, "b": 10},
+        "xaxis": {"tickmode": "array", "tickvals": list(range(len(flow))), "ticktext": list(tokens), "tickangle": -60,
+                  "automargin": True},
+        "yaxis": {"title": {"text": "share of attention flow"}, "rangemode": "tozero", "automargin": True},
     }
     return {"data": [bars], "layout": layout}
 

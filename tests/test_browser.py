@@ -50,6 +50,12 @@ def test_attention_text_tab_renders_heatmap(page):
     page.wait_for_selector("#attn-model-view img")
     page.wait_for_selector("#attn-head-view svg line")
     assert "6 layers x 12 heads" in page.locator("#attn-text-notes").inner_text()
+    # Clicking the model view's layer-2/head-3 thumbnail opens it in the matrix (image is 754x378 px:
+    # 34 px of labels, then 56 px cells with 4 px gaps; 18 px of labels on top).
+    page.locator("#attn-model-view img").scroll_into_view_if_needed()
+    box = page.locator("#attn-model-view img").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * (34 + 2 * 60 + 28) / 754, box["y"] + box["height"] * (18 + 60 + 28) / 378)
+    page.wait_for_function("document.querySelector('#attn-matrix').innerText.includes('Layer 2, head 3')")
     page.screenshot(path=str(SCREENSHOTS / "attention_text.png"), full_page=True)
 
 
