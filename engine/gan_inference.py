@@ -28,7 +28,7 @@ from engine.gan_models import (
     ConditionalGenerator,
 )
 from engine.hub import load_pretrained
-from engine.gan_record import committed_quality  # noqa: F401  (re-exported)
+from engine.gan_record import DEFAULT_MODEL, committed_quality  # noqa: F401  (committed_quality re-exported)
 from engine.registry import get_source, load_bounded, load_once, verified_path
 from engine.seeding import torch_generator
 
@@ -36,7 +36,6 @@ MAX_COUNT = 64  # most images one request may generate
 MAX_FRAMES = 48  # most interpolation frames
 PSI_RANGE = (0.0, 2.0)  # allowed truncation ψ
 MAX_SEED = 2**31 - 1
-DEFAULT_MODEL = "gan-digits"  # registry key of the embedded generator
 JUDGE_MODEL = "gan-judge"
 
 
