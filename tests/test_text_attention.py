@@ -71,9 +71,19 @@ def test_offline_hub_id_gives_clear_error():
         text_attention("hello", model_id="nobody-here/no-such-model")
 
 
-def test_malformed_model_id_is_refused():
+def test_malformed_model_id_is_refused(tmp_path, monkeypatch):
+    # A real file on the server (relative paths like ../../etc depend on where pytest runs),
+    # and a real folder while server folders are turned off, as on a Space.
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0")
     with pytest.raises(ValueError, match="path on the server"):
-        text_attention("hello", model_id="../../etc/passwd")
+        text_attention("hello", model_id=str(secret))
+    monkeypatch.setenv("NEURODECK_ALLOW_LOCAL_MODELS", "0")
+    with pytest.raises(ValueError, match="path on the server"):
+        text_attention("hello", model_id=str(tmp_path))
+    # A traversal that does not exist is not an id either.
+    with pytest.raises(ValueError, match="not a valid Hugging Face model id"):
+        text_attention("hello", model_id="../../no-such-dir-" + tmp_path.name)
     with pytest.raises(ValueError, match="not a valid Hugging Face model id"):
         text_attention("hello", model_id="no/such/../thing")
 
