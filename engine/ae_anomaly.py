@@ -51,6 +51,7 @@ LINE_ORIENTATIONS = 12  # line map: orientations in [0, pi)
 TOP_K = 50  # image score = mean of this many hottest heatmap pixels
 SCALE_PERCENTILE = 99.9  # calibration pixel percentile that maps to 1.0
 EVAL_SEED = 1234  # fixes the evaluation set's defects
+VALIDATION_SEED = 777  # fixes the validation set's defects (built on the calibration columns)
 MAX_SIDE = 512  # uploads are downscaled to this longest side
 
 
@@ -177,9 +178,20 @@ class EvalSet:
 @functools.lru_cache(maxsize=1)
 def build_eval_set(seed: int = EVAL_SEED) -> EvalSet:
     """Every held-out crop once as normal and once with a defect (kinds cycle), fixed by ``seed``."""
+    return build_defect_set(EVAL_COLUMNS, seed)
+
+
+def build_validation_set() -> EvalSet:
+    """The same construction on the calibration columns: model and scoring choices are made here,
+    so the held-out evaluation set is only ever used to report."""
+    return build_defect_set(CALIBRATION_COLUMNS, VALIDATION_SEED)
+
+
+def build_defect_set(columns: tuple[int, int], seed: int) -> EvalSet:
+    """Every crop of the column band once as normal and once with a defect (kinds cycle)."""
     rng = np.random.default_rng(seed)
     images, masks, labels, kinds, textures = [], [], [], [], []
-    for index, (texture, crop) in enumerate(region_crops(EVAL_COLUMNS)):
+    for index, (texture, crop) in enumerate(region_crops(columns)):
         images.append(crop)
         masks.append(np.zeros(crop.shape[:2], dtype=bool))
         labels.append(False)
@@ -375,8 +387,9 @@ class EvalScores:
     eval_set: EvalSet
 
 
-def score_eval_set(model: TextureAutoencoder, calibration: Calibration) -> EvalScores:
-    eval_set = build_eval_set()
+def score_eval_set(model: TextureAutoencoder, calibration: Calibration, eval_set: EvalSet | None = None) -> EvalScores:
+    """Heatmaps and image scores of a labelled set (default: the held-out evaluation set)."""
+    eval_set = build_eval_set() if eval_set is None else eval_set
     recon = reconstruct(model, eval_set.images)
     maps = np.stack([anomaly_map(x, r, calibration)[0] for x, r in zip(eval_set.images, recon)])
     return EvalScores(maps.astype(np.float32), np.array([top_k_mean(m) for m in maps]), eval_set)
@@ -407,20 +420,28 @@ def roc_data(scores: EvalScores) -> dict:
     }
 
 
-def evaluate_anomaly(model: TextureAutoencoder, calibration: Calibration) -> dict:
-    """The quality-bar figures: image/pixel AUROC, per-kind image AUROC, F1 at the default threshold."""
-    scores = score_eval_set(model, calibration)
+def evaluate_anomaly(model: TextureAutoencoder, calibration: Calibration, eval_set: EvalSet | None = None) -> dict:
+    """The quality-bar figures: image/pixel AUROC, per-kind image AUROC, F1 at the default threshold.
+
+    ``eval_set`` defaults to the held-out evaluation set; pass :func:`build_validation_set` to choose models.
+    """
+    scores = score_eval_set(model, calibration, eval_set)
     labels = scores.eval_set.labels
     kinds = np.array(scores.eval_set.kinds)
     per_kind = {}
     for kind in DEFECT_KINDS:
         subset = (kinds == kind) | ~labels
         per_kind[kind] = round(auroc(scores.image_scores[subset], labels[subset]), 4)
+    textures = np.array(scores.eval_set.textures)
+    per_texture = {
+        name: round(auroc(scores.image_scores[textures == name], labels[textures == name]), 4) for name in TEXTURES
+    }
     return {
         "images": int(len(labels)),
         "defective": int(labels.sum()),
         "image_auroc": round(auroc(scores.image_scores, labels), 4),
         "pixel_auroc": round(auroc(scores.heatmaps, scores.eval_set.masks), 4),
         "image_auroc_per_kind": per_kind,
+        "image_auroc_per_texture": per_texture,
         "at_default_threshold": metrics_at(scores, calibration.default_threshold),
     }

@@ -102,20 +102,23 @@ class TextureAutoencoder(ModelMixin, ConfigMixin):
     """
 
     @register_to_config
-    def __init__(self, channels: int = 32, latent_channels: int = 16):
+    def __init__(self, channels: int = 32, latent_channels: int = 16, num_res_blocks: int = 0):
         super().__init__()
         c = channels
+        # Residual blocks at 1/8 resolution widen the receptive field cheaply (32x32 maps for a 256 input).
         self.encoder = nn.Sequential(
             nn.Conv2d(3, c, 4, stride=2, padding=1),
             nn.SiLU(),
             nn.Conv2d(c, 2 * c, 4, stride=2, padding=1),
             nn.SiLU(),
             nn.Conv2d(2 * c, 2 * c, 4, stride=2, padding=1),  # -> H/8
+            *[ResBlock(2 * c) for _ in range(num_res_blocks)],
             nn.SiLU(),
             nn.Conv2d(2 * c, latent_channels, 1),
         )
         self.decoder = nn.Sequential(
             nn.Conv2d(latent_channels, 2 * c, 3, padding=1),
+            *[ResBlock(2 * c) for _ in range(num_res_blocks)],
             nn.SiLU(),
             nn.ConvTranspose2d(2 * c, 2 * c, 4, stride=2, padding=1),
             nn.SiLU(),
