@@ -1,13 +1,15 @@
 """Rebuild the Autoencoder tab's committed models.
 
     python scripts/train_autoencoders.py denoiser   # assets/ae_denoiser
-    python scripts/train_autoencoders.py anomaly    # assets/ae_anomaly
+    python scripts/train_autoencoders.py anomaly --device cuda   # assets/ae_anomaly (CPU works too, ~100x slower)
     python scripts/train_autoencoders.py anomaly-calibrate   # recompute calibration.json of the committed anomaly model
     python scripts/train_autoencoders.py digits     # assets/ae_digits/latent_{2,4,8,16,32}
     python scripts/train_autoencoders.py all
 
 Each run is seeded and single-threaded by default (``--threads``), so the same
-command rebuilds the same weights on the same machine.
+command rebuilds the same weights on the same machine. The anomaly model was
+trained on a GPU (``--device cuda``); CUDA and CPU runs see the same patches but
+their weights agree only up to float rounding.
 """
 
 from __future__ import annotations
@@ -45,12 +47,12 @@ def build_denoiser(out: Path, steps: int | None) -> None:
     write_json(out / "training.json", {"config": dataclasses.asdict(config), "metrics": metrics})
 
 
-def build_anomaly(out: Path, steps: int | None) -> None:
+def build_anomaly(out: Path, steps: int | None, device: str = "cpu") -> None:
     from engine.ae_anomaly import calibrate, evaluate_anomaly
     from engine.ae_train_anomaly import AnomalyTrainConfig, train_anomaly
 
     config = AnomalyTrainConfig(**({"steps": steps} if steps else {}))
-    model, metrics = train_anomaly(config, on_progress=report)
+    model, metrics = train_anomaly(config, on_progress=report, device=device)
     calibration = calibrate(model)
     metrics["evaluation"] = evaluate_anomaly(model, calibration)
     print(json.dumps(metrics, indent=2))
@@ -97,6 +99,7 @@ def main() -> None:
     parser.add_argument("which", choices=[*BUILDERS, "all"])
     parser.add_argument("--steps", type=int, default=None, help="override training steps (epochs for digits)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 keeps the shared machine usable)")
+    parser.add_argument("--device", default="cpu", help="torch device for the anomaly model's training (cpu, cuda)")
     parser.add_argument("--assets", type=Path, default=ROOT / "assets", help="parent folder of the model folders")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -104,7 +107,8 @@ def main() -> None:
         folder, build = BUILDERS[name]
         started = time.perf_counter()
         print(f"== {name}", flush=True)
-        build(args.assets / folder, args.steps)
+        extra = {"device": args.device} if name == "anomaly" else {}
+        build(args.assets / folder, args.steps, **extra)
         print(f"== {name} done in {time.perf_counter() - started:.0f} s -> {args.assets / folder}", flush=True)
 
 
