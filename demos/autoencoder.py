@@ -40,6 +40,28 @@ OUTPUT_MAX_AGE_S = 600  # our temporary output images older than this are delete
 _ENCODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ae-encode")  # PIL encoders release the GIL
 
 
+_last_cleanup = [0.0]  # time of the last sweep of OUTPUT_DIR
+
+
+def _remove_old_outputs() -> None:
+    """Delete our output images older than OUTPUT_MAX_AGE_S, at most once a minute.
+
+    gradio copies each returned file into its own cache, so ours can go once they are a few minutes
+    old. Sweeping on every call cost ~25 ms (a glob and a stat per file) once a busy server had
+    written a thousand files.
+    """
+    now = time.time()
+    if now - _last_cleanup[0] < 60:
+        return
+    _last_cleanup[0] = now
+    for old in [*OUTPUT_DIR.glob("*.png"), *OUTPUT_DIR.glob("*.jpg")]:
+        try:
+            if old.stat().st_mtime < now - OUTPUT_MAX_AGE_S:
+                old.unlink()
+        except OSError:
+            pass  # another worker removed it first
+
+
 def _fast_image(image):
     """Save a PIL output as a JPEG (quality 90, no chroma subsampling) and return its path.
 
@@ -49,14 +71,7 @@ def _fast_image(image):
     round trip saved.
     """
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    # gradio copies each returned file into its own cache, so ours can go once they are a few minutes old.
-    cutoff = time.time() - OUTPUT_MAX_AGE_S
-    for old in [*OUTPUT_DIR.glob("*.png"), *OUTPUT_DIR.glob("*.jpg")]:
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:
-            pass  # another worker removed it first
+    _remove_old_outputs()
     path = OUTPUT_DIR / f"{uuid.uuid4().hex}.jpg"
     image.convert("RGB").save(path, format="JPEG", quality=90, subsampling=0)
     return str(path)
