@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.serving import p50, p95, running_server, time_calls  # noqa: E402
+from benchmarks.serving import p50, p95, running_server, time_calls, wait_until_warm  # noqa: E402
 
 SENTENCE_32_TOKENS = (  # 32 tokens with [CLS] and [SEP] for MiniLM's tokenizer
     "The quick brown fox jumps over the lazy dog while the patient old farmer watches it very "
@@ -67,6 +67,7 @@ def text_latency(repeats: int) -> dict:
             "ssl_verify_false": Client(url, verbose=False, ssl_verify=False),
             "ssl_verify_false_no_file_download": Client(url, verbose=False, ssl_verify=False, download_files=False),
         }
+        wait_until_warm(next(iter(clients.values())))
         rows = {}
         for name, client in clients.items():
             ping = time_calls(lambda c=client: c.predict(api_name="/ping"), repeats)

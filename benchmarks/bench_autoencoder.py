@@ -60,7 +60,7 @@ def latency(repeats: int) -> dict:
     from gradio_client import Client, handle_file
     from PIL import Image
 
-    from benchmarks.serving import running_server
+    from benchmarks.serving import running_server, wait_until_warm
     from engine.ae_anomaly import load_texture
     from engine.ae_photos import load_photo
 
@@ -79,6 +79,7 @@ def latency(repeats: int) -> dict:
             "": Client(url, verbose=False, ssl_verify=False),
             " (no file download)": Client(url, verbose=False, ssl_verify=False, download_files=False),
         }
+        wait_until_warm(next(iter(clients.values())))
         calls = {}
         for suffix, client in clients.items():
             calls["empty endpoint" + suffix] = lambda c=client: c.predict(api_name="/ping")

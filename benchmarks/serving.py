@@ -56,6 +56,15 @@ def running_server(script: str, env_extra: dict | None = None, timeout_s: float 
             log.close()
 
 
+def wait_until_warm(client, timeout_s: float = 120) -> None:
+    """Poll ``/ping`` until app.py says its background warm-up is over."""
+    started = time.perf_counter()
+    while client.predict(api_name="/ping") != "pong":
+        if time.perf_counter() - started > timeout_s:
+            raise TimeoutError(f"app.py was still warming up after {timeout_s}s")
+        time.sleep(0.25)
+
+
 def time_calls(call, repeats: int, warmup: int = 2) -> list[float]:
     """Seconds per call, after ``warmup`` untimed calls."""
     for _ in range(warmup):

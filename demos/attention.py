@@ -14,7 +14,7 @@ import gradio as gr
 import numpy as np
 from gradio.components.plot import PlotData
 
-from demos.common import engine_module, user_errors
+from demos.common import LargeJSON, engine_module, user_errors
 from engine.registry import SOURCES
 
 TEXT_EXAMPLES = [
@@ -310,7 +310,7 @@ def _build_text(demo: gr.Blocks) -> None:
             )
             flow_plot = gr.Plot(show_label=False, elem_id="attn-flow")
             rollout_plot = gr.Plot(show_label=False, elem_id="attn-rollout")
-    raw = gr.JSON(label="Raw attention (API output)", visible=False)
+    raw = LargeJSON(label="Raw attention (API output)", visible=False)
     gr.Markdown(CAVEAT)
 
     views = [matrix, model_view, head_view, rollout_plot, flow_plot]

@@ -53,6 +53,39 @@ def user_errors(fn):
     return wrapper
 
 
+def _json_default(obj):
+    """As gr.JSON does: an object whose str() is JSON becomes that JSON, anything else its str()."""
+    import orjson
+
+    try:
+        return orjson.loads(str(obj))
+    except orjson.JSONDecodeError:
+        return str(obj)
+
+
+class LargeJSON(gr.JSON):
+    """``gr.JSON`` for big payloads, such as the 73,728 attention weights of a 32-token input.
+
+    ``gr.JSON.postprocess`` turns the value into plain JSON with orjson (numpy arrays included) and
+    then validates the result again with pydantic, which is redundant for what orjson just produced
+    and cost ~50 ms of a ~160 ms round trip for that payload. This does the same orjson conversion
+    and skips the second validation. Rendered by the frontend's JSON component (``is_template``).
+    """
+
+    is_template = True
+
+    def postprocess(self, value):
+        if value is None or isinstance(value, str) or callable(value):
+            return super().postprocess(value)
+        from gradio.components.json_component import JsonData
+        import orjson
+
+        plain = orjson.loads(
+            orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATETIME, default=_json_default)
+        )
+        return JsonData.model_construct(root=plain)
+
+
 # diffusers and transformers build their namespaces lazily; two threads importing them at once
 # (the warm-up thread and a first request, say) can see a half-initialised module and fail with
 # "cannot import name 'ConfigMixin' from 'diffusers'". All first imports of engine modules take this lock.
