@@ -46,12 +46,12 @@ def build_app() -> gr.Blocks:
     """Assemble every tab into one Blocks app (not launched)."""
     with gr.Blocks(title="NeuroDeck") as demo:
         gr.Markdown(INTRO)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             # Each tab module exposes build_tab(demo); it may register demo.unload cleanup.
             gan.build_tab(demo)
             autoencoder.build_tab(demo)
-            attention.build_tab(demo)
-            transfer.build_tab(demo)
+            attention_link = attention.build_tab(demo)
+            transfer.build_tab(demo, attention_link=attention_link, app_tabs=tabs)
         # An empty endpoint: benchmarks subtract its round-trip to isolate model + rendering time.
         gr.api(ping, api_name="ping", api_visibility="undocumented")
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)

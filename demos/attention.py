@@ -8,6 +8,7 @@ the first request, and app.py warms it up in the background).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import gradio as gr
@@ -24,9 +25,13 @@ TEXT_EXAMPLES = [
     ["I deposited cash at the bank, then sat on the river bank.", ""],
 ]
 DEFAULT_TEXT = TEXT_EXAMPLES[0][0]
-TEXT_MODEL_CHOICES = [("all-MiniLM-L6-v2 (embedded, offline)", "minilm")] + [
-    (f"{hub_id} (Hub, online only)", hub_id) for hub_id in SOURCES["minilm"].hub_alternatives
-]
+# Model-id value for "the MiniLM this browser session fine-tuned in the Transfer tab";
+# "fine-tuned:<strategy>" picks one strategy, plain "fine-tuned" the session's best.
+FINETUNED = "fine-tuned"
+TEXT_MODEL_CHOICES = [
+    ("all-MiniLM-L6-v2 (embedded, offline) - before fine-tuning", "minilm"),
+    ("MiniLM fine-tuned in the Transfer tab (this session) - after", FINETUNED),
+] + [(f"{hub_id} (Hub, online only)", hub_id) for hub_id in SOURCES["minilm"].hub_alternatives]
 IMAGE_MODEL_CHOICES = [("NeuroDeck digits ViT (embedded, offline)", "digits-vit")] + [
     (f"{hub_id} (Hub, online only)", hub_id) for hub_id in SOURCES["digits-vit"].hub_alternatives
 ]
@@ -102,6 +107,31 @@ def _text_views(result, layer, head, head_fusion, rollout_target, head_view_toke
     return _plot(matrix), grid, head_view, _plot(rollout_figure), _plot(flow_figure), rollout
 
 
+def _finetuned_attention(model_id: str, text: str, text_pair: str, request):
+    """Attention of this session's fine-tuned MiniLM (Transfer tab), with a note on how to see 'before'."""
+    strategy = model_id.partition(":")[2].strip() or None
+    session_hash = getattr(request, "session_hash", None)
+    if not session_hash:
+        raise ValueError("This request has no session; reload the page and try again.")
+    session = engine_module("transfer_session").find_session(session_hash)
+    if session is None or not session.results:
+        raise ValueError(
+            "No fine-tuned model in this session yet: in the Transfer tab, load a text dataset, train a "
+            "fine-tuning strategy, then come back (or use its 'Open in the Attention tab' button)."
+        )
+    trained = session.result(strategy)
+    label = f"MiniLM fine-tuned in the Transfer tab ({trained.strategy})"
+    text_model = engine_module("transfer_attention").finetuned_text_model(trained.model, session.backbone().tokenizer, label)
+    result = engine_module("text_attention").attention_from_model(text_model, text, text_pair or None)
+    notes = ["After fine-tuning. To see the same input before fine-tuning, pick all-MiniLM-L6-v2 in Model and press Show attention."]
+    if trained.strategy in ("feature_extraction", "from_scratch"):
+        notes.append(
+            "This strategy did not fine-tune the pre-trained weights (feature extraction freezes them; from scratch starts "
+            "from random ones), so compare a fine_tune_last_n or full_fine_tune model for a real before/after."
+        )
+    return dataclasses.replace(result, notes=tuple(result.notes) + tuple(notes))
+
+
 def _notes(result) -> str:
     kind = "decoder (causal: each token sees only earlier ones)" if result.is_causal else "encoder"
     lines = [
@@ -127,15 +157,22 @@ def attention_text(
     head_fusion: str = "mean",
     rollout_target: int = 0,
     head_view_token: int = 1,
+    request: gr.Request = None,
 ):
     """Run the text model once and render every view.
+
+    ``model_id`` is "minilm" (embedded), a Hub id, or "fine-tuned[:strategy]": the MiniLM this
+    client session fine-tuned in the Transfer tab (same session, so same browser tab or gradio_client).
 
     Returns the session state, notes, matrix, model view, head view, rollout heatmap,
     token-flow bars, slider/dropdown updates, and the JSON dict
     {tokens, segment_ids, attentions[layer][head][query][key], rollout[query][key], ...}.
     """
     _check_fusion(head_fusion)
-    result = engine_module("text_attention").text_attention(text, text_pair or None, model_id=model_id or None)
+    if str(model_id or "").startswith(FINETUNED):
+        result = _finetuned_attention(str(model_id), text, text_pair, request)
+    else:
+        result = engine_module("text_attention").text_attention(text, text_pair or None, model_id=model_id or None)
     count = len(result.tokens)
     layer, head = _clamp_layer_head(result, layer, head)
     rollout_target = int(rollout_target) if -1 <= int(rollout_target) < count else 0
@@ -268,7 +305,20 @@ def attention_image_view(result, layer, head, head_fusion):
     return rollout_image, head_image
 
 
-def _build_text(demo: gr.Blocks) -> None:
+@dataclasses.dataclass(frozen=True)
+class TextAttentionLink:
+    """What another tab needs to open an input in the text Attention view and run it."""
+
+    tabs: gr.Tabs  # the Attention tab's Text / Image sub-tabs
+    text: gr.Textbox
+    text_pair: gr.Textbox
+    model_id: gr.Dropdown
+    run: object  # the handler behind /attention_text
+    run_inputs: list
+    run_outputs: list
+
+
+def _build_text(demo: gr.Blocks) -> tuple:
     state = gr.State(None)
     with gr.Row():
         text = gr.Textbox(label="Sentence A", value=DEFAULT_TEXT, lines=2, max_lines=6, elem_id="attn-text-a")
@@ -339,6 +389,7 @@ def _build_text(demo: gr.Blocks) -> None:
         outputs=[layer, head, *views],
         api_visibility="private",
     )
+    return text, text_pair, model_id, run_inputs, run_outputs
 
 
 def _build_image(demo: gr.Blocks) -> None:
@@ -401,14 +452,16 @@ def _examples_dir():
     return ASSETS_DIR / "examples"
 
 
-def build_tab(demo: gr.Blocks) -> None:
+def build_tab(demo: gr.Blocks) -> TextAttentionLink:
+    """Build the tab; returns the handles the Transfer tab uses to open a sentence here."""
     with gr.Tab("Attention", id="attention", elem_id="tab-attention"):
         gr.Markdown(
             "### Attention\nSee what a transformer attends to. **Text:** the real pre-trained all-MiniLM-L6-v2 "
             "(6 layers x 12 heads). **Images:** a Vision Transformer NeuroDeck trained on handwritten digits."
         )
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Text", id="attention-text", elem_id="tab-attention-text"):
-                _build_text(demo)
+                text, text_pair, model_id, run_inputs, run_outputs = _build_text(demo)
             with gr.Tab("Image", id="attention-image", elem_id="tab-attention-image"):
                 _build_image(demo)
+    return TextAttentionLink(tabs, text, text_pair, model_id, attention_text, run_inputs, run_outputs)

@@ -84,7 +84,9 @@ def _detail_outputs(session, strategy):
     return figure, per_class, images, texts
 
 
-def build_tab(demo: gr.Blocks) -> None:
+def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = None) -> None:
+    """Build the tab. ``attention_link`` (from ``demos.attention.build_tab``) and ``app_tabs`` (the app's
+    top-level tabs) enable the 'Open in the Attention tab' button."""
     with gr.Tab("Transfer learning", id="transfer", elem_id="transfer-tab"):
         gr.Markdown(INTRO)
         webcam_shots = gr.State({})  # class slot index -> list of snapshot file paths (this browser only)
@@ -175,8 +177,12 @@ def build_tab(demo: gr.Blocks) -> None:
             prediction = gr.Label(label="Prediction", elem_id="transfer-prediction")
         with gr.Accordion("Attention after fine-tuning (MiniLM)", open=False, elem_id="transfer-attention-box"):
             gr.Markdown("The same sentence's attention in the base MiniLM vs your fine-tuned one (use a fine-tuned "
-                        "strategy). For per-head maps of the base model, open the **Attention** tab.")
-            attention_btn = gr.Button("Compare attention on the text above", elem_id="transfer-attention-btn")
+                        "strategy). **Open in the Attention tab** shows every layer and head of your fine-tuned model "
+                        "there; switch its Model between *before* and *after* to compare.")
+            with gr.Row():
+                attention_btn = gr.Button("Compare attention on the text above", elem_id="transfer-attention-btn")
+                open_attention_btn = gr.Button("Open in the Attention tab (after fine-tuning) ↗",
+                                               elem_id="transfer-open-attention", visible=attention_link is not None)
             attention_plot = gr.Plot(elem_id="transfer-attention-plot")
         with gr.Accordion("Export / push to the Hub", open=False, elem_id="transfer-export-box"):
             export_btn = gr.Button("Export zip (safetensors + config + labels + model card)", elem_id="transfer-export-btn")
@@ -340,6 +346,19 @@ def build_tab(demo: gr.Blocks) -> None:
 
         attention_btn.click(compare_attention, [model_pick, predict_text], attention_plot, api_name="transfer_attention",
                             time_limit=60)
+
+        if attention_link is not None and app_tabs is not None:
+            def open_in_attention(strategy, text):
+                model_id = f"fine-tuned:{strategy}" if strategy else "fine-tuned"
+                return (gr.Tabs(selected="attention"), gr.Tabs(selected="attention-text"),
+                        text, "", gr.Dropdown(value=model_id))
+
+            # The run reads the session's model in the Attention tab's own handler (same session hash).
+            open_attention_btn.click(
+                open_in_attention, [model_pick, predict_text],
+                [app_tabs, attention_link.tabs, attention_link.text, attention_link.text_pair, attention_link.model_id],
+                api_visibility="private",
+            ).then(attention_link.run, attention_link.run_inputs, attention_link.run_outputs, api_visibility="private")
 
         @user_errors
         def export(strategy, request: gr.Request):

@@ -36,12 +36,18 @@ def _summarise(attentions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rollout[0], received / received.sum()
 
 
+def finetuned_text_model(model: TransferClassifier, tokenizer, name: str = "fine-tuned MiniLM") -> TextModel:
+    """``model``'s (fine-tuned) transformer backbone as a :class:`TextModel` for the Attention views."""
+    if model.config.backbone_type != "bert":
+        raise ValueError("Attention after fine-tuning is available for the MiniLM text backbone only: "
+                         "train on a text dataset in the Transfer tab.")
+    return TextModel(name=name, tokenizer=tokenizer, model=model.backbone.eval(), is_causal=False)
+
+
 def attention_shift(model: TransferClassifier, tokenizer, text: str) -> AttentionShift:
     """Compare the base embedded MiniLM with ``model``'s fine-tuned backbone on ``text``."""
-    if model.config.backbone_type != "bert":
-        raise ValueError("Attention before/after is available for the MiniLM text backbone only.")
+    tuned = finetuned_text_model(model, tokenizer)
     base = load_text_model(None)
-    tuned = TextModel(name="fine-tuned MiniLM", tokenizer=tokenizer, model=model.backbone.eval(), is_causal=False)
     before = attention_from_model(base, text)
     after = attention_from_model(tuned, text)
     if before.tokens != after.tokens:

@@ -58,6 +58,12 @@ _sessions: OrderedDict[str, TransferSession] = OrderedDict()
 _guard = threading.Lock()
 
 
+def find_session(session_id: str) -> TransferSession | None:
+    """The existing session for ``session_id``, or None (never creates one)."""
+    with _guard:
+        return _sessions.get(session_id)
+
+
 def get_session(session_id: str | None) -> TransferSession:
     """The session for ``session_id`` (created on first use)."""
     key = session_id or "anonymous"

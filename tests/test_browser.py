@@ -109,6 +109,17 @@ def test_transfer_tab_trains_and_predicts(page):
         "document.querySelector('#transfer-prediction') && document.querySelector('#transfer-prediction').innerText.includes('%')"
     )
     page.screenshot(path=str(SCREENSHOTS / "transfer.png"), full_page=True)
+    # The link to the Attention tab: it switches tabs (and the Text sub-tab) and runs this session's model.
+    page.get_by_text("Attention after fine-tuning (MiniLM)").click()
+    page.locator("#transfer-open-attention").click()
+    page.wait_for_function(
+        "document.querySelector('#attn-text-notes') && "
+        "document.querySelector('#attn-text-notes').innerText.includes('fine-tuned in the Transfer tab')"
+    )
+    assert page.locator("#attn-text-a textarea").input_value() == page.locator("#transfer-predict-text textarea").input_value()
+    page.wait_for_selector("#attn-matrix .js-plotly-plot", timeout=30_000)
+    page.wait_for_selector("#attn-flow .js-plotly-plot", timeout=30_000)
+    page.screenshot(path=str(SCREENSHOTS / "transfer_to_attention.png"), full_page=True)
 
 
 def test_gan_tab_generates_and_gan_lab_plays(page):

@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from PIL import Image
 
 
@@ -86,4 +87,31 @@ def test_two_clients_train_concurrently_and_predict_their_own_labels(app_url, tm
     red.write_bytes(_colour_png((240, 30, 30)))
     image_prediction = image_client.predict("", handle_file(str(red)), 2, api_name="/transfer_predict")
     assert image_prediction["labels"] == ["blue", "red"] and image_prediction["label"] == "red"
+    server_alive()
+
+
+def test_attention_tab_shows_this_sessions_fine_tuned_model(app_url, server_alive):
+    """The Transfer tab's 'Open in the Attention tab' runs /attention_text with model_id "fine-tuned"."""
+    import numpy as np
+
+    sentence = "The striker scored twice in the derby."
+    tuned_client, fresh_client = Client(app_url, verbose=False), Client(app_url, verbose=False)
+    with pytest.raises(AppError, match="No fine-tuned model in this session"):
+        fresh_client.predict(sentence, "", "fine-tuned", api_name="/attention_text")
+
+    result = tuned_client.predict(None, "text-topics", "fine_tune_last_n", "", 2, 0, 16, 2, 0, 0, api_name="/transfer_train")
+    assert result["strategy"] == "fine_tune_last_n"
+    before = tuned_client.predict(sentence, "", "minilm", api_name="/attention_text")[-1]
+    after = tuned_client.predict(sentence, "", "fine-tuned:fine_tune_last_n", api_name="/attention_text")
+    notes, payload = after[0], after[-1]
+    assert "fine_tune_last_n" in payload["model"] and "After fine-tuning" in notes
+    assert any("before fine-tuning" in note for note in payload["notes"])
+    assert payload["tokens"] == before["tokens"]
+    tuned, base = np.array(payload["attentions"]), np.array(before["attentions"])
+    np.testing.assert_allclose(tuned.sum(-1), 1.0, atol=1e-4)
+    # Only the last 2 of 6 layers were unfrozen: the first 4 are unchanged, the last 2 moved.
+    np.testing.assert_allclose(tuned[:4], base[:4], atol=2e-6)
+    assert np.abs(tuned[4:] - base[4:]).max() > 1e-4
+    with pytest.raises(AppError, match="has not been trained in this session"):
+        tuned_client.predict(sentence, "", "fine-tuned:full_fine_tune", api_name="/attention_text")
     server_alive()
