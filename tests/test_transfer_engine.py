@@ -6,6 +6,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from pathlib import Path
 import torch
 
 from engine.transfer_backbones import load_backbone, new_classifier, prepare_inputs
@@ -205,6 +206,48 @@ def test_push_to_hub_needs_token_and_is_refused_offline(tmp_path):
         push_to_hub(tmp_path, "user/model", "")
     with pytest.raises(ValueError, match="offline"):
         push_to_hub(tmp_path, "user/model", "hf_dummy")
+
+
+def test_push_to_hub_uploads_the_exported_folder(tmp_path, monkeypatch):
+    """The online path, against a stand-in for huggingface_hub.HfApi (no network in tests)."""
+    import huggingface_hub
+
+    import engine.transfer_export as transfer_export
+
+    calls = []
+
+    class FakeApi:
+        def __init__(self, token):
+            calls.append(("token", token))
+
+        def create_repo(self, repo_id, exist_ok, repo_type):
+            calls.append(("create_repo", repo_id, exist_ok, repo_type))
+
+        def upload_folder(self, folder_path, repo_id, repo_type, commit_message):
+            calls.append(("upload_folder", sorted(p.name for p in Path(folder_path).iterdir()), repo_id, repo_type))
+
+    monkeypatch.setattr(transfer_export, "is_offline", lambda: False)
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    backbone, dataset = tiny_bert_backbone(), words_dataset()
+    result = train_transfer(dataset, backbone, TrainConfig(epochs=1))
+    archive = export_zip(result, dataset, tmp_path, backbone.tokenizer, name="hub-export")
+    url = push_to_hub(archive.with_suffix(""), " someone/my-model ", " hf_write_token ")
+    assert url == "https://huggingface.co/someone/my-model"
+    assert calls[0] == ("token", "hf_write_token")
+    assert calls[1] == ("create_repo", "someone/my-model", True, "model")
+    kind, files, repo_id, repo_type = calls[2]
+    assert (kind, repo_id, repo_type) == ("upload_folder", "someone/my-model", "model")
+    assert {"README.md", "config.json", "diffusion_pytorch_model.safetensors", "labels.json", "metrics.json"} <= set(files)
+
+    class RejectingApi(FakeApi):
+        def create_repo(self, *args, **kwargs):
+            raise PermissionError("403: token has read access only")
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", RejectingApi)
+    with pytest.raises(ValueError, match="Could not push to 'someone/my-model': PermissionError.*write access"):
+        push_to_hub(archive.with_suffix(""), "someone/my-model", "hf_read_token")
+    with pytest.raises(ValueError, match="username/model-name"):
+        push_to_hub(archive.with_suffix(""), "../etc", "hf_write_token")
 
 
 def test_modality_mismatch_is_refused():
