@@ -194,6 +194,40 @@ def test_hub_backbone_from_local_tiny_vit(tmp_path):
         assert torch.equal(result.model.eval()(**inputs), loaded(**inputs))
 
 
+def _tiny_dinov2(folder):
+    from transformers import BitImageProcessor, Dinov2Config, Dinov2Model
+
+    Dinov2Model(Dinov2Config(image_size=16, patch_size=8, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                             mlp_ratio=2)).save_pretrained(folder)
+    BitImageProcessor(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16}).save_pretrained(folder)
+    return 16, 2  # feature width, blocks
+
+
+def _tiny_resnet(folder):
+    from transformers import ConvNextImageProcessor, ResNetConfig, ResNetModel
+
+    ResNetModel(ResNetConfig(embedding_size=8, hidden_sizes=[8, 12], depths=[1, 1], layer_type="basic")).save_pretrained(folder)
+    ConvNextImageProcessor(size={"shortest_edge": 16}).save_pretrained(folder)
+    return 12, 2
+
+
+@pytest.mark.parametrize("make_model", [_tiny_dinov2, _tiny_resnet], ids=["dinov2", "resnet"])
+def test_hub_backbone_other_families_from_local_tiny_models(tmp_path, make_model):
+    """The other suggested Hub families (facebook/dinov2-small, microsoft/resnet-18), tiny and saved locally."""
+    feature_dim, blocks = make_model(tmp_path / "tiny")
+    backbone = load_backbone(str(tmp_path / "tiny"), "image")
+    assert backbone.image_size == 16 and backbone.feature_dim == feature_dim
+    dataset = stripes_dataset()
+    result = train_transfer(dataset, backbone, TrainConfig(strategy="fine_tune_last_n", unfreeze_blocks=1, epochs=2))
+    assert len(result.model.blocks) == blocks and result.metrics.confusion.sum() == len(result.val_index)
+    archive = export_zip(result, dataset, tmp_path, name="export")
+    zipfile.ZipFile(archive).extractall(tmp_path / "unpacked")
+    loaded = load_exported(tmp_path / "unpacked")
+    inputs = prepare_inputs(backbone, dataset.items[:4])
+    with torch.no_grad():
+        assert torch.equal(result.model.eval()(**inputs), loaded(**inputs))
+
+
 def test_hub_id_offline_gives_clear_error():
     with pytest.raises(ValueError, match="offline"):
         load_backbone("facebook/dinov2-small", "image")
