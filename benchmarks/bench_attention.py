@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.serving import p50, p95, running_server, time_calls, wait_until_warm  # noqa: E402
+from benchmarks.serving import benchmark_clients, p50, p95, running_server, time_calls, wait_until_warm  # noqa: E402
 
 SENTENCE_32_TOKENS = (  # 32 tokens with [CLS] and [SEP] for MiniLM's tokenizer
     "The quick brown fox jumps over the lazy dog while the patient old farmer watches it very "
@@ -44,7 +44,6 @@ def startup(runs: int) -> dict:
 
 def text_latency(repeats: int) -> dict:
     import torch
-    from gradio_client import Client
 
     from engine.text_attention import load_text_model
 
@@ -58,15 +57,7 @@ def text_latency(repeats: int) -> dict:
 
     forward_s = p50(time_calls(forward, repeats))
     with running_server("app.py", {"NEURODECK_WARMUP": "1"}) as (url, _):
-        # gradio_client opens a new httpx client per request and by default loads the CA bundle each time
-        # (~20 ms) although the server is plain http; ssl_verify=False skips only that, closer to a browser.
-        # A browser also fetches the model-view image in parallel; gradio_client downloads it after the
-        # answer, so a client that skips the download is reported too. Each row has its own empty baseline.
-        clients = {
-            "gradio_client_defaults": Client(url, verbose=False),
-            "ssl_verify_false": Client(url, verbose=False, ssl_verify=False),
-            "ssl_verify_false_no_file_download": Client(url, verbose=False, ssl_verify=False, download_files=False),
-        }
+        clients = benchmark_clients(url)  # each row below has its own empty-endpoint baseline
         wait_until_warm(next(iter(clients.values())))
         rows = {}
         for name, client in clients.items():

@@ -57,10 +57,10 @@ def latency(repeats: int) -> dict:
     Each call is also timed with a client that does not download the output files, to show how much
     of the round trip is fetching the returned images.
     """
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
     from PIL import Image
 
-    from benchmarks.serving import running_server, wait_until_warm
+    from benchmarks.serving import benchmark_clients, running_server, wait_until_warm
     from engine.ae_anomaly import load_texture
     from engine.ae_photos import load_photo
 
@@ -71,14 +71,10 @@ def latency(repeats: int) -> dict:
     Image.fromarray(texture).save(folder / "texture256.png")
 
     with running_server("app.py") as (url, _):
-        # gradio_client opens a new httpx client for each upload, queue join and file download, and by default
-        # each one loads the CA bundle (~20 ms) although the server is plain http on localhost; a browser pays
-        # none of that. ssl_verify=False skips only that load, so it is the closest to what a browser sees.
-        clients = {
-            " (gradio_client defaults)": Client(url, verbose=False),
-            "": Client(url, verbose=False, ssl_verify=False),
-            " (no file download)": Client(url, verbose=False, ssl_verify=False, download_files=False),
-        }
+        # Row names keep the earlier layout: the browser-like client (ssl_verify=False) is unsuffixed.
+        suffixes = {"gradio_client_defaults": " (gradio_client defaults)", "ssl_verify_false": "",
+                    "ssl_verify_false_no_file_download": " (no file download)"}
+        clients = {suffixes[name]: client for name, client in benchmark_clients(url).items()}
         wait_until_warm(next(iter(clients.values())))
         calls = {}
         for suffix, client in clients.items():

@@ -56,6 +56,23 @@ def running_server(script: str, env_extra: dict | None = None, timeout_s: float 
             log.close()
 
 
+def benchmark_clients(url: str) -> dict:
+    """The three gradio_client set-ups every latency benchmark reports, by name.
+
+    gradio_client opens a new httpx client for each upload, queue join and file download, and by
+    default each one loads the CA bundle (~20 ms) although the server is plain http on localhost;
+    ssl_verify=False skips only that load, so it is the closest to what a browser sees. A browser
+    also fetches output files in parallel, so a client that does not download them is timed too.
+    """
+    from gradio_client import Client
+
+    return {
+        "gradio_client_defaults": Client(url, verbose=False),
+        "ssl_verify_false": Client(url, verbose=False, ssl_verify=False),
+        "ssl_verify_false_no_file_download": Client(url, verbose=False, ssl_verify=False, download_files=False),
+    }
+
+
 def wait_until_warm(client, timeout_s: float = 120) -> None:
     """Poll ``/ping`` until app.py says its background warm-up is over."""
     started = time.perf_counter()

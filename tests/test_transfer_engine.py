@@ -174,24 +174,13 @@ def test_predict_returns_sorted_top_k():
         predict(result.model, backbone, None)
 
 
-def test_hub_backbone_from_local_tiny_vit(tmp_path):
+def _tiny_vit(folder):
     from transformers import ViTConfig, ViTImageProcessor, ViTModel
 
-    config = ViTConfig(image_size=16, patch_size=8, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                       intermediate_size=32)
-    ViTModel(config).save_pretrained(tmp_path / "tiny-vit")
-    ViTImageProcessor(size={"height": 16, "width": 16}).save_pretrained(tmp_path / "tiny-vit")
-    backbone = load_backbone(str(tmp_path / "tiny-vit"), "image")
-    assert backbone.image_size == 16 and backbone.feature_dim == 16
-    dataset = stripes_dataset()
-    result = train_transfer(dataset, backbone, TrainConfig(strategy="fine_tune_last_n", unfreeze_blocks=1, epochs=2))
-    assert len(result.model.blocks) == 2 and result.metrics.confusion.sum() == len(result.val_index)
-    archive = export_zip(result, dataset, tmp_path, name="vit-export")
-    zipfile.ZipFile(archive).extractall(tmp_path / "vit-unpacked")
-    loaded = load_exported(tmp_path / "vit-unpacked")
-    inputs = prepare_inputs(backbone, dataset.items[:4])
-    with torch.no_grad():
-        assert torch.equal(result.model.eval()(**inputs), loaded(**inputs))
+    ViTModel(ViTConfig(image_size=16, patch_size=8, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                       intermediate_size=32)).save_pretrained(folder)
+    ViTImageProcessor(size={"height": 16, "width": 16}).save_pretrained(folder)
+    return 16, 2  # feature width, blocks
 
 
 def _tiny_dinov2(folder):
@@ -211,9 +200,9 @@ def _tiny_resnet(folder):
     return 12, 2
 
 
-@pytest.mark.parametrize("make_model", [_tiny_dinov2, _tiny_resnet], ids=["dinov2", "resnet"])
-def test_hub_backbone_other_families_from_local_tiny_models(tmp_path, make_model):
-    """The other suggested Hub families (facebook/dinov2-small, microsoft/resnet-18), tiny and saved locally."""
+@pytest.mark.parametrize("make_model", [_tiny_vit, _tiny_dinov2, _tiny_resnet], ids=["vit", "dinov2", "resnet"])
+def test_hub_image_backbones_from_local_tiny_models(tmp_path, make_model):
+    """The suggested Hub families (google/vit-*, facebook/dinov2-small, microsoft/resnet-18), tiny and saved locally."""
     feature_dim, blocks = make_model(tmp_path / "tiny")
     backbone = load_backbone(str(tmp_path / "tiny"), "image")
     assert backbone.image_size == 16 and backbone.feature_dim == feature_dim
