@@ -169,7 +169,7 @@ def attention_text(
     {tokens, segment_ids, attentions[layer][head][query][key], rollout[query][key], ...}.
     """
     _check_fusion(head_fusion)
-    if str(model_id or "").startswith(FINETUNED):
+    if model_id == FINETUNED or str(model_id or "").startswith(FINETUNED + ":"):
         result = _finetuned_attention(str(model_id), text, text_pair, request)
     else:
         result = engine_module("text_attention").text_attention(text, text_pair or None, model_id=model_id or None)
