@@ -154,3 +154,20 @@ def test_autoencoder_tab_denoises_a_photo(page, tmp_path):
     page.wait_for_selector("#ae-denoised img")
     page.wait_for_function("document.querySelector('#ae-denoise-metrics').innerText.includes('psnr')")
     page.screenshot(path=str(SCREENSHOTS / "autoencoder_denoise.png"), full_page=True)
+
+
+def test_autoencoder_anomaly_tab_flags_a_defect(page):
+    from engine.registry import ASSETS_DIR
+
+    defective = sorted((ASSETS_DIR / "examples" / "autoencoder" / "textures").glob("*scratch*.png"))[0]
+    open_tab(page, "Autoencoder")
+    open_tab(page, "Anomalies")
+    page.locator("#ae-anomaly-input input[type=file]").set_input_files(str(defective))
+    page.locator("#ae-anomaly-btn").click()
+    page.wait_for_selector("#ae-heatmap img")
+    page.wait_for_selector("#ae-mask img")
+    page.wait_for_function("document.querySelector('#ae-anomaly-info').innerText.includes('is_anomaly')")
+    assert '"is_anomaly":true' in "".join(page.locator("#ae-anomaly-info").inner_text().split())
+    page.wait_for_selector("#ae-roc img")  # the labelled evaluation set's ROC, computed on first view
+    page.wait_for_function("document.querySelector('#ae-eval-metrics').innerText.includes('f1')")
+    page.screenshot(path=str(SCREENSHOTS / "autoencoder_anomaly.png"), full_page=True)
