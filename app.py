@@ -92,12 +92,11 @@ def warm_up() -> None:
         load_image_model()
     except Exception:  # noqa: BLE001
         pass
-    if os.environ.get("NEURODECK_GC_FREEZE", "1") != "0":
-        # torch, transformers, gradio and plotly leave ~1M long-lived objects. A response that builds
-        # ~75k small objects (the attention JSON) set off a full collection that re-scanned all of them
-        # (p95 ~450 ms); frozen objects are skipped by the collector.
-        gc.collect()
-        gc.freeze()
+    # torch, transformers, gradio and plotly leave ~1M long-lived objects. A response that builds
+    # ~75k small objects (the attention JSON) set off a full collection that re-scanned all of them
+    # (p95 ~450 ms); frozen objects are skipped by the collector.
+    gc.collect()
+    gc.freeze()
     WARM_UP_DONE.set()
 
 

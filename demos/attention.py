@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 from gradio.components.plot import PlotData
 
-from demos.common import LargeJSON, engine_module, user_errors
+from demos.common import LargeJSON, engine_module, session_id, user_errors
 from engine.registry import SOURCES
 
 TEXT_EXAMPLES = [
@@ -110,10 +110,7 @@ def _text_views(result, layer, head, head_fusion, rollout_target, head_view_toke
 def _finetuned_attention(model_id: str, text: str, text_pair: str, request):
     """Attention of this session's fine-tuned MiniLM (Transfer tab), with a note on how to see 'before'."""
     strategy = model_id.partition(":")[2].strip() or None
-    session_hash = getattr(request, "session_hash", None)
-    if not session_hash:
-        raise ValueError("This request has no session; reload the page and try again.")
-    session = engine_module("transfer_session").find_session(session_hash)
+    session = engine_module("transfer_session").find_session(session_id(request))
     if session is None or not session.results:
         raise ValueError(
             "No fine-tuned model in this session yet: in the Transfer tab, load a text dataset, train a "

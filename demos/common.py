@@ -53,6 +53,14 @@ def user_errors(fn):
     return wrapper
 
 
+def session_id(request: gr.Request | None) -> str:
+    """The browser / gradio_client session's hash, the key of its per-user data."""
+    session_hash = getattr(request, "session_hash", None)
+    if not session_hash:  # never fall back to a shared key: that would mix users' data
+        raise ValueError("This request has no session; reload the page and try again.")
+    return session_hash
+
+
 def _json_default(obj):
     """As gr.JSON does: an object whose str() is JSON becomes that JSON, anything else its str()."""
     import orjson

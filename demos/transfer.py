@@ -10,7 +10,8 @@ import dataclasses
 
 import gradio as gr
 
-from demos.common import engine_module, user_errors
+from demos.attention import FINETUNED
+from demos.common import engine_module, session_id, user_errors
 from engine.transfer_data import BUILTIN_DATASETS
 from engine.transfer_options import DEFAULT_IMAGE_BACKBONE, STRATEGIES, STRATEGY_LABELS, image_backbone_choices
 
@@ -37,13 +38,6 @@ architecture, random weights) — the baseline that shows what pre-training buys
 Text uses the real pre-trained **all-MiniLM-L6-v2**; images use **NeuroDeck's own CNN**, pre-trained
 on photos that ship with scikit-image/scikit-learn, or a Hugging Face Hub model when online.
 """
-
-
-def _sid(request: gr.Request | None) -> str:
-    session_hash = getattr(request, "session_hash", None)
-    if not session_hash:  # never fall back to a shared key: that would mix users' data
-        raise ValueError("This request has no session; reload the page and try again.")
-    return session_hash
 
 
 def _strategy_choices():
@@ -249,7 +243,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
                         raise ValueError(f"Two classes are named {name!r}; give every class a different name.")
                     by_class[name] = list(files[slot] or []) + list((shots or {}).get(slot, (shots or {}).get(str(slot), [])))
                 dataset = transfer_data.load_image_classes(by_class)
-            session = transfer_session.get_session(_sid(request))
+            session = transfer_session.get_session(session_id(request))
             transfer_session.set_dataset(session, dataset)
             kind = "text (backbone: all-MiniLM-L6-v2)" if dataset.modality == "text" else "images"
             return f"**{dataset.name}** — {kind}\n\n" + dataset.report.to_markdown()
@@ -263,7 +257,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
                   progress=gr.Progress()):
             settings = (unfreeze_blocks, n_epochs, learning_rate, batch_size, weight_decay, dropout_p, augment_images,
                         patience_epochs, val_share, seed_value, kfold_k)
-            session = transfer_session.get_session(_sid(request))
+            session = transfer_session.get_session(session_id(request))
             if session.dataset is None:
                 session_dataset = transfer_data.load_builtin("text-topics")
                 transfer_session.set_dataset(session, session_dataset)
@@ -308,7 +302,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
         )
 
         def stop(request: gr.Request):
-            transfer_session.get_session(_sid(request)).stop.set()
+            transfer_session.get_session(session_id(request)).stop.set()
             return "Stopping… the best model so far is kept."
 
         # Not cancels=[train_event]: cancelling would discard the run; the flag lets it finish cleanly.
@@ -317,7 +311,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
 
         @user_errors
         def inspect(strategy, request: gr.Request):
-            session = transfer_session.get_session(_sid(request))
+            session = transfer_session.get_session(session_id(request))
             if not strategy or not session.results:
                 return gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return _detail_outputs(session, strategy)
@@ -326,7 +320,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
 
         @user_errors
         def predict_ui(strategy, text, image, k, request: gr.Request):
-            session = transfer_session.get_session(_sid(request))
+            session = transfer_session.get_session(session_id(request))
             result = session.result(strategy or None)
             value = text if session.dataset.modality == "text" else image
             prediction = transfer_predict.predict(result.model, session.backbone(), value, int(k))
@@ -337,7 +331,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
 
         @user_errors
         def compare_attention(strategy, text, request: gr.Request):
-            session = transfer_session.get_session(_sid(request))
+            session = transfer_session.get_session(session_id(request))
             result = session.result(strategy or None)
             if session.dataset.modality != "text":
                 raise ValueError("Attention before/after needs a MiniLM text model: load a text dataset and train.")
@@ -349,7 +343,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
 
         if attention_link is not None and app_tabs is not None:
             def open_in_attention(strategy, text):
-                model_id = f"fine-tuned:{strategy}" if strategy else "fine-tuned"
+                model_id = f"{FINETUNED}:{strategy}" if strategy else FINETUNED
                 return (gr.Tabs(selected="attention"), gr.Tabs(selected="attention-text"),
                         text, "", gr.Dropdown(value=model_id))
 
@@ -362,7 +356,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
 
         @user_errors
         def export(strategy, request: gr.Request):
-            session = transfer_session.get_session(_sid(request))
+            session = transfer_session.get_session(session_id(request))
             result = session.result(strategy or None)
             backbone_info = session.backbone()
             return str(transfer_export.export_zip(result, session.dataset, session.work_dir, backbone_info.tokenizer,
@@ -372,7 +366,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
 
         @user_errors
         def push(strategy, repo, token, request: gr.Request):
-            session = transfer_session.get_session(_sid(request))
+            session = transfer_session.get_session(session_id(request))
             result = session.result(strategy or None)
             archive = transfer_export.export_zip(result, session.dataset, session.work_dir, session.backbone().tokenizer, name="hub-export")
             url = transfer_export.push_to_hub(archive.with_suffix(""), repo, token)
@@ -388,7 +382,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
                 dataset = transfer_data.load_upload(data_file)
             else:
                 dataset = transfer_data.load_builtin((builtin_key or "").strip() or "text-topics")
-            session = transfer_session.get_session(_sid(request))
+            session = transfer_session.get_session(session_id(request))
             transfer_session.set_dataset(session, dataset)
             config = dataclasses.replace(
                 transfer_train.TrainConfig(), strategy=(strategy or "feature_extraction").strip(), epochs=int(n_epochs or 15),
@@ -417,7 +411,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
 
         @user_errors
         def api_predict(text, image, k, request: gr.Request):
-            session = transfer_session.get_session(_sid(request))
+            session = transfer_session.get_session(session_id(request))
             result = session.result()
             value = text if session.dataset.modality == "text" else image
             prediction = transfer_predict.predict(result.model, session.backbone(), value, int(k or 3))
