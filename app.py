@@ -18,7 +18,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import gradio as gr  # noqa: E402
 
 from demos import attention, autoencoder, gan, transfer  # noqa: E402
-from engine.validation import MAX_UPLOAD_BYTES  # noqa: E402
+from engine.core.validation import MAX_UPLOAD_BYTES  # noqa: E402
 
 QUEUE_CONCURRENCY = 2  # one worker per CPU core on the reference 2-core machine
 QUEUE_MAX_SIZE = 64  # requests beyond this get "queue full" instead of waiting forever
@@ -60,10 +60,10 @@ def build_app() -> gr.Blocks:
 
 # Engine modules that pull in torch, transformers or diffusers, imported once in the background.
 WARM_MODULES = (
-    "text_attention", "image_attention", "attention_render",
-    "gan_inference", "gan_lab", "gan_live", "gan_render",
-    "ae_models", "ae_anomaly", "ae_denoise", "ae_latent", "ae_hub",
-    "transfer_train", "transfer_session", "transfer_render", "transfer_export", "transfer_predict", "transfer_attention",
+    "attention.text", "attention.image", "attention.render",
+    "gan.inference", "gan.lab", "gan.live", "gan.render",
+    "autoencoder.models", "autoencoder.anomaly", "autoencoder.denoise", "autoencoder.latent", "autoencoder.hub",
+    "transfer.train", "transfer.session", "transfer.render", "transfer.export", "transfer.predict", "transfer.attention",
 )
 
 
@@ -85,8 +85,8 @@ def warm_up() -> None:
         except Exception:  # noqa: BLE001
             pass
     try:
-        from engine.image_attention import load_image_model
-        from engine.text_attention import load_text_model
+        from engine.attention.image import load_image_model
+        from engine.attention.text import load_text_model
 
         load_text_model()
         load_image_model()

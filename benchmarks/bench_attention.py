@@ -13,13 +13,11 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.serving import benchmark_clients, p50, p95, running_server, time_calls, wait_until_warm  # noqa: E402
+from benchmarks.serving import benchmark_clients, p50, p95, running_server, time_calls, wait_until_warm
 
 SENTENCE_32_TOKENS = (  # 32 tokens with [CLS] and [SEP] for MiniLM's tokenizer
     "The quick brown fox jumps over the lazy dog while the patient old farmer watches it very "
@@ -45,7 +43,7 @@ def startup(runs: int) -> dict:
 def text_latency(repeats: int) -> dict:
     import torch
 
-    from engine.text_attention import load_text_model
+    from engine.attention.text import load_text_model
 
     text_model = load_text_model()
     encoding = text_model.tokenizer(SENTENCE_32_TOKENS, return_tensors="pt")
@@ -81,8 +79,8 @@ def text_latency(repeats: int) -> dict:
 def vit_accuracy() -> dict:
     import torch
 
-    from engine.datasets import digits_split, upscale_digits
-    from engine.image_attention import load_image_model
+    from engine.core.datasets import digits_split, upscale_digits
+    from engine.attention.image import load_image_model
 
     model = load_image_model().model
     split = digits_split()

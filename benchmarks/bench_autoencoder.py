@@ -17,35 +17,33 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 SERVER_NOTE = "python app.py in its own process (one torch thread per request, as deployed)"
 NOISE_SETTINGS = [("gaussian", 0.1), ("salt_pepper", 0.1), ("speckle", 0.3), ("masking", 0.2)]
 
 
 def denoising_table() -> dict:
-    from engine.ae_denoise import evaluate_heldout, load_denoiser
+    from engine.autoencoder.denoise import evaluate_heldout, load_denoiser
 
     model = load_denoiser()
     return {f"{noise} {level}": evaluate_heldout(model, noise, level) for noise, level in NOISE_SETTINGS}
 
 
 def anomaly_table() -> dict:
-    from engine.ae_anomaly import evaluate_anomaly, load_anomaly_model
+    from engine.autoencoder.anomaly import evaluate_anomaly, load_anomaly_model
 
     return evaluate_anomaly(*load_anomaly_model())
 
 
 def bottleneck_table() -> dict:
-    from engine.ae_latent import bottleneck_curve
+    from engine.autoencoder.latent import bottleneck_curve
 
     return {str(k): {n: round(v, 6) for n, v in row.items()} for k, row in bottleneck_curve().items()}
 
@@ -61,8 +59,8 @@ def latency(repeats: int) -> dict:
     from PIL import Image
 
     from benchmarks.serving import benchmark_clients, running_server, wait_until_warm
-    from engine.ae_anomaly import load_texture
-    from engine.ae_photos import load_photo
+    from engine.autoencoder.anomaly import load_texture
+    from engine.autoencoder.photos import load_photo
 
     folder = Path(tempfile.mkdtemp())
     photo = Image.fromarray((np.asarray(load_photo("chelsea")) * 255).astype(np.uint8)).resize((512, 512), Image.LANCZOS)

@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SERVE_ENV = "NEURODECK_GAN_BENCH_SERVE"
 
@@ -38,7 +36,7 @@ def serve() -> None:
 
 
 def quality(samples: int) -> dict:
-    from engine import gan_inference
+    from engine.gan import inference as gan_inference
 
     started = time.perf_counter()
     result = gan_inference.measure_quality(samples=samples).as_dict()
@@ -49,7 +47,7 @@ def quality(samples: int) -> dict:
 def lab_speed(steps: int = 1000) -> dict:
     import torch
 
-    from engine import gan_lab
+    from engine.gan import lab as gan_lab
 
     torch.set_num_threads(2)  # the machine's 2 cores; the lab itself trains on 1 thread (engine.gan_threads)
     session = gan_lab.LabSession(gan_lab.LabConfig())
@@ -76,7 +74,7 @@ def lab_speed(steps: int = 1000) -> dict:
 def lab_coverage(seeds: int) -> dict:
     from dataclasses import replace
 
-    from engine import gan_lab
+    from engine.gan import lab as gan_lab
 
     def run(config, steps=3000):
         session = gan_lab.LabSession(config)
@@ -104,7 +102,8 @@ def lab_coverage(seeds: int) -> dict:
 
 
 def frame_cost(frames: int = 20) -> dict:
-    from engine import gan_lab, gan_render
+    from engine.gan import lab as gan_lab
+    from engine.gan import render as gan_render
 
     session = gan_lab.LabSession(gan_lab.LabConfig())
     session.train(300)
@@ -118,9 +117,9 @@ def frame_cost(frames: int = 20) -> dict:
 
 def live_digits(limit_s: float = 60) -> dict:
     """Seconds of live training until the judge reads >= 80% / 90% of the live GAN's samples correctly."""
-    from engine import gan_inference
-    from engine.gan_judge import evaluate_generator
-    from engine.gan_live import LiveDigitsGan
+    from engine.gan import inference as gan_inference
+    from engine.gan.judge import evaluate_generator
+    from engine.gan.live import LiveDigitsGan
 
     judge = gan_inference.load_judge()
     session = LiveDigitsGan(seed=0)

@@ -18,21 +18,19 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from engine.transfer_backbones import load_backbone, prepare_inputs  # noqa: E402
-from engine.transfer_data import _finish, load_builtin, load_image_zip  # noqa: E402
-from engine.transfer_splits import stratified_split  # noqa: E402
-from engine.transfer_train import TrainConfig, train_transfer  # noqa: E402
+from engine.transfer.backbones import load_backbone, prepare_inputs
+from engine.transfer.data import _finish, load_builtin, load_image_zip
+from engine.transfer.splits import stratified_split
+from engine.transfer.train import TrainConfig, train_transfer
 
 TEXT_CLASSES = ("sports", "food", "technology")
 TEXT_TRAIN_PER_CLASS = 20

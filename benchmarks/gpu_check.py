@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 SECOND_DEVICE = os.environ.get("GPU_CHECK_SECOND_DEVICE", "cuda")  # "cpu" dry-runs the script without a GPU
 
@@ -50,8 +48,8 @@ def compare(name: str, build, run) -> dict:
 def digits_vit_check() -> dict:
     from transformers import AutoModelForImageClassification
 
-    from engine.datasets import digits_split, upscale_digits
-    from engine.registry import ASSETS_DIR
+    from engine.core.datasets import digits_split, upscale_digits
+    from engine.core.registry import ASSETS_DIR
 
     pixels = upscale_digits(digits_split().test_images)
 
@@ -92,8 +90,8 @@ def text_attention_check() -> dict:
 
 
 def gan_generator_check() -> dict:
-    from engine.gan_models import ConditionalGenerator
-    from engine.registry import ASSETS_DIR
+    from engine.gan.models import ConditionalGenerator
+    from engine.core.registry import ASSETS_DIR
 
     z = torch.randn(64, 64, generator=torch.Generator().manual_seed(0))
     labels = torch.arange(64) % 10
@@ -109,8 +107,8 @@ def gan_generator_check() -> dict:
 
 
 def denoiser_check() -> dict:
-    from engine.ae_models import DenoisingAutoencoder
-    from engine.registry import ASSETS_DIR
+    from engine.autoencoder.models import DenoisingAutoencoder
+    from engine.core.registry import ASSETS_DIR
 
     photo = torch.rand(1, 3, 512, 512, generator=torch.Generator().manual_seed(0))
 
@@ -127,7 +125,7 @@ def denoiser_check() -> dict:
 def main() -> None:
     if SECOND_DEVICE == "cuda" and not torch.cuda.is_available():
         raise SystemExit("No CUDA device: this check needs a GPU (GPU_CHECK_SECOND_DEVICE=cpu for a dry run).")
-    from engine.device import pick_device
+    from engine.core.device import pick_device
 
     report = {"device": torch.cuda.get_device_name(0) if SECOND_DEVICE == "cuda" else "cpu (dry run)", "pick_device": str(pick_device()), "torch": torch.__version__,
               "checks": []}

@@ -1,7 +1,7 @@
 """Attention tab: what a transformer attends to, in text and in images.
 
-Handlers are thin: they call :mod:`engine.text_attention`, :mod:`engine.image_attention`,
-:mod:`engine.rollout` and :mod:`engine.attention_render`. Engine modules are imported
+Handlers are thin: they call :mod:`engine.attention.text`, :mod:`engine.attention.image`,
+:mod:`engine.attention.rollout` and :mod:`engine.attention.render`. Engine modules are imported
 inside handlers so the app starts without paying for torch (the import is cached after
 the first request, and app.py warms it up in the background).
 """
@@ -16,7 +16,7 @@ import numpy as np
 from gradio.components.plot import PlotData
 
 from demos.common import LargeJSON, engine_module, session_id, user_errors
-from engine.registry import SOURCES
+from engine.core.registry import SOURCES
 
 TEXT_EXAMPLES = [
     ["The animal didn't cross the street because it was too tired.", ""],
@@ -82,8 +82,8 @@ def _clamp_layer_head(result, layer, head) -> tuple[int, int]:
 
 def _text_views(result, layer, head, head_fusion, rollout_target, head_view_token):
     """All figures for one TextAttention (pure rendering; no model call)."""
-    render = engine_module("attention_render")
-    rollout_module = engine_module("rollout")
+    render = engine_module("attention.render")
+    rollout_module = engine_module("attention.rollout")
     tokens = list(result.tokens)
     layer0, head0 = _layer_head(result, layer, head)
     target = _index(rollout_target, len(tokens), "Rollout target")
@@ -110,7 +110,7 @@ def _text_views(result, layer, head, head_fusion, rollout_target, head_view_toke
 def _finetuned_attention(model_id: str, text: str, text_pair: str, request):
     """Attention of this session's fine-tuned MiniLM (Transfer tab), with a note on how to see 'before'."""
     strategy = model_id.partition(":")[2].strip() or None
-    session = engine_module("transfer_session").find_session(session_id(request))
+    session = engine_module("transfer.session").find_session(session_id(request))
     if session is None or not session.results:
         raise ValueError(
             "No fine-tuned model in this session yet: in the Transfer tab, load a text dataset, train a "
@@ -118,8 +118,8 @@ def _finetuned_attention(model_id: str, text: str, text_pair: str, request):
         )
     trained = session.result(strategy)
     label = f"MiniLM fine-tuned in the Transfer tab ({trained.strategy})"
-    text_model = engine_module("transfer_attention").finetuned_text_model(trained.model, session.backbone().tokenizer, label)
-    result = engine_module("text_attention").attention_from_model(text_model, text, text_pair or None)
+    text_model = engine_module("transfer.attention").finetuned_text_model(trained.model, session.backbone().tokenizer, label)
+    result = engine_module("attention.text").attention_from_model(text_model, text, text_pair or None)
     notes = ["After fine-tuning. To see the same input before fine-tuning, pick all-MiniLM-L6-v2 in Model and press Show attention."]
     if trained.strategy in ("feature_extraction", "from_scratch"):
         notes.append(
@@ -169,7 +169,7 @@ def attention_text(
     if model_id == FINETUNED or str(model_id or "").startswith(FINETUNED + ":"):
         result = _finetuned_attention(str(model_id), text, text_pair, request)
     else:
-        result = engine_module("text_attention").text_attention(text, text_pair or None, model_id=model_id or None)
+        result = engine_module("attention.text").text_attention(text, text_pair or None, model_id=model_id or None)
     count = len(result.tokens)
     layer, head = _clamp_layer_head(result, layer, head)
     rollout_target = int(rollout_target) if -1 <= int(rollout_target) < count else 0
@@ -220,7 +220,7 @@ def pick_from_model_view(result, head_fusion, rollout_target, head_view_token, e
     """A click on the model-view grid opens that layer/head in the matrix."""
     if result is None:
         raise gr.Error("Press 'Show attention' first.")
-    render = engine_module("attention_render")
+    render = engine_module("attention.render")
     _, layout = render.model_view_image(result.attentions[:, :, :1, :1])
     picked = layout.cell_at(*event.index)
     if picked is None:
@@ -231,7 +231,7 @@ def pick_from_model_view(result, head_fusion, rollout_target, head_view_token, e
 
 
 def _image_views(result, layer: int, head: int, head_fusion: str):
-    render = engine_module("attention_render")
+    render = engine_module("attention.render")
     layer0, head0 = _layer_head(result, layer, head)
     rollout = result.rollout_grid(head_fusion)
     cls_grid = result.cls_to_patches(layer0, head0)
@@ -277,9 +277,9 @@ def attention_image(image, model_id: str = "digits-vit", layer: int = 4, head: i
     Runs with ``preprocess=False`` so unreadable files reach our validator, which
     gives a clear message instead of a decoder stack trace.
     """
-    validation = engine_module("validation")
+    validation = engine_module("core.validation")
     picture = validation.load_image(image)
-    result = engine_module("image_attention").image_attention(picture, model_id or None)
+    result = engine_module("attention.image").image_attention(picture, model_id or None)
     return _image_outputs(result, layer, head, head_fusion)
 
 
@@ -289,8 +289,8 @@ def attention_sketch(sketch, model_id: str = "digits-vit", layer: int = 4, head:
     composite = sketch.get("composite") if isinstance(sketch, dict) else sketch
     if composite is None:
         raise ValueError("The sketchpad is empty: draw a digit first.")
-    picture = engine_module("validation").load_image(composite)
-    result = engine_module("image_attention").image_attention(picture, model_id or None)
+    picture = engine_module("core.validation").load_image(composite)
+    result = engine_module("attention.image").image_attention(picture, model_id or None)
     return _image_outputs(result, layer, head, head_fusion)
 
 
@@ -444,7 +444,7 @@ def _build_image(demo: gr.Blocks) -> None:
 
 
 def _examples_dir():
-    from engine.registry import ASSETS_DIR
+    from engine.core.registry import ASSETS_DIR
 
     return ASSETS_DIR / "examples"
 

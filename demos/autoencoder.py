@@ -1,7 +1,7 @@
 """Autoencoder tab: denoise photos, highlight texture defects, walk a digits latent space.
 
-Thin gradio shell over ``engine.ae_service``. Image events use ``preprocess=False``
-so every upload (corrupt, CMYK, 16-bit, huge) reaches ``engine.validation.load_image``,
+Thin gradio shell over ``engine.autoencoder.service``. Image events use ``preprocess=False``
+so every upload (corrupt, CMYK, 16-bit, huge) reaches ``engine.core.validation.load_image``,
 which refuses bad files with a clear message instead of a gradio stack trace.
 """
 
@@ -16,10 +16,10 @@ from pathlib import Path
 import gradio as gr
 
 from demos.common import user_errors
-from engine import ae_service as service
-from engine.ae_noise import NOISE_KINDS, NOISE_LEVELS
-from engine.registry import ASSETS_DIR
-from engine.validation import load_image
+from engine.autoencoder import service
+from engine.autoencoder.noise import NOISE_KINDS, NOISE_LEVELS
+from engine.core.registry import ASSETS_DIR
+from engine.core.validation import load_image
 
 EXAMPLES_DIR = ASSETS_DIR / "examples" / "autoencoder"  # committed; rebuilt by scripts/make_autoencoder_examples.py
 TIME_LIMIT_S = 60  # one denoise / anomaly call takes well under a second; this only stops runaway requests

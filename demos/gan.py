@@ -1,8 +1,8 @@
 """GAN tab: explore a trained conditional DCGAN, and watch GANs learn live.
 
 Sub-tabs: Generate, Latent space, Discriminator score, GAN Lab (2-D, live), Train live
-(a small digits GAN), Quality. Handlers are thin wrappers over :mod:`engine.gan_inference`,
-:mod:`engine.gan_lab`, :mod:`engine.gan_live` and :mod:`engine.gan_render`; engine modules are
+(a small digits GAN), Quality. Handlers are thin wrappers over :mod:`engine.gan.inference`,
+:mod:`engine.gan.lab`, :mod:`engine.gan.live` and :mod:`engine.gan.render`; engine modules are
 imported inside handlers so the app starts without paying for torch. Per-user runs live in
 ``gr.State`` (one per browser session).
 """
@@ -58,7 +58,7 @@ def _payload_path(payload) -> str | None:
 @user_errors
 def gan_generate(seed, digit="random", count=16, psi=1.0, model_id=""):
     """Generate ``count`` digits; returns (gallery images, info dict with class, seed, psi)."""
-    inference, render = engine_module("gan_inference"), engine_module("gan_render")
+    inference, render = engine_module("gan.inference"), engine_module("gan.render")
     generator = inference.load_generator(model_id)
     result = inference.generate(generator, seed, digit, count, psi)
     info = result.info()
@@ -91,7 +91,7 @@ def _gallery_files(images, key: str) -> list[str]:
 @user_errors
 def gan_interpolate(seed_a=0, seed_b=1, digit_a="3", digit_b="8", frames=12, psi=1.0):
     """Interpolate between two seeds/classes; returns (animated GIF path, frame strip image, info)."""
-    inference, render = engine_module("gan_inference"), engine_module("gan_render")
+    inference, render = engine_module("gan.inference"), engine_module("gan.render")
     images = inference.interpolate(inference.load_generator(), seed_a, seed_b, digit_a, digit_b, frames, psi)
     tiles = [render.digit_image(image, scale=4) for image in images]
     strip = render.digits_grid(images, columns=len(images), cell=48)
@@ -103,7 +103,7 @@ def gan_interpolate(seed_a=0, seed_b=1, digit_a="3", digit_b="8", frames=12, psi
 @user_errors
 def gan_walk(seed=0, digit="5", direction_seed=1, amount=0.0, psi=1.0):
     """Move one digit along a random latent direction; returns (image at ``amount``, strip from -3 to 3)."""
-    inference, render = engine_module("gan_inference"), engine_module("gan_render")
+    inference, render = engine_module("gan.inference"), engine_module("gan.render")
     generator = inference.load_generator()
     amounts = [-3, -2, -1, 0, 1, 2, 3]
     strip_images = inference.latent_walk(generator, seed, digit, direction_seed, amounts, psi)
@@ -113,7 +113,7 @@ def gan_walk(seed=0, digit="5", direction_seed=1, amount=0.0, psi=1.0):
 
 # ----------------------------------------------------------------------------------------- score
 def _score(image, digit):
-    inference = engine_module("gan_inference")
+    inference = engine_module("gan.inference")
     x = inference.image_to_gan_input(image)
     result = inference.score_realness(inference.load_discriminator(), inference.load_judge(), x, digit)
     label = {f"as {d}": v for d, v in enumerate(result.per_class_realness)}
@@ -123,7 +123,7 @@ def _score(image, digit):
 @user_errors
 def gan_score(image, digit="auto"):
     """Discriminator realness of an uploaded image; returns (label of realness per class, info dict)."""
-    validation = engine_module("validation")
+    validation = engine_module("core.validation")
     pil = validation.load_image(_payload_path(image))
     result, label = _score(pil, digit)
     return label, result.info()
@@ -132,7 +132,7 @@ def gan_score(image, digit="auto"):
 @user_errors
 def gan_sketch_load(seed=0, digit="3"):
     """Put a generated digit (enlarged 8x) on the sketchpad; returns (editor value, score info, chart, history)."""
-    inference, render = engine_module("gan_inference"), engine_module("gan_render")
+    inference, render = engine_module("gan.inference"), engine_module("gan.render")
     digit = "0" if str(digit) == "random" else digit
     result = inference.generate(inference.load_generator(), seed, digit, 1, 1.0)
     big = render.digit_image(result.images[0], scale=SKETCH_SIDE // result.images.shape[-1]).convert("RGB")
@@ -143,7 +143,7 @@ def gan_sketch_load(seed=0, digit="3"):
 
 
 def _history_chart(history):
-    render = engine_module("gan_render")
+    render = engine_module("gan.render")
     import numpy as np  # noqa: PLC0415  (numpy only; keeps module import light)
 
     xs = np.arange(len(history), dtype=float)
@@ -154,7 +154,7 @@ def _history_chart(history):
 @user_errors
 def gan_score_sketch(editor, digit="auto", history=None):
     """Score the sketchpad's composite; appends to the per-session history. Returns (info, chart, history)."""
-    validation = engine_module("validation")
+    validation = engine_module("core.validation")
     composite = editor.get("composite") if isinstance(editor, dict) else editor
     if composite is None:
         raise ValueError("The sketchpad is empty: load a generated digit or draw one (white ink on black).")
@@ -170,7 +170,7 @@ LAB_SETTINGS = ["dataset", "noise_dim", "g_width", "g_depth", "d_width", "d_dept
 
 
 def _lab_session(state, csv_file, values: dict):
-    lab = engine_module("gan_lab")
+    lab = engine_module("gan.lab")
     config = lab.config_from_values(**values)
     points = None
     path = _payload_path(csv_file)
@@ -185,7 +185,7 @@ def _lab_session(state, csv_file, values: dict):
 
 
 def _lab_outputs(session, arrows: bool):
-    render = engine_module("gan_render")
+    render = engine_module("gan.render")
     frame = session.snapshot(arrows=bool(arrows))
     stats = {
         "step": frame.step,
@@ -248,7 +248,7 @@ def gan_lab_reset(dataset="ring", csv_file=None, noise_dim=2, g_width=64, g_dept
 @user_errors
 def gan_lab_csv(csv_file):
     """Check an uploaded CSV of x,y points; returns (preview field image, summary). Bad files raise clear errors."""
-    lab = engine_module("gan_lab")
+    lab = engine_module("gan.lab")
     points = lab.parse_points_csv(_payload_path(csv_file))
     session = lab.LabSession(lab.LabConfig(dataset="custom"), lab.normalise_points(points))
     field, _, _ = _lab_outputs(session, False)
@@ -263,25 +263,25 @@ def _preset(config):
 
 
 def lab_collapse_preset():
-    return _preset(engine_module("gan_lab").COLLAPSE_PRESET)
+    return _preset(engine_module("gan.lab").COLLAPSE_PRESET)
 
 
 def lab_default_preset():
-    return _preset(engine_module("gan_lab").LabConfig())
+    return _preset(engine_module("gan.lab").LabConfig())
 
 
 # ----------------------------------------------------------------------------------------- live digits
 @user_errors
 def gan_live_train(seed=0, seconds=60, state=None):
     """Start: train the small digits GAN, streaming (sample grid, loss chart, status) every few seconds."""
-    live, render = engine_module("gan_live"), engine_module("gan_render")
+    live, render = engine_module("gan.live"), engine_module("gan.render")
     try:
         budget = float(seconds)
     except (TypeError, ValueError):
         raise ValueError(f"seconds must be a number, got {seconds!r}.") from None
     if not 1 <= budget <= LIVE_MAX_SECONDS:
         raise ValueError(f"seconds must be between 1 and {LIVE_MAX_SECONDS}, got {seconds!r}.")
-    check_seed = engine_module("gan_inference").check_seed
+    check_seed = engine_module("gan.inference").check_seed
     seed = check_seed(seed)
     # Start again with the same seed continues the run; a new seed starts a new one.
     session = state if state is not None and state.seed == seed else live.LiveDigitsGan(seed)
@@ -305,13 +305,13 @@ def gan_live_train(seed=0, seconds=60, state=None):
 @user_errors
 def gan_quality(samples=200):
     """Re-measure the embedded generator with the judge (takes a few seconds); returns the figures."""
-    quality = engine_module("gan_inference").measure_quality(samples)
+    quality = engine_module("gan.inference").measure_quality(samples)
     return quality.as_dict()
 
 
 def _committed_figures_markdown() -> str:
     try:
-        record = engine_module("gan_record").committed_quality()
+        record = engine_module("gan.record").committed_quality()
     except Exception as error:  # noqa: BLE001  (the tab still works without the figures)
         return f"Quality figures unavailable: {error}"
     q = record["quality"]

@@ -12,17 +12,17 @@ import gradio as gr
 
 from demos.attention import FINETUNED
 from demos.common import engine_module, session_id, user_errors
-from engine.transfer_data import BUILTIN_DATASETS
-from engine.transfer_options import DEFAULT_IMAGE_BACKBONE, STRATEGIES, STRATEGY_LABELS, image_backbone_choices
+from engine.transfer.data import BUILTIN_DATASETS
+from engine.transfer.options import DEFAULT_IMAGE_BACKBONE, STRATEGIES, STRATEGY_LABELS, image_backbone_choices
 
 # Engine modules that import torch load on first use, so building the tab (and app start-up) stays fast.
-transfer_attention = engine_module("transfer_attention")
-transfer_data = engine_module("transfer_data")
-transfer_export = engine_module("transfer_export")
-transfer_predict = engine_module("transfer_predict")
-transfer_render = engine_module("transfer_render")
-transfer_session = engine_module("transfer_session")
-transfer_train = engine_module("transfer_train")
+transfer_attention = engine_module("transfer.attention")
+transfer_data = engine_module("transfer.data")
+transfer_export = engine_module("transfer.export")
+transfer_predict = engine_module("transfer.predict")
+transfer_render = engine_module("transfer.render")
+transfer_session = engine_module("transfer.session")
+transfer_train = engine_module("transfer.train")
 
 MAX_CLASS_SLOTS = 6  # Teachable-Machine style class builder
 TRAIN_TIME_LIMIT_S = 600  # the event is cut after this; the best models so far are kept

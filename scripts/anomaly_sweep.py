@@ -14,11 +14,9 @@ import argparse
 import dataclasses
 import json
 import multiprocessing
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 # name -> AnomalyTrainConfig overrides. Every run is trained on normal training-column patches only.
 SWEEP = {
@@ -39,7 +37,7 @@ def train_one(args: tuple[str, str, str, int | None]) -> str:
     import torch
 
     torch.set_num_threads(1)
-    from engine.ae_train_anomaly import AnomalyTrainConfig, train_anomaly
+    from engine.autoencoder.train_anomaly import AnomalyTrainConfig, train_anomaly
 
     overrides = {**SWEEP_TRAINING, **SWEEP[name], **({"steps": steps} if steps else {})}
     config = AnomalyTrainConfig(**overrides)
@@ -55,8 +53,8 @@ def score(out: Path) -> None:
     import torch
 
     torch.set_num_threads(1)
-    from engine.ae_anomaly import build_validation_set, calibrate, evaluate_anomaly
-    from engine.ae_models import TextureAutoencoder
+    from engine.autoencoder.anomaly import build_validation_set, calibrate, evaluate_anomaly
+    from engine.autoencoder.models import TextureAutoencoder
 
     validation = build_validation_set()
     for folder in sorted(p for p in out.iterdir() if (p / "config.json").exists()):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
-from engine.datasets import digits_split  # noqa: E402
-from engine.registry import ASSETS_DIR  # noqa: E402
+from engine.core.datasets import digits_split
+from engine.core.registry import ASSETS_DIR
 
 
 def main() -> None:

@@ -9,13 +9,11 @@ normal and with synthetic defects, for anomaly highlighting.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine import ae_service  # noqa: E402
-from engine.registry import ASSETS_DIR  # noqa: E402
+from engine.autoencoder import service as ae_service
+from engine.core.registry import ASSETS_DIR
 
 
 def main() -> None:

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from engine.image_backbone_pretrain import PretrainConfig, pretrain_image_backbone  # noqa: E402
-from engine.registry import ASSETS_DIR  # noqa: E402
+from engine.transfer.pretrain_cnn import PretrainConfig, pretrain_image_backbone
+from engine.core.registry import ASSETS_DIR
 
 
 def main() -> None:

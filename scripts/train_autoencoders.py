@@ -17,14 +17,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
+import torch
 
 
 def report(step: int, total: int, loss: float) -> None:
@@ -36,8 +34,8 @@ def write_json(path: Path, payload: dict) -> None:
 
 
 def build_denoiser(out: Path, steps: int | None) -> None:
-    from engine.ae_denoise import evaluate_heldout
-    from engine.ae_train_denoiser import DenoiserTrainConfig, train_denoiser
+    from engine.autoencoder.denoise import evaluate_heldout
+    from engine.autoencoder.train_denoiser import DenoiserTrainConfig, train_denoiser
 
     config = DenoiserTrainConfig(**({"steps": steps} if steps else {}))
     model, metrics = train_denoiser(config, on_progress=report)
@@ -48,8 +46,8 @@ def build_denoiser(out: Path, steps: int | None) -> None:
 
 
 def build_anomaly(out: Path, steps: int | None, device: str = "cpu") -> None:
-    from engine.ae_anomaly import calibrate, evaluate_anomaly
-    from engine.ae_train_anomaly import AnomalyTrainConfig, train_anomaly
+    from engine.autoencoder.anomaly import calibrate, evaluate_anomaly
+    from engine.autoencoder.train_anomaly import AnomalyTrainConfig, train_anomaly
 
     config = AnomalyTrainConfig(**({"steps": steps} if steps else {}))
     model, metrics = train_anomaly(config, on_progress=report, device=device)
@@ -63,8 +61,8 @@ def build_anomaly(out: Path, steps: int | None, device: str = "cpu") -> None:
 
 def calibrate_anomaly(out: Path, steps: int | None) -> None:
     """No training: recompute the committed anomaly model's calibration and evaluation figures."""
-    from engine.ae_anomaly import calibrate, evaluate_anomaly
-    from engine.ae_models import TextureAutoencoder
+    from engine.autoencoder.anomaly import calibrate, evaluate_anomaly
+    from engine.autoencoder.models import TextureAutoencoder
 
     model = TextureAutoencoder.from_pretrained(out, use_safetensors=True).eval()
     calibration = calibrate(model)
@@ -76,7 +74,7 @@ def calibrate_anomaly(out: Path, steps: int | None) -> None:
 
 
 def build_digits(out: Path, steps: int | None) -> None:
-    from engine.ae_train_digits import DIGITS_LATENT_SIZES, DigitsAETrainConfig, train_digits_ae
+    from engine.autoencoder.train_digits import DIGITS_LATENT_SIZES, DigitsAETrainConfig, train_digits_ae
 
     summary = {}
     for latent in DIGITS_LATENT_SIZES:

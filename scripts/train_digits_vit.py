@@ -8,14 +8,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from engine.train_digits_vit import DigitsViTConfig, train_digits_vit  # noqa: E402
+from engine.attention.train_vit import DigitsViTConfig, train_digits_vit
 
 
 def main() -> None:

@@ -10,16 +10,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from engine.gan_models import DISCRIMINATOR_SUBFOLDER, GENERATOR_SUBFOLDER  # noqa: E402
-from engine.train_gan_digits import GanDigitsConfig, train_gan_digits  # noqa: E402
+from engine.gan.models import DISCRIMINATOR_SUBFOLDER, GENERATOR_SUBFOLDER
+from engine.gan.train import GanDigitsConfig, train_gan_digits
 
 
 def main() -> None:
@@ -43,7 +41,7 @@ def main() -> None:
     discriminator.save_pretrained(args.out / DISCRIMINATOR_SUBFOLDER, safe_serialization=True)
     record = {"config": dataclasses.asdict(config), "metrics": metrics}
     if (args.judge / "config.json").is_file():
-        from engine.gan_judge import DigitJudge, evaluate_generator
+        from engine.gan.judge import DigitJudge, evaluate_generator
 
         judge = DigitJudge.from_pretrained(args.judge, use_safetensors=True)
         quality = evaluate_generator(generator, judge, samples=1000)

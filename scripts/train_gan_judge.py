@@ -8,14 +8,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from engine.gan_judge import JudgeConfig, train_judge  # noqa: E402
+from engine.gan.judge import JudgeConfig, train_judge
 
 
 def main() -> None:

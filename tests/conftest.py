@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
-import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+TESTS = Path(__file__).resolve().parent
+FOLDER_MARKERS = {"app": "app", "browser": "browser"}  # tests/<folder>/ -> marker
+
+
+def pytest_collection_modifyitems(items):
+    """Mark tests by folder, so the tiers in pytest.ini select them without per-file markers."""
+    for item in items:
+        parts = Path(item.fspath).resolve().relative_to(TESTS).parts
+        if parts and parts[0] in FOLDER_MARKERS:
+            item.add_marker(FOLDER_MARKERS[parts[0]])
 
 # Tests never touch the network: Hub ids must fail fast with a clear message.
 os.environ["HF_HUB_OFFLINE"] = "1"

@@ -1,0 +1,68 @@
+"""Optional Hub autoencoders (diffusers ``AutoencoderTiny`` / ``AutoencoderKL``): encode and decode a photo.
+
+Works online with ids such as ``madebyollin/taesd``; offline, or for a bad id,
+``engine.core.hub.load_pretrained`` raises a clear ``ValueError``. A local folder
+written by ``save_pretrained`` also works (the tests use a tiny one).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.core.hub import check_model_id, load_pretrained
+from engine.core import registry
+
+HUB_MAX_SIDE = 512  # photos are downscaled to this longest side (and to a multiple of 8) before encoding
+
+
+def _autoencoder_class(model_id: str):
+    """Pick AutoencoderTiny or AutoencoderKL from a local config, or from the id's name when remote."""
+    from diffusers import AutoencoderKL, AutoencoderTiny
+
+    config_path = Path(model_id) / "config.json"
+    if config_path.is_file():
+        class_name = json.loads(config_path.read_text()).get("_class_name", "")
+        return AutoencoderTiny if class_name == "AutoencoderTiny" else AutoencoderKL
+    return AutoencoderTiny if "tae" in model_id.lower() or "tiny" in model_id.lower() else AutoencoderKL
+
+
+def load_hub_autoencoder(model_id: str):
+    """Load (once per process) a diffusers autoencoder by Hub id or local folder; ``ValueError`` if impossible."""
+    model_id = check_model_id(model_id)
+    cls = _autoencoder_class(model_id)
+    # Keep only a couple of user-chosen models in memory when the registry offers a bounded cache.
+    cache = getattr(registry, "load_bounded", registry.load_once)
+    return cache(f"ae-hub:{model_id}", lambda: load_pretrained(cls.from_pretrained, model_id).eval())
+
+
+@dataclass(frozen=True)
+class HubRoundTrip:
+    image: np.ndarray  # (H, W, 3) float32 in [0, 1]: the input after resizing to a multiple of 8
+    reconstruction: np.ndarray  # same shape: decode(encode(image))
+    latents: np.ndarray  # (C, h, w) float32 latent channels (h = H / downsampling factor)
+    model_class: str  # "AutoencoderTiny" or "AutoencoderKL"
+
+
+@torch.inference_mode()
+def hub_roundtrip(image: np.ndarray, model_id: str) -> HubRoundTrip:
+    """Encode and decode an (H, W, 3) float image in [0, 1] with a Hub/local diffusers autoencoder."""
+    from PIL import Image
+
+    model = load_hub_autoencoder(model_id)
+    pil = Image.fromarray((np.clip(image, 0, 1) * 255).round().astype(np.uint8))
+    scale = min(1.0, HUB_MAX_SIDE / max(pil.size))
+    size = (max(8, int(pil.width * scale) // 8 * 8), max(8, int(pil.height * scale) // 8 * 8))
+    pil = pil.resize(size, Image.LANCZOS)
+    array = np.asarray(pil, dtype=np.float32) / 255.0
+    x = torch.from_numpy(array).permute(2, 0, 1)[None] * 2 - 1  # diffusers autoencoders take [-1, 1]
+    dtype = next(model.parameters()).dtype
+    encoded = model.encode(x.to(dtype))
+    latents = encoded.latents if hasattr(encoded, "latents") else encoded.latent_dist.mode()
+    decoded = model.decode(latents).sample
+    reconstruction = ((decoded[0].float().permute(1, 2, 0).numpy() + 1) / 2).clip(0, 1)
+    return HubRoundTrip(array, reconstruction, latents[0].float().numpy(), type(model).__name__)

@@ -1,0 +1,288 @@
+"""Using a trained digits GAN: generate, interpolate, walk the latent space, score realness.
+
+Seeds map to noise deterministically: image ``i`` of seed ``s`` is row ``i`` of a
+(MAX_COUNT, latent_dim) normal draw from ``torch_generator(s)``, so it does not depend on
+how many images were asked for. Truncation ψ scales z towards the mean (z = 0):
+ψ = 1 is the plain model, smaller ψ trades variety for typical-looking digits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from engine.core.datasets import upscale_digits
+from engine.core.digit_input import image_to_digit8
+from engine.gan.judge import DigitJudge, GanQuality, evaluate_generator
+from engine.core.threads import single_thread
+from engine.gan.models import (
+    DISCRIMINATOR_SUBFOLDER,
+    GENERATOR_SUBFOLDER,
+    ConditionalDiscriminator,
+    ConditionalGenerator,
+)
+from engine.core.hub import load_pretrained
+from engine.gan.record import DEFAULT_MODEL, committed_quality  # noqa: F401  (committed_quality re-exported)
+from engine.core.registry import get_source, load_bounded, load_once, verified_path
+from engine.core.seeding import torch_generator
+
+MAX_COUNT = 64  # most images one request may generate
+MAX_FRAMES = 48  # most interpolation frames
+PSI_RANGE = (0.0, 2.0)  # allowed truncation ψ
+MAX_SEED = 2**31 - 1
+JUDGE_MODEL = "gan-judge"
+
+
+# ----------------------------------------------------------------------------------------- loading
+def _from_pretrained(cls, location: str | Path, subfolder: str | None = None):
+    kwargs = {"use_safetensors": True, "low_cpu_mem_usage": False}
+    if subfolder:
+        kwargs["subfolder"] = subfolder
+    return cls.from_pretrained(location, **kwargs).eval()
+
+
+def load_generator(model_id: str | None = None) -> ConditionalGenerator:
+    """The embedded generator (``model_id`` empty) or one saved in NeuroDeck's format (Hub id or folder).
+
+    Raises ``ValueError`` with a clear message when a Hub id cannot be loaded (e.g. offline).
+    """
+    model_id = (model_id or "").strip()
+    if not model_id or model_id == DEFAULT_MODEL:
+        folder = verified_path(get_source(DEFAULT_MODEL))
+        return load_once(DEFAULT_MODEL + "/g", lambda: _from_pretrained(ConditionalGenerator, folder, GENERATOR_SUBFOLDER))
+
+    def loader(location, **kwargs):
+        return ConditionalGenerator.from_pretrained(location, subfolder=GENERATOR_SUBFOLDER, low_cpu_mem_usage=False, **kwargs).eval()
+
+    return load_bounded("gan-hub/g/" + model_id, lambda: load_pretrained(loader, model_id))
+
+
+def load_discriminator() -> ConditionalDiscriminator:
+    folder = verified_path(get_source(DEFAULT_MODEL))
+    return load_once(DEFAULT_MODEL + "/d", lambda: _from_pretrained(ConditionalDiscriminator, folder, DISCRIMINATOR_SUBFOLDER))
+
+
+def load_judge() -> DigitJudge:
+    folder = verified_path(get_source(JUDGE_MODEL))
+    return load_once(JUDGE_MODEL, lambda: _from_pretrained(DigitJudge, folder))
+
+
+# ----------------------------------------------------------------------------------------- checks
+def check_seed(seed, name: str = "seed") -> int:
+    try:
+        value = float(seed)
+    except (TypeError, ValueError):
+        raise ValueError(f"The {name} must be a whole number from 0 to {MAX_SEED}, got {seed!r}.") from None
+    if not math.isfinite(value) or value != int(value) or not 0 <= value <= MAX_SEED:
+        raise ValueError(f"The {name} must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
+    return int(value)
+
+
+def check_digit(digit, allow_random: bool = True) -> int | None:
+    """0..9 -> int; "random" (or None/"") -> None."""
+    if digit is None or (isinstance(digit, str) and digit.strip().lower() in {"", "random"}):
+        if allow_random:
+            return None
+        raise ValueError("Pick a digit class from 0 to 9.")
+    try:
+        value = int(str(digit).strip())
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 9:
+        allowed = '0-9 or "random"' if allow_random else "0-9"
+        raise ValueError(f"The digit class must be {allowed}, got {digit!r}.")
+    return value
+
+
+def check_psi(psi) -> float:
+    try:
+        value = float(psi)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (math.isfinite(value) and PSI_RANGE[0] <= value <= PSI_RANGE[1]):
+        raise ValueError(f"Truncation ψ must be between {PSI_RANGE[0]} and {PSI_RANGE[1]}, got {psi!r}.")
+    return value
+
+
+def check_count(count, high: int = MAX_COUNT, name: str = "count") -> int:
+    try:
+        value = float(count)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not math.isfinite(value) or value != int(value) or not 1 <= value <= high:
+        raise ValueError(f"The {name} must be a whole number from 1 to {high}, got {count!r}.")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------------------- sampling
+def seed_latents(seed: int, latent_dim: int, psi: float = 1.0) -> torch.Tensor:
+    """(MAX_COUNT, latent_dim) float32 noise for ``seed``, scaled by ψ."""
+    return torch.randn(MAX_COUNT, latent_dim, generator=torch_generator(seed)) * psi
+
+
+def seed_classes(seed: int) -> torch.Tensor:
+    """(MAX_COUNT,) int64 classes used when the class is "random" (independent of the noise draw)."""
+    return torch.randint(10, (MAX_COUNT,), generator=torch_generator(seed + 7919))
+
+
+@dataclass(frozen=True)
+class Generated:
+    images: np.ndarray  # (N, S, S) float32 in [0, 1], ink = 1
+    classes: tuple[int, ...]  # requested class of each image
+    seed: int
+    psi: float
+    digit: int | None  # the requested class, None = random
+
+    def info(self) -> dict:
+        return {
+            "class": "random" if self.digit is None else self.digit,
+            "classes": list(self.classes),
+            "seed": self.seed,
+            "psi": self.psi,
+            "count": len(self.classes),
+            "image_size": int(self.images.shape[-1]),
+        }
+
+
+@single_thread()
+@torch.no_grad()
+def generate(generator: ConditionalGenerator, seed, digit="random", count=16, psi=1.0) -> Generated:
+    """``count`` digits of class ``digit`` (0-9 or "random") from ``seed``; deterministic per seed."""
+    seed, digit, count, psi = check_seed(seed), check_digit(digit), check_count(count), check_psi(psi)
+    z = seed_latents(seed, generator.config.latent_dim, psi)[:count]
+    labels = seed_classes(seed)[:count] if digit is None else torch.full((count,), digit, dtype=torch.long)
+    images = generator(z, labels)[:, 0].clamp(0, 1).numpy()
+    return Generated(images=images, classes=tuple(int(c) for c in labels), seed=seed, psi=psi, digit=digit)
+
+
+def _slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation of (D,) vectors at (T,) times -> (T, D); Gaussian noise lives near a sphere."""
+    cos = torch.dot(a, b) / (a.norm() * b.norm()).clamp_min(1e-12)
+    theta = torch.arccos(cos.clamp(-1, 1))
+    if theta.abs() < 1e-4:
+        return torch.lerp(a[None], b[None], t[:, None])
+    sin = torch.sin(theta)
+    return (torch.sin((1 - t) * theta) / sin)[:, None] * a + (torch.sin(t * theta) / sin)[:, None] * b
+
+
+@single_thread()
+@torch.no_grad()
+def interpolate(generator, seed_a, seed_b, digit_a=0, digit_b=0, frames=12, psi=1.0) -> np.ndarray:
+    """(frames, S, S) in [0, 1]: slerp the noise of image 0 of each seed, lerp the two class embeddings.
+
+    Frame 0 equals ``generate(seed_a, digit_a, 1)`` and the last frame ``generate(seed_b, digit_b, 1)``.
+    """
+    seed_a, seed_b = check_seed(seed_a, "first seed"), check_seed(seed_b, "second seed")
+    digit_a, digit_b = check_digit(digit_a, False), check_digit(digit_b, False)
+    frames, psi = check_count(frames, MAX_FRAMES, "number of frames"), check_psi(psi)
+    if frames < 2:
+        raise ValueError("Use at least 2 frames to interpolate.")
+    dim = generator.config.latent_dim
+    z_a, z_b = seed_latents(seed_a, dim, psi)[0], seed_latents(seed_b, dim, psi)[0]
+    t = torch.linspace(0, 1, frames)
+    z = _slerp(z_a, z_b, t)
+    z[0], z[-1] = z_a, z_b  # exact endpoints, whatever the rounding inside slerp
+    embed = generator.embed.weight
+    class_vectors = torch.lerp(embed[digit_a][None], embed[digit_b][None], t[:, None])
+    class_vectors[0], class_vectors[-1] = embed[digit_a], embed[digit_b]
+    return generator.from_embedding(z, class_vectors)[:, 0].clamp(0, 1).numpy()
+
+
+@single_thread()
+@torch.no_grad()
+def latent_walk(generator, seed, digit=0, direction_seed=1, amounts=(0.0,), psi=1.0) -> np.ndarray:
+    """(len(amounts), S, S): image 0 of ``seed`` moved by ``amount`` x a random unit direction (times sqrt(dim)).
+
+    The direction is drawn from ``direction_seed``; an amount of 1 moves z by a typical noise vector's length.
+    """
+    seed, direction_seed = check_seed(seed), check_seed(direction_seed, "direction seed")
+    digit, psi = check_digit(digit, False), check_psi(psi)
+    values = [float(a) for a in amounts]
+    if not values or len(values) > MAX_FRAMES or not all(math.isfinite(a) and abs(a) <= 3 for a in values):
+        raise ValueError(f"Walk amounts must be 1-{MAX_FRAMES} numbers between -3 and 3.")
+    dim = generator.config.latent_dim
+    z0 = seed_latents(seed, dim, psi)[0]
+    direction = torch.randn(dim, generator=torch_generator(direction_seed))
+    direction = direction / direction.norm() * math.sqrt(dim)
+    z = z0[None] + torch.tensor(values)[:, None] * direction[None]
+    labels = torch.full((len(values),), digit, dtype=torch.long)
+    return generator(z, labels)[:, 0].clamp(0, 1).numpy()
+
+
+# ----------------------------------------------------------------------------------------- scoring
+def image_to_gan_input(image: Image.Image, size: int = 32) -> np.ndarray:
+    """An RGB PIL image -> (size, size) float32 in [0, 1], ink = 1, in the training data's layout.
+
+    Square images on a dark background whose side is a multiple of ``size`` (e.g. a generated digit,
+    or one shown enlarged on a sketchpad) are area-averaged straight down, so an untouched generated
+    digit scores exactly as generated. Anything else (photos, drawings on white) is cropped and
+    reduced to 8x8 like scikit-learn's digits, then upscaled.
+    """
+    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    height, width = gray.shape
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if height == width and width % size == 0 and np.median(border) < 0.5:
+        factor = width // size
+        return gray.reshape(size, factor, size, factor).mean((1, 3)).astype(np.float32)
+    digit8 = image_to_digit8(image)
+    return upscale_digits(digit8, size)[0, 0].numpy()
+
+
+@dataclass(frozen=True)
+class Realness:
+    realness: float  # sigmoid(D(x, class)) in [0, 1]: D's belief that x is a real digit of that class
+    logit: float  # the raw discriminator output
+    digit: int  # the class D was conditioned on
+    digit_source: str  # "requested" or "judge" (the judge's reading, when no class was given)
+    judge_probabilities: tuple[float, ...]  # the judge's softmax over 0..9
+    per_class_realness: tuple[float, ...]  # realness if conditioned on each class 0..9
+
+    def info(self) -> dict:
+        return {
+            "realness": round(self.realness, 4),
+            "logit": round(self.logit, 3),
+            "class": self.digit,
+            "class_from": self.digit_source,
+            "judge_reads": int(np.argmax(self.judge_probabilities)),
+            "judge_confidence": round(max(self.judge_probabilities), 4),
+            "realness_per_class": [round(v, 3) for v in self.per_class_realness],
+        }
+
+
+@single_thread()
+@torch.no_grad()
+def score_realness(discriminator, judge, image: np.ndarray, digit="auto") -> Realness:
+    """D's realness of a (S, S) image in [0, 1] (ink = 1) as class ``digit`` (0-9, or "auto" = judge's reading)."""
+    array = np.asarray(image, dtype=np.float32)
+    if array.ndim != 2 or array.shape[0] != array.shape[1]:
+        raise ValueError(f"Expected a square grayscale image array, got shape {array.shape}.")
+    x = torch.as_tensor(array)[None, None].clamp(0, 1)
+    if x.shape[-1] != discriminator.config.image_size:
+        x = F.interpolate(x, size=discriminator.config.image_size, mode="bilinear", align_corners=False)
+    judge_x = x if x.shape[-1] == judge.config.image_size else F.interpolate(x, size=judge.config.image_size, mode="bilinear", align_corners=False)
+    probabilities = torch.softmax(judge(judge_x), 1)[0]
+    auto = isinstance(digit, str) and digit.strip().lower() in {"", "auto", "random"}
+    chosen = int(probabilities.argmax()) if auto or digit is None else check_digit(digit, False)
+    logits = discriminator(x.expand(10, -1, -1, -1), torch.arange(10))
+    return Realness(
+        realness=float(torch.sigmoid(logits[chosen])),
+        logit=float(logits[chosen]),
+        digit=chosen,
+        digit_source="judge" if auto or digit is None else "requested",
+        judge_probabilities=tuple(float(p) for p in probabilities),
+        per_class_realness=tuple(float(v) for v in torch.sigmoid(logits)),
+    )
+
+
+# ----------------------------------------------------------------------------------------- figures
+def measure_quality(samples: int = 200, seed: int = 12345) -> GanQuality:
+    """Re-measure the embedded generator with the judge now (``samples`` spread over the 10 classes)."""
+    samples = check_count(samples, 2000, "number of samples")
+    with single_thread():
+        return evaluate_generator(load_generator(), load_judge(), samples=samples, seed=check_seed(seed))

@@ -1,0 +1,113 @@
+"""Drawing for the Transfer-learning tab: pure functions from computed results to figures/images.
+
+Uses matplotlib's object API (no pyplot state), so concurrent sessions can draw safely.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
+
+from engine.transfer.attention import AttentionShift
+from engine.transfer.data import TransferDataset
+from engine.transfer.train import EpochLog, TrainResult
+
+COLOURS = {"feature_extraction": "#1f77b4", "fine_tune_last_n": "#2ca02c", "full_fine_tune": "#9467bd", "from_scratch": "#d62728"}
+
+
+def curves_figure(histories: dict[str, tuple[EpochLog, ...]]) -> Figure:
+    """Train (dashed) and validation (solid) loss and accuracy per epoch, one colour per strategy."""
+    figure = Figure(figsize=(9, 3.4), layout="constrained")
+    loss_axis, acc_axis = figure.subplots(1, 2)
+    for strategy, history in histories.items():
+        if not history:
+            continue
+        colour = COLOURS.get(strategy, "black")
+        epochs = [log.epoch for log in history]
+        loss_axis.plot(epochs, [log.train_loss for log in history], "--", color=colour, alpha=0.7)
+        loss_axis.plot(epochs, [log.val_loss for log in history], "-", color=colour, label=strategy)
+        acc_axis.plot(epochs, [log.train_accuracy for log in history], "--", color=colour, alpha=0.7)
+        acc_axis.plot(epochs, [log.val_accuracy for log in history], "-", color=colour, label=strategy)
+    loss_axis.set(title="Loss (solid = validation, dashed = train)", xlabel="epoch")
+    acc_axis.set(title="Accuracy", xlabel="epoch", ylim=(0, 1.02))
+    if histories:
+        acc_axis.legend(fontsize=8, loc="lower right")
+    return figure
+
+
+def confusion_figure(confusion: np.ndarray, labels: tuple[str, ...], title: str = "Validation confusion matrix") -> Figure:
+    """Counts with rows = true class and columns = predicted class."""
+    size = 2.5 + 0.5 * len(labels)
+    figure = Figure(figsize=(size, size * 0.85), layout="constrained")
+    axis = figure.subplots()
+    axis.imshow(confusion, cmap="Blues")
+    for (row, column), count in np.ndenumerate(confusion):
+        colour = "white" if count > confusion.max() / 2 else "black"
+        axis.text(column, row, str(count), ha="center", va="center", color=colour)
+    axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    axis.set_yticks(range(len(labels)), labels)
+    axis.set(xlabel="predicted", ylabel="true", title=title)
+    return figure
+
+
+def comparison_figure(results: dict[str, TrainResult]) -> Figure:
+    """Validation accuracy vs wall-clock per strategy; a bar up to train accuracy shows the gap."""
+    figure = Figure(figsize=(7, 3.6), layout="constrained")
+    axis = figure.subplots()
+    for strategy, result in results.items():
+        seconds = result.train_seconds + result.feature_seconds
+        colour = COLOURS.get(strategy, "black")
+        axis.vlines(seconds, result.metrics.accuracy, result.train_accuracy, color=colour, alpha=0.5, linewidth=4)
+        axis.scatter([seconds], [result.metrics.accuracy], color=colour, s=60, zorder=3)
+        axis.annotate(f"{strategy}\nval {result.metrics.accuracy:.0%}, gap {result.gap:+.0%}", (seconds, result.metrics.accuracy),
+                      textcoords="offset points", xytext=(6, -18), fontsize=8)
+    axis.set(xlabel="wall-clock seconds (training + feature extraction)", ylabel="validation accuracy",
+             title="Strategies on the same split (bar = train − val gap)", ylim=(0, 1.05))
+    axis.set_xscale("symlog", linthresh=1.0)
+    if results:
+        longest = max(r.train_seconds + r.feature_seconds for r in results.values())
+        axis.set_xlim(0, max(2.0, longest) * 4)  # room for the labels right of the last point
+    return figure
+
+
+def attention_figure(shift: AttentionShift) -> Figure:
+    """Heatmap rows: [CLS] rollout before/after fine-tuning, and last-layer attention received."""
+    matrix = np.stack([shift.before, shift.after, shift.before_last, shift.after_last])
+    # [CLS] and [SEP] soak up most attention; hide them and renormalise so word-level shifts are visible.
+    special = np.array([token in {"[CLS]", "[SEP]", "[PAD]"} for token in shift.tokens])
+    if (~special).any():
+        matrix = np.where(special[None, :], 0.0, matrix)
+        matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1e-12)
+    figure = Figure(figsize=(max(7, 0.6 * len(shift.tokens)), 3.0), layout="constrained")
+    axis = figure.subplots()
+    image = axis.imshow(matrix, cmap="viridis", aspect="auto")
+    axis.set_yticks(range(4), ["[CLS] rollout, base", "[CLS] rollout, fine-tuned", "last layer, base", "last layer, fine-tuned"])
+    axis.set_xticks(range(len(shift.tokens)), shift.tokens, rotation=60, ha="right")
+    axis.set_title(f"Attention before vs after fine-tuning ([CLS]/[SEP] hidden, rows renormalised)\n"
+                   f"rollout change: {shift.change:.3f} total variation (0 = identical)", fontsize=10)
+    figure.colorbar(image, ax=axis, fraction=0.03)
+    return figure
+
+
+def misclassified(result: TrainResult, dataset: TransferDataset, limit: int = 24) -> list[tuple[object, str]]:
+    """(item, caption) for wrong validation predictions, most confident mistakes first.
+
+    Images come back as 96x96 PIL images; texts as the string itself.
+    """
+    names = dataset.class_names
+    wrong = []
+    for row, index in enumerate(result.val_index):
+        predicted = int(result.val_probabilities[row].argmax())
+        truth = int(dataset.labels[index])
+        if predicted != truth:
+            wrong.append((float(result.val_probabilities[row, predicted]), index, truth, predicted))
+    wrong.sort(reverse=True)
+    items = []
+    for confidence, index, truth, predicted in wrong[:limit]:
+        caption = f"true: {names[truth]} | predicted: {names[predicted]} ({confidence:.0%})"
+        item = dataset.items[index]
+        if dataset.modality == "image":
+            item = Image.fromarray(item).resize((96, 96), Image.NEAREST)
+        items.append((item, caption))
+    return items

@@ -1,0 +1,206 @@
+"""Per-session state for the Transfer-learning tab: each browser/API session's data and models.
+
+A session is keyed by gradio's ``session_hash``. It owns a private temporary folder (exports
+go there and nowhere else), its dataset, its feature cache, its trained models and a stop
+flag. :func:`drop_session` frees everything; the demo calls it from ``demo.unload``. At most
+:data:`MAX_SESSIONS` sessions are kept; the least recently used is dropped beyond that.
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterator
+
+from engine.transfer.backbones import Backbone, load_backbone, prepare_inputs
+from engine.transfer.data import TransferDataset
+from engine.transfer.kfold import KFoldResult, cross_validate
+from engine.transfer.strategies import check_strategy
+from engine.transfer.train import TrainConfig, TrainProgress, TrainResult, train_transfer
+
+MAX_SESSIONS = 8  # bounds memory: each holds a dataset and up to four trained models (MiniLM ~90 MB each)
+MAX_TRAIN_SECONDS = 240.0  # per strategy; the UI event also has a time_limit
+
+
+@dataclass
+class TransferSession:
+    work_dir: Path  # private temporary folder (exports)
+    dataset: TransferDataset | None = None
+    backbone_key: str = ""
+    results: dict[str, TrainResult] = field(default_factory=dict)  # strategy -> latest run
+    kfold: KFoldResult | None = None
+    feature_cache: dict = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one training job per session at a time
+
+    def backbone(self) -> Backbone:
+        if self.dataset is None:
+            raise ValueError("Load a dataset first (built-in, a .zip/.csv upload, or your own classes).")
+        return load_backbone(self.backbone_key, self.dataset.modality)
+
+    def result(self, strategy: str | None = None) -> TrainResult:
+        if not self.results:
+            raise ValueError("No model has been trained in this session yet: press Train first.")
+        if strategy:
+            if strategy not in self.results:
+                raise ValueError(f"{strategy!r} has not been trained in this session; trained: {', '.join(self.results)}.")
+            return self.results[strategy]
+        return max(self.results.values(), key=lambda r: (r.metrics.accuracy, -r.train_seconds))
+
+
+_sessions: OrderedDict[str, TransferSession] = OrderedDict()
+_guard = threading.Lock()
+
+
+def find_session(session_id: str) -> TransferSession | None:
+    """The existing session for ``session_id``, or None (never creates one)."""
+    with _guard:
+        return _sessions.get(session_id)
+
+
+def get_session(session_id: str | None) -> TransferSession:
+    """The session for ``session_id`` (created on first use)."""
+    key = session_id or "anonymous"
+    with _guard:
+        if key in _sessions:
+            _sessions.move_to_end(key)
+            return _sessions[key]
+        session = TransferSession(work_dir=Path(tempfile.mkdtemp(prefix="neurodeck-transfer-")))
+        _sessions[key] = session
+        while len(_sessions) > MAX_SESSIONS:
+            _, old = _sessions.popitem(last=False)
+            _free(old)
+        return session
+
+
+def drop_session(session_id: str | None) -> None:
+    """Forget a session and delete its temporary folder."""
+    with _guard:
+        session = _sessions.pop(session_id or "anonymous", None)
+    if session is not None:
+        session.stop.set()
+        _free(session)
+
+
+def session_count() -> int:
+    return len(_sessions)
+
+
+def _free(session: TransferSession) -> None:
+    shutil.rmtree(session.work_dir, ignore_errors=True)
+    session.results.clear()
+    session.feature_cache.clear()
+
+
+def set_dataset(session: TransferSession, dataset: TransferDataset, backbone_key: str = "") -> None:
+    """Replace the session's data; previous models and cached features are dropped."""
+    session.dataset = dataset
+    session.backbone_key = backbone_key
+    session.results.clear()
+    session.feature_cache.clear()
+    session.kfold = None
+
+
+@dataclass(frozen=True)
+class JobUpdate:
+    progress: TrainProgress | None  # latest training progress (None before the first step)
+    strategy_index: int  # 0-based position of the running strategy
+    strategy_count: int
+    done: bool = False
+    error: Exception | None = None
+    note: str = ""
+
+
+def run_training(
+    session: TransferSession, strategies: list[str], config: TrainConfig, backbone_key: str = "", kfold: int = 0,
+    poll_seconds: float = 0.5, total_seconds: float | None = None,
+) -> Iterator[JobUpdate]:
+    """Train each strategy on the same split in a worker thread, yielding progress as it streams.
+
+    The session's results are updated as each strategy finishes, so pressing Stop (or the
+    generator being closed by a time limit or a disconnect) keeps every finished model and
+    the best epoch of the running one. ``total_seconds`` caps the whole job: each strategy gets
+    at most what is left, so the job ends cleanly (with results) before an outer time limit.
+    """
+    if not strategies:
+        raise ValueError("Tick at least one strategy to train.")
+    for strategy in strategies:
+        check_strategy(strategy)
+    if session.dataset is None:
+        raise ValueError("Load a dataset first (built-in, a .zip/.csv upload, or your own classes).")
+    if not session.lock.acquire(blocking=False):
+        raise ValueError("A training job is already running in this session; wait for it or press Stop.")
+    dataset = session.dataset
+    try:
+        if backbone_key != session.backbone_key:
+            session.feature_cache.clear()
+            session.backbone_key = backbone_key
+        backbone = session.backbone()
+        session.stop.clear()
+        updates: queue.Queue = queue.Queue()
+        config = replace(config, max_seconds=min(config.max_seconds or MAX_TRAIN_SECONDS, MAX_TRAIN_SECONDS))
+
+        deadline = time.perf_counter() + (total_seconds or float("inf"))
+
+        def work() -> None:
+            try:
+                inputs = prepare_inputs(backbone, dataset.items)
+                for position, strategy in enumerate(strategies):
+                    left = deadline - time.perf_counter()
+                    if session.stop.is_set() or left <= 1.0:
+                        break
+                    result = train_transfer(
+                        dataset, backbone, replace(config, strategy=strategy,
+                                                   max_seconds=min(config.max_seconds, left)), inputs=inputs,
+                        feature_cache=session.feature_cache, should_stop=session.stop.is_set,
+                        on_progress=lambda p, i=position: updates.put(JobUpdate(p, i, len(strategies))),
+                    )
+                    if session.dataset is dataset:
+                        session.results[strategy] = result
+                if kfold and not session.stop.is_set() and deadline - time.perf_counter() > 5.0:
+                    updates.put(JobUpdate(None, len(strategies) - 1, len(strategies), note=f"Running {kfold}-fold cross-validation"))
+                    session.kfold = cross_validate(
+                        dataset, backbone, replace(config, strategy=strategies[0]), kfold,
+                        feature_cache=session.feature_cache, should_stop=session.stop.is_set,
+                        on_progress=lambda fold, k, p: updates.put(JobUpdate(p, 0, 1, note=f"fold {fold}/{k}")),
+                    )
+                updates.put(JobUpdate(None, len(strategies), len(strategies), done=True))
+            except Exception as error:  # noqa: BLE001  (re-raised in the caller's thread)
+                updates.put(JobUpdate(None, 0, len(strategies), done=True, error=error))
+
+        worker = threading.Thread(target=work, name="transfer-train", daemon=True)
+        worker.start()
+        try:
+            while True:
+                try:
+                    update = updates.get(timeout=poll_seconds)
+                except queue.Empty:
+                    continue
+                while not updates.empty() and not update.done:
+                    following = updates.get_nowait()
+                    update = following
+                if update.error is not None:
+                    raise update.error
+                yield update
+                if update.done:
+                    break
+        finally:
+            # Closed early (time limit, disconnect): stop the worker, keep the best models so far.
+            session.stop.set()
+            worker.join(timeout=60)
+    finally:
+        session.lock.release()
+
+
+def wait_for_training(session: TransferSession, strategies: list[str], config: TrainConfig, backbone_key: str = "",
+                      kfold: int = 0, total_seconds: float | None = None) -> dict[str, TrainResult]:
+    """Blocking form of :func:`run_training` (used by the API endpoint)."""
+    for _ in run_training(session, strategies, config, backbone_key, kfold, total_seconds=total_seconds):
+        pass
+    return {s: session.results[s] for s in strategies if s in session.results}

@@ -1,0 +1,52 @@
+"""The four transfer strategies: which parameters train, and which modules stay in eval mode.
+
+1. ``feature_extraction``: the backbone is frozen; only the linear head trains (on cached features).
+2. ``fine_tune_last_n``: the last N backbone blocks and the head train; earlier layers are frozen.
+3. ``full_fine_tune``: everything trains, starting from the pre-trained weights.
+4. ``from_scratch``: everything trains, starting from random weights (same architecture).
+"""
+
+from __future__ import annotations
+
+import torch.nn as nn
+
+from engine.transfer.model import TransferClassifier
+
+from engine.transfer.options import DEFAULT_LEARNING_RATES, STRATEGIES, STRATEGY_LABELS  # noqa: F401  (re-exported)
+
+
+def check_strategy(strategy: str) -> str:
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}.")
+    return strategy
+
+
+def trainable_modules(model: TransferClassifier, strategy: str, unfreeze_blocks: int = 2) -> list[nn.Module]:
+    """Modules whose parameters train under ``strategy`` (the head always trains)."""
+    check_strategy(strategy)
+    if strategy in {"full_fine_tune", "from_scratch"}:
+        return [model.backbone, model.head]
+    if strategy == "feature_extraction":
+        return [model.head]
+    blocks = model.blocks
+    count = int(unfreeze_blocks)
+    if not 1 <= count <= len(blocks):
+        raise ValueError(f"Unfreeze between 1 and {len(blocks)} blocks for this backbone (got {count}).")
+    return [*blocks[len(blocks) - count :], model.head]
+
+
+def apply_strategy(model: TransferClassifier, strategy: str, unfreeze_blocks: int = 2) -> list[nn.Parameter]:
+    """Set ``requires_grad`` for ``strategy`` and return the parameters to optimise."""
+    modules = trainable_modules(model, strategy, unfreeze_blocks)
+    model.requires_grad_(False)
+    for module in modules:
+        module.requires_grad_(True)
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def set_train_mode(model: TransferClassifier, strategy: str, unfreeze_blocks: int = 2) -> None:
+    """Train mode only for trainable modules: frozen BatchNorm statistics must not drift."""
+    model.eval()
+    model.feature_dropout.train()
+    for module in trainable_modules(model, strategy, unfreeze_blocks):
+        module.train()

@@ -1,0 +1,173 @@
+"""Headless-Chromium smoke test: a real browser opens NeuroDeck, clicks through, and saves screenshots.
+
+Needs Debian's `chromium` (installed by .ci/run when missing); skipped if it is absent.
+Screenshots land in artifacts/screenshots/ for a human to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    if CHROMIUM is None:
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(240_000)  # first click loads the model; CI machines can be slow
+        page.goto(app_url)
+        page.wait_for_selector("#tab-attention-button, button:has-text('Attention')")
+        yield page
+        browser.close()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).first.click()
+
+
+def test_attention_text_tab_renders_heatmap(page):
+    open_tab(page, "Attention")
+    open_tab(page, "Text")
+    page.locator("#attn-text-run").click()
+    page.wait_for_selector("#attn-matrix .js-plotly-plot")
+    page.wait_for_selector("#attn-model-view img")
+    page.wait_for_selector("#attn-head-view svg line")
+    assert "6 layers x 12 heads" in page.locator("#attn-text-notes").inner_text()
+    # Clicking the model view's layer-2/head-3 thumbnail opens it in the matrix (image is 754x378 px:
+    # 34 px of labels, then 56 px cells with 4 px gaps; 18 px of labels on top).
+    page.locator("#attn-model-view img").scroll_into_view_if_needed()
+    box = page.locator("#attn-model-view img").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * (34 + 2 * 60 + 28) / 754, box["y"] + box["height"] * (18 + 60 + 28) / 378)
+    page.wait_for_function("document.querySelector('#attn-matrix').innerText.includes('Layer 2, head 3')")
+    page.screenshot(path=str(SCREENSHOTS / "attention_text.png"), full_page=True)
+
+
+def test_attention_image_tab_classifies_example(page):
+    open_tab(page, "Attention")
+    open_tab(page, "Image")
+    page.locator("#attn-image-in input[type=file]").set_input_files(
+        str(Path(__file__).resolve().parents[2] / "assets" / "examples" / "digit_3.png")
+    )
+    page.locator("#attn-image-run").click()
+    page.wait_for_selector("#attn-image-rollout img")
+    page.wait_for_function("document.querySelector('#attn-image-label') && document.querySelector('#attn-image-label').innerText.includes('%')")
+    page.screenshot(path=str(SCREENSHOTS / "attention_image.png"), full_page=True)
+
+
+def test_attention_sketchpad_drawing_is_classified(page):
+    open_tab(page, "Attention")
+    open_tab(page, "Image")
+    open_tab(page, "Draw")
+    page.locator("#attn-sketch button[aria-label='Brush']").click()
+    box = page.locator("#attn-sketch canvas").last.bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + 0.5 * w, y + 0.15 * h)  # a vertical stroke: a "1"
+    page.mouse.down()
+    page.mouse.move(x + 0.5 * w, y + 0.85 * h, steps=12)
+    page.mouse.up()
+    label = page.locator("#attn-image-label")
+    before = label.inner_text()
+    page.locator("#attn-sketch-run").click()
+    page.wait_for_function(
+        "([before]) => { const t = document.querySelector('#attn-image-label').innerText;"
+        " return t.includes('%') && t !== before && !/\\d+(\\.\\d+)?s\\b/.test(t); }",  # no pending timer
+        arg=[before],
+    )
+    lines = label.inner_text().splitlines()  # ["Prediction (top-5 probabilities)", "<top label>", ...]
+    assert lines[1].strip() == "1", lines  # a vertical stroke reads as a one
+    page.screenshot(path=str(SCREENSHOTS / "attention_sketch.png"), full_page=True)
+
+
+def test_transfer_tab_trains_and_predicts(page):
+    open_tab(page, "Transfer learning")
+    page.locator("#transfer-load-btn").click()
+    page.wait_for_selector("#transfer-data-report")
+    page.wait_for_function("document.querySelector('#transfer-data-report').innerText.trim().length > 20")
+    page.locator("#transfer-train-btn").click()
+    page.wait_for_function(
+        "document.querySelector('#transfer-status') && document.querySelector('#transfer-status').innerText.includes('Done. Best:')"
+    )
+    page.locator("#transfer-predict-btn").click()
+    page.wait_for_function(
+        "document.querySelector('#transfer-prediction') && document.querySelector('#transfer-prediction').innerText.includes('%')"
+    )
+    page.screenshot(path=str(SCREENSHOTS / "transfer.png"), full_page=True)
+    # The link to the Attention tab: it switches tabs (and the Text sub-tab) and runs this session's model.
+    page.get_by_text("Attention after fine-tuning (MiniLM)").click()
+    page.locator("#transfer-open-attention").click()
+    page.wait_for_function(
+        "document.querySelector('#attn-text-notes') && "
+        "document.querySelector('#attn-text-notes').innerText.includes('fine-tuned in the Transfer tab')"
+    )
+    assert page.locator("#attn-text-a textarea").input_value() == page.locator("#transfer-predict-text textarea").input_value()
+    page.wait_for_selector("#attn-matrix .js-plotly-plot", timeout=30_000)
+    page.wait_for_selector("#attn-flow .js-plotly-plot", timeout=30_000)
+    page.screenshot(path=str(SCREENSHOTS / "transfer_to_attention.png"), full_page=True)
+
+
+def test_gan_tab_generates_and_gan_lab_plays(page):
+    open_tab(page, "GAN")
+    open_tab(page, "Generate")
+    page.locator("#gan-generate-btn").click()
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('#gan-gallery img'))"
+        ".filter(i => i.complete && i.naturalWidth > 0).length >= 4"
+    )
+    page.screenshot(path=str(SCREENSHOTS / "gan_generate.png"), full_page=True)
+    open_tab(page, "GAN Lab (2-D, live)")
+    page.locator("#gan-lab-play").click()
+    page.wait_for_function(
+        "document.querySelector('#gan-lab-stats') && /step\\D+[1-9]/.test(document.querySelector('#gan-lab-stats').innerText)"
+    )
+    page.locator("#gan-lab-pause").click()
+    page.wait_for_selector("#gan-lab-field img")
+    page.screenshot(path=str(SCREENSHOTS / "gan_lab.png"), full_page=True)
+
+
+def test_autoencoder_tab_denoises_a_photo(page, tmp_path):
+    from PIL import Image
+    from skimage import data
+
+    photo = tmp_path / "chelsea.png"
+    Image.fromarray(data.chelsea()).resize((256, 170)).save(photo)
+    open_tab(page, "Autoencoder")
+    open_tab(page, "Denoise")
+    page.locator("#ae-denoise-input input[type=file]").set_input_files(str(photo))
+    page.locator("#ae-denoise-btn").click()
+    page.wait_for_selector("#ae-denoised img")
+    page.wait_for_function("document.querySelector('#ae-denoise-metrics').innerText.includes('psnr')")
+    page.screenshot(path=str(SCREENSHOTS / "autoencoder_denoise.png"), full_page=True)
+
+
+def test_autoencoder_anomaly_tab_flags_a_defect(page):
+    from engine.core.registry import ASSETS_DIR
+
+    defective = sorted((ASSETS_DIR / "examples" / "autoencoder" / "textures").glob("*scratch*.png"))[0]
+    open_tab(page, "Autoencoder")
+    open_tab(page, "Anomalies")
+    page.locator("#ae-anomaly-input input[type=file]").set_input_files(str(defective))
+    page.locator("#ae-anomaly-btn").click()
+    page.wait_for_selector("#ae-heatmap img")
+    page.wait_for_selector("#ae-mask img")
+    page.wait_for_function("document.querySelector('#ae-anomaly-info').innerText.includes('is_anomaly')")
+    assert '"is_anomaly":true' in "".join(page.locator("#ae-anomaly-info").inner_text().split())
+    page.wait_for_selector("#ae-roc img")  # the labelled evaluation set's ROC, computed on first view
+    page.wait_for_function("document.querySelector('#ae-eval-metrics').innerText.includes('f1')")
+    page.screenshot(path=str(SCREENSHOTS / "autoencoder_anomaly.png"), full_page=True)
