@@ -32,6 +32,7 @@ class ModelSource:
     sha256: str | None = None  # expected digest of weights_file; None = not pinned
     description: str = ""  # one line shown in the UI
     hub_alternatives: tuple[str, ...] = field(default=())  # Hub ids offered when online
+    license: str = ""  # licence of the weights, shown in the UI and the README's model table
 
 
 SOURCES: dict[str, ModelSource] = {

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.core.seeding import JobRng
 from engine.core.threads import single_thread
 
 DATASETS = ("ring", "grid", "moons", "spiral", "line", "custom")
@@ -286,10 +287,10 @@ class LabSession:
         self.pool = torch.as_tensor(pool)
         self.modes = find_modes(config.dataset, pool, config.seed)
         self.bound = float(max(2.0, np.abs(pool).max() * 1.15))
-        torch.manual_seed(config.seed)
         self.rng = torch.Generator().manual_seed(config.seed)
-        self.generator = mlp(config.noise_dim, config.g_width, config.g_depth, 2)
-        self.discriminator = mlp(2, config.d_width, config.d_depth, 1)
+        with JobRng(config.seed).active():  # default init draws from torch's global RNG: this job's copy
+            self.generator = mlp(config.noise_dim, config.g_width, config.g_depth, 2)
+            self.discriminator = mlp(2, config.d_width, config.d_depth, 1)
         self._make_optimizers()
         self.step = 0
         self.history: list[tuple[int, float, float]] = []

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from engine.core.datasets import digits_split, upscale_digits
 from engine.gan.models import ConditionalDiscriminator, ConditionalGenerator
-from engine.core.seeding import seed_everything, torch_generator
+from engine.core.seeding import JobRng, torch_generator
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,14 @@ class DigitsGanTrainer:
 
     def __init__(self, config: GanDigitsConfig = GanDigitsConfig()):
         self.config = config
-        seed_everything(config.seed)
+        # Initialisation and D's dropout draw from torch's global RNG: this run's own copy of it,
+        # so live runs in other sessions (threads) neither disturb nor are disturbed by it.
+        self.global_rng = JobRng(config.seed)
         split = digits_split()
         self.real = upscale_digits(split.train_images, config.image_size)
         self.labels = torch.as_tensor(split.train_labels)
-        self.generator, self.discriminator = build_models(config)
+        with self.global_rng.active():
+            self.generator, self.discriminator = build_models(config)
         self.ema = copy.deepcopy(self.generator).eval()
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=config.g_lr, betas=(0.5, 0.999))
         self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=config.d_lr, betas=(0.5, 0.999))
@@ -77,6 +80,10 @@ class DigitsGanTrainer:
         self.steps_done = 0
 
     def step(self) -> tuple[float, float]:
+        with self.global_rng.active():
+            return self._step()
+
+    def _step(self) -> tuple[float, float]:
         config, rng = self.config, self.rng
         self.steps_done += 1
         step = self.steps_done

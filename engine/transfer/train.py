@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.core.augment import random_affine
-from engine.core.seeding import torch_generator
+from engine.core.seeding import JobRng, torch_generator
 from engine.core.threads import single_thread
 from engine.transfer.backbones import Backbone, new_classifier, prepare_inputs, slice_inputs
 from engine.transfer.data import TransferDataset
@@ -162,8 +162,11 @@ def train_transfer(
         raise ValueError("Epochs and batch size must be at least 1.")
     train_index, val_index = split if split is not None else stratified_split(dataset.labels, config.val_fraction, config.seed)
     labels = torch.as_tensor(dataset.labels)
-    torch.manual_seed(config.seed)  # head / from-scratch init
-    model = new_classifier(backbone, dataset.class_names, config.dropout, pretrained=strategy != "from_scratch")
+    # Initialisation and dropout draw from torch's global RNG: this job's own copy of it, so the same
+    # seed gives the same model however many users train at once.
+    global_rng = JobRng(config.seed)
+    with global_rng.active():  # head / from-scratch init
+        model = new_classifier(backbone, dataset.class_names, config.dropout, pretrained=strategy != "from_scratch")
     parameters = apply_strategy(model, strategy, config.unfreeze_blocks)
     lr = config.learning_rate or DEFAULT_LEARNING_RATES[strategy]
     optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=config.weight_decay)
@@ -232,7 +235,8 @@ def train_transfer(
                     stop_reason = "time limit"
                     break
                 index = order[start : start + config.batch_size]
-                logits = forward(index, True)
+                with global_rng.active():  # dropout masks (forward) are drawn here; backward reuses them
+                    logits = forward(index, True)
                 loss = F.cross_entropy(logits, labels[index])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
