@@ -18,6 +18,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import gradio as gr  # noqa: E402
 
 from demos import attention, autoencoder, gan, transfer  # noqa: E402
+from engine.core import settings  # noqa: E402
 from engine.core.validation import MAX_UPLOAD_BYTES  # noqa: E402
 
 QUEUE_CONCURRENCY = 2  # one worker per CPU core on the reference 2-core machine
@@ -109,7 +110,7 @@ def main() -> None:
         max_file_size=MAX_UPLOAD_BYTES,
         theme=gr.themes.Soft(),
     )
-    if os.environ.get("NEURODECK_WARMUP", "1") != "0":
+    if settings.get().warm_up:
         threading.Thread(target=warm_up, name="neurodeck-warm-up", daemon=True).start()
     else:
         WARM_UP_DONE.set()

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from demos.common import user_errors
-from engine.autoencoder import service
+from demos.common import engine_module, user_errors
 from engine.autoencoder.noise import NOISE_KINDS, NOISE_LEVELS
 from engine.core.registry import ASSETS_DIR
 from engine.core.validation import load_image
+
+service = engine_module("autoencoder.service")  # imported on first use (numpy/PIL only; torch when a model runs)
 
 EXAMPLES_DIR = ASSETS_DIR / "examples" / "autoencoder"  # committed; rebuilt by scripts/make_autoencoder_examples.py
 TIME_LIMIT_S = 60  # one denoise / anomaly call takes well under a second; this only stops runaway requests

@@ -28,6 +28,15 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ["NEURODECK_ALLOW_LOCAL_MODELS"] = "1"
 
 
+@pytest.fixture(autouse=True)
+def _settings_follow_the_environment():
+    """Tests that change NEURODECK_* with monkeypatch reload the settings; read them again afterwards."""
+    yield
+    from engine.core import settings
+
+    settings.reload()
+
+
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
     """Start `python app.py` on a free port, exactly as the README says, and yield its URL."""

@@ -11,7 +11,10 @@ import html
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from engine.core.draw import colourise
+from engine.core.draw import font as draw_font
 
 # Distinct colours for overlaid heads (bertviz uses a categorical palette the same way).
 HEAD_COLOURS = (
@@ -22,18 +25,6 @@ HEAD_COLOURS = (
 
 
 @functools.lru_cache(maxsize=4)
-def colour_lut(name: str = "viridis") -> np.ndarray:
-    """(256, 3) uint8 lookup table for a matplotlib colormap."""
-    from matplotlib import colormaps
-
-    return (colormaps[name](np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
-
-
-def colourise(values: np.ndarray, vmax: float | None = None, cmap: str = "viridis") -> np.ndarray:
-    """Map a 2-D float array (>= 0) to an (H, W, 3) uint8 image, scaled to ``vmax`` (default: its max)."""
-    top = float(values.max()) if vmax is None else vmax
-    scaled = np.clip(values / (top if top > 0 else 1.0), 0, 1)
-    return colour_lut(cmap)[(scaled * 255).astype(np.int64)]
 
 
 def attention_heatmap(
@@ -125,12 +116,6 @@ class GridLayout:
         return row, col
 
 
-@functools.lru_cache(maxsize=1)
-def _font() -> ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=12)
-    except TypeError:  # Pillow without FreeType
-        return ImageFont.load_default()
 
 
 def model_view_image(
@@ -161,7 +146,7 @@ def model_view_image(
             canvas[y : y + cell, x : x + cell] = colourise(matrix)
     image = Image.fromarray(canvas)
     draw = ImageDraw.Draw(image)
-    font = _font()
+    font = draw_font(12)
     for head in range(heads):
         draw.text((layout.left + head * (cell + gap) + cell // 2 - 8, 2), f"H{head + 1}", fill=(60, 60, 60), font=font)
     for layer in range(layers):

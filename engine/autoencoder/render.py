@@ -5,35 +5,31 @@ Nothing here computes a metric; callers pass in what to draw.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-import matplotlib
+import numpy as np
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-from scipy.ndimage import binary_dilation  # noqa: E402
-
-DIGIT_COLOURS = plt.get_cmap("tab10")
+from engine.core.draw import colour_map, figure_to_pil, new_figure, to_pil
 
 
-def to_pil(image: np.ndarray) -> Image.Image:
-    """(H, W, 3) or (H, W) float in [0, 1] -> 8-bit PIL image."""
-    return Image.fromarray((np.clip(image, 0, 1) * 255).round().astype(np.uint8))
+def DIGIT_COLOURS(digit: int) -> tuple[float, float, float, float]:
+    """The 'tab10' colour of class ``digit`` (RGBA floats)."""
+    from matplotlib import colormaps
+
+    return colormaps["tab10"](digit)
 
 
 def difference_image(reference: np.ndarray, test: np.ndarray, gain: float = 4.0) -> Image.Image:
     """|test - reference| averaged over channels, multiplied by ``gain``, in the 'magma' colour map."""
     diff = np.clip(np.abs(np.asarray(test) - np.asarray(reference)).mean(axis=-1) * gain, 0, 1)
-    return to_pil(plt.get_cmap("magma")(diff)[..., :3])
+    return to_pil(colour_map(diff, "magma"))
 
 
 def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, vmax: float, alpha: float = 0.55) -> Image.Image:
     """Blend ``heatmap / vmax`` (clipped to [0, 1], 'inferno' colours) over an (H, W, 3) image in [0, 1]."""
     level = np.clip(np.asarray(heatmap) / max(float(vmax), 1e-12), 0, 1)
-    colour = plt.get_cmap("inferno")(level)[..., :3]
+    colour = colour_map(level, "inferno")
     weight = alpha * (0.25 + 0.75 * level)[..., None]  # cool pixels stay mostly see-through
     return to_pil((1 - weight) * image + weight * colour)
 
@@ -43,6 +39,8 @@ def mask_overlay(image: np.ndarray, predicted: np.ndarray, truth: np.ndarray | N
     out = np.array(image, dtype=np.float32)
     out[predicted] = 0.45 * out[predicted] + 0.55 * np.array([1.0, 0.1, 0.1])
     if truth is not None and truth.any():
+        from scipy.ndimage import binary_dilation  # scipy loads in ~0.5 s: only when a mask is drawn
+
         edge = binary_dilation(truth, iterations=1) & ~truth
         out[edge] = np.array([0.0, 1.0, 1.0])
     return to_pil(out)
@@ -65,17 +63,10 @@ def digit_tiles(digits: np.ndarray, scale: int = 16) -> list[Image.Image]:
     return [to_pil(1 - np.asarray(d)).resize((8 * scale, 8 * scale), Image.NEAREST).convert("RGB") for d in digits]
 
 
-def _figure_to_pil(figure) -> Image.Image:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=figure.dpi)
-    plt.close(figure)
-    buffer.seek(0)
-    return Image.open(buffer).convert("RGB")
-
-
 def roc_plot(curves: dict, operating_point: tuple[float, float] | None = None) -> Image.Image:
     """ROC curves. ``curves`` maps a name to (fpr, tpr, auroc); the optional point is (fpr, tpr) at the threshold."""
-    figure, axes = plt.subplots(figsize=(4.6, 4.0), dpi=100)
+    figure = new_figure(4.6, 4.0)
+    axes = figure.add_subplot()
     for name, (fpr, tpr, area) in curves.items():
         axes.plot(fpr, tpr, label=f"{name} AUROC = {area:.3f}")
     if operating_point is not None:
@@ -84,12 +75,13 @@ def roc_plot(curves: dict, operating_point: tuple[float, float] | None = None) -
     axes.set(xlabel="false-positive rate", ylabel="true-positive rate", xlim=(0, 1), ylim=(0, 1.01), title="ROC on held-out defects")
     axes.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
-    return _figure_to_pil(figure)
+    return figure_to_pil(figure)
 
 
 def bottleneck_plot(sizes: list[int], ae_mse: list[float], pca_mse: list[float]) -> Image.Image:
     """Reconstruction MSE against latent size, autoencoder vs PCA (log y axis)."""
-    figure, axes = plt.subplots(figsize=(5.0, 3.6), dpi=100)
+    figure = new_figure(5.0, 3.6)
+    axes = figure.add_subplot()
     axes.plot(sizes, ae_mse, "o-", label="autoencoder")
     axes.plot(sizes, pca_mse, "s--", label="PCA")
     axes.set_xscale("log", base=2)
@@ -99,7 +91,7 @@ def bottleneck_plot(sizes: list[int], ae_mse: list[float], pca_mse: list[float])
     axes.legend()
     axes.grid(alpha=0.3, which="both")
     figure.tight_layout()
-    return _figure_to_pil(figure)
+    return figure_to_pil(figure)
 
 
 @dataclass(frozen=True)
@@ -144,7 +136,7 @@ def latent_scatter(
 ) -> Image.Image:
     """Scatter of (N, 2) latent points coloured by class (0..9), with an optional marker and path."""
     width, height = MAP_SIZE_PX
-    figure = plt.figure(figsize=(width / 100, height / 100), dpi=100)
+    figure = new_figure(width / 100, height / 100)
     axes = figure.add_axes(_MAP_AXES)
     axes.scatter(points[:, 0], points[:, 1], c=[DIGIT_COLOURS(int(k)) for k in labels], s=9, alpha=0.8, linewidths=0)
     for digit in range(10):
@@ -162,7 +154,7 @@ def latent_scatter(
     axes.set_xlabel("latent z1")
     axes.set_ylabel("latent z2")
     axes.set_title("Test digits in the 2-D latent space (click to decode)", fontsize=10)
-    return _figure_to_pil(figure)
+    return figure_to_pil(figure)
 
 
 def latent_channels_grid(latents: np.ndarray, tile: int = 128) -> Image.Image:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 from typing import Callable, TypeVar
 
 import torch
 
-DEVICE_ENV_VAR = "NEURODECK_DEVICE"
+from engine.core import settings
+
+DEVICE_ENV_VAR = settings.DEVICE_ENV
 
 F = TypeVar("F", bound=Callable)
 
@@ -22,7 +23,7 @@ F = TypeVar("F", bound=Callable)
 @functools.lru_cache(maxsize=1)
 def pick_device() -> torch.device:
     """Return the torch device every model in this process should use."""
-    requested = os.environ.get(DEVICE_ENV_VAR, "").strip().lower()
+    requested = settings.get().device
     if requested:
         if requested.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(
@@ -45,7 +46,7 @@ def gpu_task(fn: F) -> F:
     ZeroGPU Spaces set ``SPACES_ZERO_GPU``; the ``spaces`` package is only present there,
     so importing it unconditionally would break local runs.
     """
-    if os.environ.get("SPACES_ZERO_GPU") and importlib.util.find_spec("spaces") is not None:
+    if settings.get().zero_gpu and importlib.util.find_spec("spaces") is not None:
         import spaces  # noqa: PLC0415  (optional dependency, Spaces only)
 
         return spaces.GPU(fn)

@@ -6,10 +6,12 @@ A "model id" is either a Hub repo id (``owner/name``) or a local folder written 
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Callable, TypeVar
+
+from engine.core import settings
+from engine.core.settings import LIMITS
 
 T = TypeVar("T")
 
@@ -17,16 +19,13 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}(/[\w.\-]{1,96})?$")
 
 
 def is_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes"}
-
-
-LOCAL_MODELS_ENV = "NEURODECK_ALLOW_LOCAL_MODELS"  # "1" lets model ids be server-side folders (tests, local use)
+    return settings.get().hub_offline
 
 
 def local_models_allowed() -> bool:
     """Folders on the server are refused as model ids unless explicitly allowed: on a shared
     Space, a typed path must not reach the server's file system."""
-    return os.environ.get(LOCAL_MODELS_ENV, "0") == "1"
+    return settings.get().allow_local_models
 
 
 def check_model_id(model_id: str) -> str:
@@ -34,16 +33,18 @@ def check_model_id(model_id: str) -> str:
     cleaned = (model_id or "").strip()
     if not cleaned:
         raise ValueError("The model id is empty: type a Hub id such as 'bert-base-uncased', or pick the default.")
-    if Path(cleaned).exists():
-        if local_models_allowed() and Path(cleaned).is_dir():
-            return cleaned
-        raise ValueError(
-            f"{cleaned!r} is a path on the server; loading models from server folders is turned off. "
-            f"Use a Hugging Face Hub id, or run NeuroDeck yourself with {LOCAL_MODELS_ENV}=1."
-        )
+    limit = LIMITS.model_id_chars
+    if len(cleaned) > limit:  # checked before anything else looks at it (the filesystem included)
+        raise ValueError(f"The model id is {len(cleaned):,} characters long; Hub ids are at most {limit}.")
+    # The filesystem is consulted only when server folders are allowed, so the answer never tells
+    # a stranger whether a path exists on the server.
+    if local_models_allowed() and Path(cleaned).is_dir():
+        return cleaned
     if not _REPO_ID.match(cleaned) or ".." in cleaned:
+        shown = cleaned if len(cleaned) <= 60 else cleaned[:57] + "..."
         raise ValueError(
-            f"{cleaned!r} is not a valid Hugging Face model id (expected 'owner/name' or 'name')."
+            f"{shown!r} is not a valid Hugging Face model id (expected 'owner/name' or 'name'). "
+            f"Folders on the server are not accepted unless NeuroDeck runs with {settings.LOCAL_MODELS_ENV}=1."
         )
     return cleaned
 

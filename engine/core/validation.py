@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # also passed to launch(max_file_size=...)
-MAX_IMAGE_PIXELS = 40_000_000  # ~6300x6300; refuses decompression bombs before decoding
-MAX_TEXT_CHARS = 5_000  # longer text is cut before tokenising (the user is told)
+from engine.core.settings import LIMITS
 
-# PIL's own guard warns at 89 MP and raises at 2x that; ours is stricter and raises first.
-Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+# Defaults for load_image / clean_text; callers with other needs pass their own cap (see settings.Limits).
+# PIL's process-wide Image.MAX_IMAGE_PIXELS is left alone: the per-call header check below is stricter.
+MAX_UPLOAD_BYTES = LIMITS.upload_bytes
+MAX_IMAGE_PIXELS = LIMITS.image_pixels
+MAX_TEXT_CHARS = LIMITS.text_chars
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ def load_image(source, *, max_pixels: int = MAX_IMAGE_PIXELS, min_side: int = 1)
     if source is None:
         raise ValueError("No image given: upload an image (PNG, JPEG, WebP, BMP, GIF or TIFF) or draw one.")
     try:
-        image = _open_source(source)
+        with warnings.catch_warnings():  # PIL's DecompressionBombWarning: our header check below decides
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = _open_source(source)
     except UnidentifiedImageError:
         raise ValueError("That file is not an image NeuroDeck can read; upload a PNG, JPEG, WebP, BMP, GIF or TIFF.") from None
     except Image.DecompressionBombError:

@@ -6,12 +6,13 @@ frame costs a few milliseconds and the live view can refresh several times a sec
 
 from __future__ import annotations
 
-import functools
 import io
 from typing import Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from engine.core.draw import font as draw_font
 
 from engine.gan.lab import LabFrame
 
@@ -27,9 +28,6 @@ G_COLOUR = (220, 90, 30)
 COVER_COLOUR = (20, 140, 60)
 
 
-@functools.lru_cache(maxsize=1)
-def _font() -> ImageFont.ImageFont:
-    return ImageFont.load_default()  # loading it costs milliseconds; frames reuse one instance
 
 
 def surface_to_rgb(surface: np.ndarray) -> np.ndarray:
@@ -72,7 +70,7 @@ def render_lab_field(frame: LabFrame, size: int = 420, arrows: bool = True) -> I
         for (x0, y0), (x1, y1) in zip(start.tolist(), end.tolist()):
             draw.line([(x0, y0), (x1, y1)], fill=ARROW, width=1)
             draw.ellipse([x1 - 1, y1 - 1, x1 + 1, y1 + 1], fill=ARROW)
-    font = _font()
+    font = draw_font()
     draw.text((6, 4), f"step {frame.step}   coverage {frame.latest_coverage:.0%}", fill=(0, 0, 0), font=font)
     draw.text((6, size - 14), f"background: {frame.surface_label}   green = real, purple = generated", fill=(0, 0, 0), font=font)
     return image
@@ -88,7 +86,7 @@ def render_curves(
     """A small line chart: each series is (xs, ys, colour, label). Axis range is printed, not ticked."""
     image = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(image)
-    font = _font()
+    font = draw_font()
     left, right, top, bottom = 40, width - 8, 18, height - 16
     draw.rectangle([left, top, right, bottom], outline=(180, 180, 180))
     draw.text((left, 2), title, fill=(0, 0, 0), font=font)

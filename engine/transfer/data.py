@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
+from engine.core.settings import LIMITS
 from engine.core.registry import ASSETS_DIR
 from engine.core.validation import load_image
 
@@ -30,11 +31,11 @@ Modality = Literal["image", "text"]
 MAX_FILES = 2_000  # images per dataset (zip entries or uploads)
 MAX_TOTAL_BYTES = 200 * 2**20  # uncompressed bytes read from one zip / upload set
 MAX_ZIP_RATIO = 200  # an entry that expands more than this from its compressed size is a bomb
-MAX_IMAGE_PIXELS = 16_000_000  # per image, checked from the header before decoding
+MAX_IMAGE_PIXELS = LIMITS.dataset_image_pixels  # per image, checked from the header before decoding
 STORED_SIDE = 128  # uploaded images are kept as 128x128 RGB uint8 (backbones resize again)
 MAX_CSV_BYTES = 10 * 2**20
 MAX_CSV_ROWS = 5_000
-MAX_TEXT_CHARS = 1_000  # per CSV row; longer texts are cut
+MAX_TEXT_CHARS = LIMITS.dataset_text_chars  # per CSV row; longer texts are cut
 MIN_PER_CLASS = 2
 IMBALANCE_WARN_RATIO = 3.0  # largest/smallest class count above this is reported
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from engine.core import settings
 from engine.attention.text import MAX_TOKENS, load_text_model, text_attention
 from tests.support import tiny_bert, tiny_gpt2
 
@@ -76,10 +77,11 @@ def test_malformed_model_id_is_refused(tmp_path, monkeypatch):
     # and a real folder while server folders are turned off, as on a Space.
     secret = tmp_path / "passwd"
     secret.write_text("root:x:0:0")
-    with pytest.raises(ValueError, match="path on the server"):
+    with pytest.raises(ValueError, match="not a valid Hugging Face model id"):
         text_attention("hello", model_id=str(secret))
     monkeypatch.setenv("NEURODECK_ALLOW_LOCAL_MODELS", "0")
-    with pytest.raises(ValueError, match="path on the server"):
+    settings.reload()
+    with pytest.raises(ValueError, match="not a valid Hugging Face model id"):
         text_attention("hello", model_id=str(tmp_path))
     # A traversal that does not exist is not an id either.
     with pytest.raises(ValueError, match="not a valid Hugging Face model id"):

@@ -7,15 +7,30 @@ import pytest
 import torch
 
 from engine.core import device as device_module
-from engine.core import registry
+from engine.core import registry, settings
 from engine.core.hub import check_model_id, load_pretrained
 from engine.core.seeding import seed_everything, torch_generator
+
+
+class _Env:
+    """monkeypatch's setenv/delenv, then the settings are read again."""
+
+    def __init__(self, monkeypatch):
+        self._monkeypatch = monkeypatch
+
+    def setenv(self, name, value):
+        self._monkeypatch.setenv(name, value)
+        settings.reload()
+
+    def delenv(self, name, raising=True):
+        self._monkeypatch.delenv(name, raising=raising)
+        settings.reload()
 
 
 @pytest.fixture()
 def fresh_device(monkeypatch):
     device_module.pick_device.cache_clear()
-    yield monkeypatch
+    yield _Env(monkeypatch)
     device_module.pick_device.cache_clear()
 
 
@@ -101,9 +116,15 @@ def test_seeding_is_reproducible():
 
 
 def test_server_paths_are_refused_unless_allowed(monkeypatch, tmp_path):
-    monkeypatch.delenv("NEURODECK_ALLOW_LOCAL_MODELS", raising=False)
-    for path in [str(tmp_path), "assets/digits_vit", "/etc"]:
-        with pytest.raises(ValueError, match="path on the server|not a valid"):
+    env = _Env(monkeypatch)
+    env.delenv("NEURODECK_ALLOW_LOCAL_MODELS", raising=False)
+    for path in [str(tmp_path), "/etc", "../../etc", str(tmp_path / "no-such-folder")]:
+        # the same answer whether or not the path exists: the message never probes the server's disk
+        with pytest.raises(ValueError, match="not a valid Hugging Face model id") as refused:
             check_model_id(path)
-    monkeypatch.setenv("NEURODECK_ALLOW_LOCAL_MODELS", "1")
+        assert "exist" not in str(refused.value) and "path on the server" not in str(refused.value)
+    assert check_model_id("assets/digits_vit") == "assets/digits_vit"  # a well-formed Hub id, not a folder
+    with pytest.raises(ValueError, match="at most 200"):
+        check_model_id("a" * 5000)
+    env.setenv("NEURODECK_ALLOW_LOCAL_MODELS", "1")
     assert check_model_id(str(tmp_path)) == str(tmp_path)
