@@ -18,7 +18,7 @@ from engine.core.datasets import upscale_digits
 from engine.core.device import gpu_task, pick_device
 from engine.core.digit_input import image_to_digit8
 from engine.core.hub import load_pretrained
-from engine.core.registry import get_source, load_bounded, load_once, verified_path
+from engine.core import registry
 from engine.attention.rollout import AttentionDims, HeadFusion, attention_rollout
 
 DEFAULT_IMAGE_MODEL = "digits-vit"
@@ -65,28 +65,24 @@ def _grid_from_config(config) -> tuple[int, int]:
 
 def load_image_model(model_id: str | None = None) -> ImageModel:
     """Load (once per process) the embedded digits ViT, or a Hub id / local ``save_pretrained`` folder."""
-    model_id = (model_id or "").strip()
-    if not model_id or model_id == DEFAULT_IMAGE_MODEL:
-        source = get_source(DEFAULT_IMAGE_MODEL)
+    return registry.load("image-attention", model_id)
 
-        def load_default() -> ImageModel:
-            model = AutoModelForImageClassification.from_pretrained(
-                verified_path(source), attn_implementation="eager", use_safetensors=True
-            )
-            model.eval().to(pick_device())
-            return ImageModel("NeuroDeck digits ViT", model, None, _grid_from_config(model.config))
 
-        return load_once("image:" + DEFAULT_IMAGE_MODEL, load_default)
+def build_registered(source, folder) -> ImageModel:
+    """Registry builder: the embedded digits ViT from its verified asset folder."""
+    model = AutoModelForImageClassification.from_pretrained(folder, attn_implementation="eager", use_safetensors=True)
+    model.eval().to(pick_device())
+    return ImageModel("NeuroDeck digits ViT", model, None, _grid_from_config(model.config))
 
-    def load_hub() -> ImageModel:
-        processor = load_pretrained(AutoImageProcessor.from_pretrained, model_id, has_weights=False)
-        model = load_pretrained(AutoModelForImageClassification.from_pretrained, model_id, attn_implementation="eager")
-        if not hasattr(model.config, "patch_size") or not hasattr(model.config, "image_size"):
-            raise ValueError(f"{model_id!r} is not a ViT-style model with patches; pick a ViT/DeiT/BEiT classifier.")
-        model.eval().to(pick_device())
-        return ImageModel(model_id, model, processor, _grid_from_config(model.config))
 
-    return load_bounded("image:" + model_id, load_hub)
+def build_hub(model_id: str) -> ImageModel:
+    """Registry builder for a Hub ViT-style classifier (or an allowed local folder)."""
+    processor = load_pretrained(AutoImageProcessor.from_pretrained, model_id, has_weights=False)
+    model = load_pretrained(AutoModelForImageClassification.from_pretrained, model_id, attn_implementation="eager")
+    if not hasattr(model.config, "patch_size") or not hasattr(model.config, "image_size"):
+        raise ValueError(f"{model_id!r} is not a ViT-style model with patches; pick a ViT/DeiT/BEiT classifier.")
+    model.eval().to(pick_device())
+    return ImageModel(model_id, model, processor, _grid_from_config(model.config))
 
 
 def _digits_input(image: Image.Image, image_size: int) -> tuple[torch.Tensor, Image.Image]:

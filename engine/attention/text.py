@@ -15,7 +15,7 @@ from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTo
 
 from engine.core.device import gpu_task, pick_device
 from engine.core.hub import load_pretrained
-from engine.core.registry import get_source, load_bounded, load_once, verified_path
+from engine.core import registry
 from engine.attention.rollout import AttentionDims
 from engine.core.validation import clean_text
 
@@ -57,24 +57,21 @@ def load_text_model(model_id: str | None = None) -> TextModel:
 
     Raises ``ValueError`` with a clear message when a Hub id cannot be loaded (e.g. offline).
     """
-    model_id = (model_id or "").strip()
-    if not model_id or model_id == DEFAULT_TEXT_MODEL:
-        source = get_source(DEFAULT_TEXT_MODEL)
+    return registry.load("text-attention", model_id)
 
-        def load_default() -> TextModel:
-            folder = verified_path(source)
-            tokenizer = AutoTokenizer.from_pretrained(folder)
-            model = AutoModel.from_pretrained(folder, attn_implementation="eager", use_safetensors=True)
-            return _prepare("all-MiniLM-L6-v2", tokenizer, model)
 
-        return load_once("text:" + DEFAULT_TEXT_MODEL, load_default)
+def build_registered(source, folder) -> TextModel:
+    """Registry builder: the embedded all-MiniLM-L6-v2 from its verified package folder."""
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModel.from_pretrained(folder, attn_implementation="eager", use_safetensors=True)
+    return _prepare("all-MiniLM-L6-v2", tokenizer, model)
 
-    def load_hub() -> TextModel:
-        tokenizer = load_pretrained(AutoTokenizer.from_pretrained, model_id, has_weights=False)
-        model = load_pretrained(AutoModel.from_pretrained, model_id, attn_implementation="eager")
-        return _prepare(model_id, tokenizer, model)
 
-    return load_bounded("text:" + model_id, load_hub)
+def build_hub(model_id: str) -> TextModel:
+    """Registry builder for a Hub id (or an allowed local ``save_pretrained`` folder)."""
+    tokenizer = load_pretrained(AutoTokenizer.from_pretrained, model_id, has_weights=False)
+    model = load_pretrained(AutoModel.from_pretrained, model_id, attn_implementation="eager")
+    return _prepare(model_id, tokenizer, model)
 
 
 def _display_token(token: str) -> str:

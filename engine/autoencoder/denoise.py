@@ -17,7 +17,7 @@ from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
 from engine.autoencoder.metrics import SSIM_MIN_SIDE, psnr, ssim, ssim_many
 from engine.autoencoder.models import DenoisingAutoencoder
 from engine.autoencoder.noise import apply_noise
-from engine.core.registry import get_source, load_once, verified_path
+from engine.core import registry
 
 MAX_SIDE = 1024  # larger uploads are downscaled to this longest side before denoising
 BLUR_SIGMAS = (0.5, 0.75, 1.0, 1.5, 2.0)  # Gaussian-blur baseline: best of these, judged against the clean image
@@ -36,14 +36,14 @@ _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ae-denoise")
 
 def load_denoiser() -> DenoisingAutoencoder:
     """The committed denoiser (cached once per process), in eval mode on CPU."""
+    return registry.load("autoencoder-denoise")
 
-    def build() -> DenoisingAutoencoder:
-        folder = verified_path(get_source("ae-denoiser"))
-        model = DenoisingAutoencoder.from_pretrained(folder, use_safetensors=True).eval()
-        # channels_last lets oneDNN pick faster convolution kernels on CPU (~30% less time at 512x512).
-        return model.to(memory_format=torch.channels_last)
 
-    return load_once("ae-denoiser", build)
+def build_registered(source, folder) -> DenoisingAutoencoder:
+    """Registry builder: the committed denoiser from its verified asset folder."""
+    model = DenoisingAutoencoder.from_pretrained(folder, use_safetensors=True).eval()
+    # channels_last lets oneDNN pick faster convolution kernels on CPU (~30% less time at 512x512).
+    return model.to(memory_format=torch.channels_last)
 
 
 @torch.inference_mode()

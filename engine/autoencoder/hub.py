@@ -34,10 +34,14 @@ def _autoencoder_class(model_id: str):
 def load_hub_autoencoder(model_id: str):
     """Load (once per process) a diffusers autoencoder by Hub id or local folder; ``ValueError`` if impossible."""
     model_id = check_model_id(model_id)
-    cls = _autoencoder_class(model_id)
-    # Keep only a couple of user-chosen models in memory when the registry offers a bounded cache.
-    cache = getattr(registry, "load_bounded", registry.load_once)
-    return cache(f"ae-hub:{model_id}", lambda: load_pretrained(cls.from_pretrained, model_id).eval())
+    if model_id in registry.SOURCES:  # a Hub id field: registered names are not Hub autoencoders
+        raise ValueError(f"{model_id!r} is NeuroDeck's own model, not a Hub autoencoder id; type one such as 'madebyollin/taesd'.")
+    return registry.load("autoencoder-denoise", model_id)
+
+
+def build_hub(model_id: str):
+    """Registry builder: a diffusers AutoencoderTiny / AutoencoderKL by Hub id (or an allowed local folder)."""
+    return load_pretrained(_autoencoder_class(model_id).from_pretrained, model_id).eval()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ A "model id" is either a Hub repo id (``owner/name``) or a local folder written 
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -49,6 +52,31 @@ def check_model_id(model_id: str) -> str:
     return cleaned
 
 
+HUB_HOST = ("huggingface.co", 443)
+PROBE_TIMEOUT_S = 2.0  # a connection that takes longer than this counts as "no network"
+PROBE_TTL_S = 60.0  # the answer is reused this long, so every Hub id fails fast while offline
+_probe = {"at": -1e9, "reachable": True}
+_probe_lock = threading.Lock()
+
+
+def hub_reachable() -> bool:
+    """Whether the Hub answers a TCP connection within ``PROBE_TIMEOUT_S`` (checked at most once a minute).
+
+    Without it, each Hub id on a machine with no network waited 23-48 s for the download client's own
+    retries before failing; with it, only the first id in a minute pays up to 2 s.
+    """
+    with _probe_lock:
+        now = time.monotonic()
+        if now - _probe["at"] > PROBE_TTL_S:
+            try:
+                socket.create_connection(HUB_HOST, timeout=PROBE_TIMEOUT_S).close()
+                _probe["reachable"] = True
+            except OSError:
+                _probe["reachable"] = False
+            _probe["at"] = time.monotonic()
+        return bool(_probe["reachable"])
+
+
 def load_pretrained(loader: Callable[..., T], model_id: str, *, has_weights: bool = True, **kwargs) -> T:
     """Call ``loader(model_id, use_safetensors=True, **kwargs)``; failures become ``ValueError``.
 
@@ -57,12 +85,18 @@ def load_pretrained(loader: Callable[..., T], model_id: str, *, has_weights: boo
     Pass ``has_weights=False`` for tokenizers and processors (no safetensors flag).
     """
     model_id = check_model_id(model_id)
+    local = local_models_allowed() and Path(model_id).is_dir()
+    if not local and not is_offline() and not hub_reachable():
+        raise ValueError(
+            f"Could not load {model_id!r} from the Hugging Face Hub: this server has no network right now. "
+            "Use the embedded default model, or run NeuroDeck online (e.g. on a Space) to use Hub ids."
+        )
     if has_weights:
         kwargs["use_safetensors"] = True
     try:
         return loader(model_id, **kwargs)
     except Exception as error:  # noqa: BLE001  (hub, http, config and weight errors all mean "cannot load")
-        if Path(model_id).is_dir():
+        if local:
             raise ValueError(
                 f"Could not load the local model folder {model_id!r}: {error}. "
                 "It must hold a config.json and model.safetensors written by save_pretrained."

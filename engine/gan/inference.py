@@ -29,7 +29,7 @@ from engine.gan.models import (
 )
 from engine.core.hub import load_pretrained
 from engine.gan.record import DEFAULT_MODEL, committed_quality  # noqa: F401  (committed_quality re-exported)
-from engine.core.registry import get_source, load_bounded, load_once, verified_path
+from engine.core import registry
 from engine.core.seeding import torch_generator
 
 MAX_COUNT = 64  # most images one request may generate
@@ -52,25 +52,35 @@ def load_generator(model_id: str | None = None) -> ConditionalGenerator:
 
     Raises ``ValueError`` with a clear message when a Hub id cannot be loaded (e.g. offline).
     """
-    model_id = (model_id or "").strip()
-    if not model_id or model_id == DEFAULT_MODEL:
-        folder = verified_path(get_source(DEFAULT_MODEL))
-        return load_once(DEFAULT_MODEL + "/g", lambda: _from_pretrained(ConditionalGenerator, folder, GENERATOR_SUBFOLDER))
-
-    def loader(location, **kwargs):
-        return ConditionalGenerator.from_pretrained(location, subfolder=GENERATOR_SUBFOLDER, low_cpu_mem_usage=False, **kwargs).eval()
-
-    return load_bounded("gan-hub/g/" + model_id, lambda: load_pretrained(loader, model_id))
+    return registry.load("gan-generator", model_id)
 
 
 def load_discriminator() -> ConditionalDiscriminator:
-    folder = verified_path(get_source(DEFAULT_MODEL))
-    return load_once(DEFAULT_MODEL + "/d", lambda: _from_pretrained(ConditionalDiscriminator, folder, DISCRIMINATOR_SUBFOLDER))
+    return registry.load("gan-discriminator")
 
 
 def load_judge() -> DigitJudge:
-    folder = verified_path(get_source(JUDGE_MODEL))
-    return load_once(JUDGE_MODEL, lambda: _from_pretrained(DigitJudge, folder))
+    return registry.load("gan-judge")
+
+
+# Registry builders (see engine.core.registry.TASKS).
+def build_generator(source, folder) -> ConditionalGenerator:
+    return _from_pretrained(ConditionalGenerator, folder, GENERATOR_SUBFOLDER)
+
+
+def build_hub_generator(model_id: str) -> ConditionalGenerator:
+    def loader(location, **kwargs):
+        return ConditionalGenerator.from_pretrained(location, subfolder=GENERATOR_SUBFOLDER, low_cpu_mem_usage=False, **kwargs).eval()
+
+    return load_pretrained(loader, model_id)
+
+
+def build_discriminator(source, folder) -> ConditionalDiscriminator:
+    return _from_pretrained(ConditionalDiscriminator, folder, DISCRIMINATOR_SUBFOLDER)
+
+
+def build_judge(source, folder) -> DigitJudge:
+    return _from_pretrained(DigitJudge, folder)
 
 
 # ----------------------------------------------------------------------------------------- checks

@@ -13,15 +13,14 @@ corrupt each other.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.core.hub import load_pretrained, local_models_allowed
+from engine.core.hub import load_pretrained
 from engine.transfer.cnn import IMAGE_SIZE, NeuroDeckCNN
-from engine.core.registry import get_source, load_bounded, load_once, verified_path
+from engine.core import registry
 from engine.transfer.model import TransferClassifier
 from engine.transfer.options import (  # noqa: F401  (re-exported)
     DEFAULT_IMAGE_BACKBONE,
@@ -52,10 +51,10 @@ class Backbone:
         return len(new_classifier(self, ("a", "b"), pretrained=False).blocks)
 
 
-def _minilm() -> Backbone:
+def build_minilm(source, folder) -> Backbone:
+    """Registry builder: the embedded MiniLM as a text backbone."""
     from transformers import AutoModel, AutoTokenizer
 
-    folder = verified_path(get_source("minilm"))
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModel.from_pretrained(folder, attn_implementation="eager", use_safetensors=True)
     config = {k: v for k, v in model.config.to_dict().items() if k in _BERT_KEYS}
@@ -75,8 +74,8 @@ _BERT_KEYS = {
 }
 
 
-def _neurodeck_cnn() -> Backbone:
-    folder = verified_path(get_source("neurodeck-cnn"))
+def build_registered_image(source, folder) -> Backbone:
+    """Registry builder: a registered image backbone (NeuroDeck CNN) from its verified folder."""
     model = NeuroDeckCNN.from_pretrained(folder, use_safetensors=True)
     return Backbone(
         key="neurodeck-cnn", name="NeuroDeck CNN (pre-trained on packaged photos)", modality="image",
@@ -86,7 +85,8 @@ def _neurodeck_cnn() -> Backbone:
     )
 
 
-def _hub_image(model_id: str) -> Backbone:
+def build_hub_image(model_id: str) -> Backbone:
+    """Registry builder: a Hub image model (ViT, DINOv2, ResNet...) as a backbone."""
     from transformers import AutoImageProcessor, AutoModel
 
     model = load_pretrained(AutoModel.from_pretrained, model_id)
@@ -118,12 +118,10 @@ def load_backbone(key: str | None, modality: str) -> Backbone:
     if modality == "text":
         if key != "minilm":
             raise ValueError("Text transfer uses the embedded MiniLM backbone ('minilm').")
-        return load_once("transfer:minilm", _minilm)
+        return registry.load("transfer-text", key)
     if key == "minilm":
         raise ValueError("MiniLM is a text model; pick 'neurodeck-cnn' or a Hub image id for images.")
-    if key == "neurodeck-cnn":
-        return load_once("transfer:neurodeck-cnn", _neurodeck_cnn)
-    return load_bounded("transfer-hub:" + key, lambda: _hub_image(key))
+    return registry.load("transfer-image", key)
 
 
 def new_classifier(backbone: Backbone, labels: tuple[str, ...], dropout: float = 0.1, pretrained: bool = True) -> TransferClassifier:
@@ -158,5 +156,3 @@ def slice_inputs(inputs: dict[str, torch.Tensor], index) -> dict[str, torch.Tens
     return {key: value[index] for key, value in inputs.items()}
 
 
-def is_local_folder(key: str) -> bool:
-    return local_models_allowed() and Path(key).is_dir()
