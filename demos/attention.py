@@ -15,7 +15,7 @@ import gradio as gr
 import numpy as np
 from gradio.components.plot import PlotData
 
-from demos.common import LargeJSON, engine_module, session_id, user_errors
+from demos.common import STANDARD_S, LargeJSON, engine_module, session_id, user_errors
 from engine.core.registry import SOURCES
 
 TEXT_EXAMPLES = [
@@ -369,7 +369,7 @@ def _build_text(demo: gr.Blocks) -> tuple:
         inputs=run_inputs,
         outputs=run_outputs,
         api_name="attention_text",
-        time_limit=60,
+        time_limit=STANDARD_S,
     )
     view_inputs = [state, layer, head, head_fusion, rollout_target, head_view_token]
     gr.on(
@@ -430,9 +430,9 @@ def _build_image(demo: gr.Blocks) -> None:
     extra = [model_id, layer, head, head_fusion]
     classify_upload.click(
         attention_image, inputs=[image, *extra], outputs=outputs, api_name="attention_image",
-        preprocess=False, time_limit=60,
+        preprocess=False, time_limit=STANDARD_S,
     )
-    classify_sketch.click(attention_sketch, inputs=[sketch, *extra], outputs=outputs, api_name="attention_sketch", time_limit=60)
+    classify_sketch.click(attention_sketch, inputs=[sketch, *extra], outputs=outputs, api_name="attention_sketch", time_limit=STANDARD_S)
     gr.on(
         [layer.release, head.release, head_fusion.input],
         attention_image_view,

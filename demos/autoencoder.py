@@ -15,7 +15,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from demos.common import engine_module, user_errors
+from demos.common import STANDARD_S, engine_module, user_errors
 from engine.autoencoder.noise import NOISE_KINDS, NOISE_LEVELS
 from engine.core.registry import ASSETS_DIR
 from engine.core.validation import load_image
@@ -23,7 +23,6 @@ from engine.core.validation import load_image
 service = engine_module("autoencoder.service")  # imported on first use (numpy/PIL only; torch when a model runs)
 
 EXAMPLES_DIR = ASSETS_DIR / "examples" / "autoencoder"  # committed; rebuilt by scripts/make_autoencoder_examples.py
-TIME_LIMIT_S = 60  # one denoise / anomaly call takes well under a second; this only stops runaway requests
 HUB_DEFAULT = "madebyollin/taesd"
 
 INTRO = """
@@ -216,7 +215,7 @@ def _denoise_tab() -> None:
             [noisy, denoised, difference, blur, classic, metrics],
             api_name="ae_denoise",
             preprocess=False,
-            time_limit=TIME_LIMIT_S,
+            time_limit=STANDARD_S,
         )
         with gr.Accordion("Hub autoencoders (online only): Tiny AutoEncoder / SD VAE", open=False):
             gr.Markdown(
@@ -232,7 +231,7 @@ def _denoise_tab() -> None:
             hub_info = gr.JSON(label="Latent shape and reconstruction PSNR", elem_id="ae-hub-info")
         hub_button.click(
             hub_roundtrip, [image, model_id], [hub_recon, hub_latents, hub_info], api_name="ae_hub_roundtrip",
-            preprocess=False, time_limit=TIME_LIMIT_S * 3, concurrency_limit=1,
+            preprocess=False, time_limit=3 * STANDARD_S, concurrency_limit=1,
         )
 
 
@@ -267,8 +266,8 @@ def _anomaly_tab() -> None:
                 eval_metrics = gr.JSON(label="Precision / recall / F1 at this threshold", elem_id="ae-eval-metrics")
         inputs = [image, threshold, normalisation]
         outputs = [heatmap, mask, info]
-        button.click(anomaly, inputs, outputs, api_name="ae_anomaly", preprocess=False, time_limit=TIME_LIMIT_S)
-        draw_button.click(anomaly_drawn, [editor, threshold, normalisation], outputs, api_name="ae_anomaly_drawn", time_limit=TIME_LIMIT_S)
+        button.click(anomaly, inputs, outputs, api_name="ae_anomaly", preprocess=False, time_limit=STANDARD_S)
+        draw_button.click(anomaly_drawn, [editor, threshold, normalisation], outputs, api_name="ae_anomaly_drawn", time_limit=STANDARD_S)
         load_button.click(load_for_drawing, [pick], [editor], api_name="ae_load_for_drawing")
         threshold.change(anomaly_threshold, [threshold], [gallery, eval_metrics, roc], api_name="ae_anomaly_threshold", trigger_mode="always_last")
         threshold.release(anomaly, inputs, outputs, api_visibility="private", preprocess=False, trigger_mode="always_last")

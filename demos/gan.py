@@ -18,7 +18,7 @@ from pathlib import Path
 import gradio as gr
 from gradio import utils as gradio_utils
 
-from demos.common import engine_module, user_errors
+from demos.common import LONG_S, QUICK_S, STANDARD_S, engine_module, user_errors
 
 DIGIT_CHOICES = ["random"] + [str(d) for d in range(10)]
 SCORE_CLASS_CHOICES = ["auto"] + [str(d) for d in range(10)]
@@ -345,7 +345,7 @@ def _build_generate():
     info = gr.JSON(label="What was generated", elem_id="gan-generate-info")
     gr.Markdown(HUB_FORMAT)
     button.click(gan_generate, inputs=[seed, digit, count, psi, model_id], outputs=[gallery, info],
-                 api_name="gan_generate", time_limit=60)
+                 api_name="gan_generate", time_limit=STANDARD_S)
 
 
 def _build_latent():
@@ -363,7 +363,7 @@ def _build_latent():
         strip = gr.Image(label="Frames", interactive=False, elem_id="gan-interp-strip")
     info = gr.JSON(label="Interpolation", elem_id="gan-interp-info")
     button.click(gan_interpolate, inputs=[seed_a, seed_b, digit_a, digit_b, frames, psi], outputs=[gif, strip, info],
-                 api_name="gan_interpolate", time_limit=60)
+                 api_name="gan_interpolate", time_limit=STANDARD_S)
 
     gr.Markdown("### Latent walk along a random direction")
     with gr.Row():
@@ -376,9 +376,9 @@ def _build_latent():
         current = gr.Image(label="Here", interactive=False, elem_id="gan-walk-image")
         walk_strip = gr.Image(label="From -3 to +3", interactive=False, elem_id="gan-walk-strip")
     inputs = [seed, digit, direction, amount, walk_psi]
-    amount.release(gan_walk, inputs=inputs, outputs=[current, walk_strip], api_name="gan_walk", time_limit=30)
+    amount.release(gan_walk, inputs=inputs, outputs=[current, walk_strip], api_name="gan_walk", time_limit=QUICK_S)
     for control in (seed, digit, direction, walk_psi):
-        control.change(gan_walk, inputs=inputs, outputs=[current, walk_strip], api_visibility="private", time_limit=30)
+        control.change(gan_walk, inputs=inputs, outputs=[current, walk_strip], api_visibility="private", time_limit=QUICK_S)
 
 
 def _build_score():
@@ -409,11 +409,11 @@ def _build_score():
             history_chart = gr.Image(label="Realness history", interactive=False, elem_id="gan-sketch-history")
     history = gr.State([])
     score_button.click(gan_score, inputs=[upload, score_class], outputs=[label, score_info], api_name="gan_score",
-                       preprocess=False, time_limit=30)
+                       preprocess=False, time_limit=QUICK_S)
     load.click(gan_sketch_load, inputs=[sketch_seed, sketch_digit], outputs=[sketch, sketch_info, history_chart, history],
-               api_name="gan_sketch_load", time_limit=30)
+               api_name="gan_sketch_load", time_limit=QUICK_S)
     sketch.change(gan_score_sketch, inputs=[sketch, score_class, history], outputs=[sketch_info, history_chart, history],
-                  api_name="gan_score_sketch", time_limit=30, trigger_mode="always_last", show_progress="hidden")
+                  api_name="gan_score_sketch", time_limit=QUICK_S, trigger_mode="always_last", show_progress="hidden")
 
 
 def _black_canvas():
@@ -471,13 +471,13 @@ def _build_lab():
     settings = [dataset, csv_file, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr, optimizer, loss, d_steps, seed, arrows]
     outputs = [field, charts, stats, state]
     run_event = play.click(gan_lab_run, inputs=[*settings, max_steps, state], outputs=outputs, api_name="gan_lab_run",
-                           time_limit=120, concurrency_limit=2, trigger_mode="once", show_progress="hidden")
+                           time_limit=LONG_S, concurrency_limit=2, trigger_mode="once", show_progress="hidden")
     pause.click(None, cancels=[run_event], api_visibility="private")
     step.click(gan_lab_step, inputs=[*settings, state], outputs=outputs, api_name="gan_lab_step", cancels=[run_event],
-               time_limit=30)
+               time_limit=QUICK_S)
     reset.click(gan_lab_reset, inputs=[*settings, state], outputs=outputs, api_name="gan_lab_reset", cancels=[run_event],
-                time_limit=30)
-    csv_file.upload(gan_lab_csv, inputs=[csv_file], outputs=[field, stats], api_name="gan_lab_csv", time_limit=30).then(
+                time_limit=QUICK_S)
+    csv_file.upload(gan_lab_csv, inputs=[csv_file], outputs=[field, stats], api_name="gan_lab_csv", time_limit=QUICK_S).then(
         lambda: "custom", outputs=[dataset], api_visibility="private")
     preset_outputs = [dataset, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr, optimizer, loss, d_steps, seed]
     collapse.click(lab_collapse_preset, outputs=preset_outputs, cancels=[run_event], api_visibility="private").then(
@@ -503,7 +503,7 @@ def _build_live():
         chart = gr.Image(label="Losses", interactive=False, elem_id="gan-live-losses", format="png")
     status = gr.JSON(label="Status", elem_id="gan-live-status")
     event = start.click(gan_live_train, inputs=[seed, seconds, state], outputs=[grid, chart, status, state],
-                        api_name="gan_live_train", time_limit=120, concurrency_limit=1, trigger_mode="once",
+                        api_name="gan_live_train", time_limit=LONG_S, concurrency_limit=1, trigger_mode="once",
                         show_progress="hidden")
     stop.click(None, cancels=[event], api_visibility="private")
     reset.click(lambda: (None, None, None, None), outputs=[grid, chart, status, state], cancels=[event],
@@ -516,7 +516,7 @@ def _build_quality():
         samples = gr.Slider(20, 1000, value=200, step=10, label="Samples to re-measure", elem_id="gan-quality-samples")
         button = gr.Button("Re-measure now", elem_id="gan-quality-btn")
     figures = gr.JSON(label="Measured now", elem_id="gan-quality-json")
-    button.click(gan_quality, inputs=[samples], outputs=[figures], api_name="gan_quality", time_limit=120,
+    button.click(gan_quality, inputs=[samples], outputs=[figures], api_name="gan_quality", time_limit=LONG_S,
                  concurrency_limit=1)
 
 

@@ -11,7 +11,7 @@ import dataclasses
 import gradio as gr
 
 from demos.attention import FINETUNED
-from demos.common import engine_module, session_id, user_errors
+from demos.common import LONG_S, PUSH_S, STANDARD_S, TRAINING_S, engine_module, session_id, user_errors
 from engine.transfer.data import BUILTIN_DATASETS
 from engine.transfer.options import DEFAULT_IMAGE_BACKBONE, STRATEGIES, STRATEGY_LABELS, image_backbone_choices
 
@@ -25,7 +25,6 @@ transfer_session = engine_module("transfer.session")
 transfer_train = engine_module("transfer.train")
 
 MAX_CLASS_SLOTS = 6  # Teachable-Machine style class builder
-TRAIN_TIME_LIMIT_S = 600  # the event is cut after this; the best models so far are kept
 TRAIN_CONCURRENCY = 2  # training jobs running at once across all users (one per core)
 
 SOURCES = ["Built-in dataset", "Upload a file (.zip of class folders, or .csv)", "Build classes (upload / webcam)"]
@@ -249,7 +248,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             return f"**{dataset.name}** — {kind}\n\n" + dataset.report.to_markdown()
 
         load_btn.click(load_data, [source, builtin, upload, class_count, webcam_shots, *class_names, *class_files],
-                       data_report, api_name="transfer_load_data", concurrency_limit=4, time_limit=120)
+                       data_report, api_name="transfer_load_data", concurrency_limit=4, time_limit=LONG_S)
 
         @user_errors
         def train(strategy_list, backbone_key, unfreeze_blocks, n_epochs, learning_rate, batch_size, weight_decay, dropout_p,
@@ -268,7 +267,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             histories: dict = {}
             yield ("Loading the backbone and preparing inputs…", gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                    gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
-            for update in transfer_session.run_training(session, ordered, config, key, kfold_k, total_seconds=TRAIN_TIME_LIMIT_S - 60):
+            for update in transfer_session.run_training(session, ordered, config, key, kfold_k, total_seconds=TRAINING_S - 60):
                 if update.progress is not None:
                     p = update.progress
                     histories[p.strategy] = p.history
@@ -294,11 +293,11 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             yield (text, transfer_render.curves_figure(histories), transfer_render.comparison_figure(session.results), figure, _results_rows(session),
                    per_class_rows, images, texts, gr.update(choices=list(session.results), value=best.strategy), kfold_text)
 
-        train_event = train_btn.click(
+        train_btn.click(
             train, [strategies, backbone, unfreeze, epochs, lr, batch, wd, dropout, augment, patience, val_fraction, seed, kfold],
             [status, curves, comparison, confusion, results_table, per_class, gallery, wrong_texts, model_pick, kfold_info],
             api_name="transfer_train_live", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
-            time_limit=TRAIN_TIME_LIMIT_S,
+            time_limit=TRAINING_S,
         )
 
         def stop(request: gr.Request):
@@ -307,7 +306,6 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
 
         # Not cancels=[train_event]: cancelling would discard the run; the flag lets it finish cleanly.
         stop_btn.click(stop, None, status, api_name="transfer_stop", queue=False)
-        del train_event
 
         @user_errors
         def inspect(strategy, request: gr.Request):
@@ -327,7 +325,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             return dict(zip(prediction.labels, prediction.probabilities))
 
         predict_btn.click(predict_ui, [model_pick, predict_text, predict_image, top_k], prediction,
-                          api_name="transfer_predict_ui", time_limit=60)
+                          api_name="transfer_predict_ui", time_limit=STANDARD_S)
 
         @user_errors
         def compare_attention(strategy, text, request: gr.Request):
@@ -339,7 +337,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             return transfer_render.attention_figure(shift)
 
         attention_btn.click(compare_attention, [model_pick, predict_text], attention_plot, api_name="transfer_attention",
-                            time_limit=60)
+                            time_limit=STANDARD_S)
 
         if attention_link is not None and app_tabs is not None:
             def open_in_attention(strategy, text):
@@ -362,7 +360,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             return str(transfer_export.export_zip(result, session.dataset, session.work_dir, backbone_info.tokenizer,
                                   name=f"neurodeck-{session.dataset.modality}-{result.strategy}"))
 
-        export_btn.click(export, model_pick, export_file, api_name="transfer_export", time_limit=120)
+        export_btn.click(export, model_pick, export_file, api_name="transfer_export", time_limit=LONG_S)
 
         @user_errors
         def push(strategy, repo, token, request: gr.Request):
@@ -372,7 +370,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             url = transfer_export.push_to_hub(archive.with_suffix(""), repo, token)
             return f"Pushed to [{url}]({url})."
 
-        push_btn.click(push, [model_pick, hub_repo, hub_token], push_info, api_name="transfer_push", time_limit=300)
+        push_btn.click(push, [model_pick, hub_repo, hub_token], push_info, api_name="transfer_push", time_limit=PUSH_S)
 
         # ------------------------------------------------------------ plain API endpoints
         @user_errors
@@ -391,7 +389,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             )
             key = (backbone_key or "").strip() if dataset.modality == "image" else ""
             results = transfer_session.wait_for_training(session, [config.strategy], config, key, int(k or 0),
-                                        total_seconds=TRAIN_TIME_LIMIT_S - 60)
+                                        total_seconds=TRAINING_S - 60)
             if config.strategy not in results:
                 raise ValueError("Training was stopped before the model finished an epoch.")
             summary = results[config.strategy].summary()
@@ -406,7 +404,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             api_train, [api_file, api_builtin, api_strategy, api_backbone, api_epochs, api_lr, api_batch, api_unfreeze,
                         api_kfold, api_seed], api_out,
             api_name="transfer_train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
-            time_limit=TRAIN_TIME_LIMIT_S,
+            time_limit=TRAINING_S,
         )
 
         @user_errors
@@ -418,7 +416,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             return {**prediction.to_dict(), "strategy": result.strategy, "labels": list(result.model.config.labels)}
 
         api_predict_btn.click(api_predict, [api_text, api_image, api_topk], api_out, api_name="transfer_predict",
-                              time_limit=60)
+                              time_limit=STANDARD_S)
 
         def cleanup(request: gr.Request):
             session_hash = getattr(request, "session_hash", None)

@@ -9,7 +9,6 @@ Drawing lives in :mod:`engine.gan.render`.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import math
 import os
@@ -511,8 +510,3 @@ def config_from_values(**values) -> LabConfig:
         except (TypeError, ValueError):
             raise ValueError(f"{name} must be a {'whole number' if kind is int else kind.__name__}, got {value!r}.") from None
     return LabConfig(**cleaned).validated()
-
-
-def points_fingerprint(points: np.ndarray | None) -> str:
-    """Short hash of custom points, to notice a new upload."""
-    return "" if points is None else hashlib.sha1(points.tobytes()).hexdigest()[:12]

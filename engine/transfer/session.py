@@ -65,8 +65,10 @@ def find_session(session_id: str) -> TransferSession | None:
 
 
 def get_session(session_id: str | None) -> TransferSession:
-    """The session for ``session_id`` (created on first use)."""
-    key = session_id or "anonymous"
+    """The session for ``session_id`` (created on first use). There is no shared fallback key."""
+    if not session_id:
+        raise ValueError("This request has no session; reload the page and try again.")
+    key = session_id
     with _guard:
         if key in _sessions:
             _sessions.move_to_end(key)
@@ -82,7 +84,7 @@ def get_session(session_id: str | None) -> TransferSession:
 def drop_session(session_id: str | None) -> None:
     """Forget a session and delete its temporary folder."""
     with _guard:
-        session = _sessions.pop(session_id or "anonymous", None)
+        session = _sessions.pop(session_id, None) if session_id else None
     if session is not None:
         session.stop.set()
         _free(session)

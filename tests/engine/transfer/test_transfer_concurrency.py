@@ -35,3 +35,17 @@ def test_concurrent_same_seed_trainings_match_the_serial_one():
     for same in results[:2]:
         assert all(torch.equal(a, b) for a, b in zip(same, serial))
     assert not all(torch.equal(a, b) for a, b in zip(results[2], serial))
+
+
+def test_sessions_have_no_shared_fallback_key():
+    import pytest
+
+    from engine.transfer import session as sessions
+
+    for missing in (None, ""):
+        with pytest.raises(ValueError, match="no session"):
+            sessions.get_session(missing)
+    assert sessions.get_session("a") is not sessions.get_session("b")
+    sessions.drop_session("a")
+    sessions.drop_session("b")
+    sessions.drop_session(None)  # a no-op, never another user's data
