@@ -10,6 +10,7 @@ imported inside handlers so the app starts without paying for torch. Per-user ru
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import tempfile
 import time
@@ -18,13 +19,12 @@ from pathlib import Path
 import gradio as gr
 from gradio import utils as gradio_utils
 
+from engine.gan.lab_config import COLLAPSE_PRESET, DATASETS, LIVE_FIELDS, LOSSES, OPTIMIZERS, UI_FIELDS, LabConfig
 from demos.common import LONG_S, QUICK_S, STANDARD_S, engine_module, user_errors
+from demos import gan_faces
 
 DIGIT_CHOICES = ["random"] + [str(d) for d in range(10)]
 SCORE_CLASS_CHOICES = ["auto"] + [str(d) for d in range(10)]
-LAB_DATASETS = ["ring", "grid", "moons", "spiral", "line", "custom"]
-LAB_LOSSES = ["non-saturating", "least-squares", "wgan-gp"]
-LAB_OPTIMIZERS = ["adam", "sgd", "rmsprop"]
 LAB_FRAME_SECONDS = 0.3  # training time between two streamed frames (>= 2 frames/s with rendering)
 LAB_MAX_STEPS = 100_000  # most steps one Play may run
 LIVE_FRAME_SECONDS = 2.5  # training time between two sample grids in the live digits GAN
@@ -165,10 +165,6 @@ def gan_score_sketch(editor, digit="auto", history=None):
 
 
 # ----------------------------------------------------------------------------------------- GAN Lab
-LAB_SETTINGS = ["dataset", "noise_dim", "g_width", "g_depth", "d_width", "d_depth", "g_lr", "d_lr",
-                "optimizer", "loss", "d_steps", "seed"]
-
-
 def _lab_session(state, csv_file, values: dict):
     lab = engine_module("gan.lab")
     config = lab.config_from_values(**values)
@@ -184,65 +180,78 @@ def _lab_session(state, csv_file, values: dict):
     return state
 
 
-def _lab_outputs(session, arrows: bool):
-    render = engine_module("gan.render")
-    frame = session.snapshot(arrows=bool(arrows))
-    stats = {
-        "step": frame.step,
-        "mode_coverage": round(frame.latest_coverage, 3),
-        "modes": int(len(frame.modes)),
-        "d_loss": round(float(frame.d_losses[-1]), 4) if len(frame.d_losses) else None,
-        "g_loss": round(float(frame.g_losses[-1]), 4) if len(frame.g_losses) else None,
-        "steps_per_second": round(frame.steps_per_second, 1),
-        "settings": {name: getattr(frame.config, name) for name in LAB_SETTINGS},
-    }
-    return render.render_lab_field(frame, arrows=bool(arrows)), render.render_lab_charts(frame), stats
-
-
-@user_errors
-def gan_lab_run(dataset="ring", csv_file=None, noise_dim=2, g_width=64, g_depth=2, d_width=64, d_depth=2,
-                g_lr=0.001, d_lr=0.001, optimizer="adam", loss="non-saturating", d_steps=1, seed=0,
-                arrows=True, max_steps=3000, state=None):
-    """Play: train and stream (field image, charts image, stats) about 3 times a second until max_steps."""
-    values = dict(zip(LAB_SETTINGS, [dataset, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr,
-                                      optimizer, loss, d_steps, seed]))
-    session = _lab_session(state, csv_file, values)
+def _check_max_steps(max_steps) -> int:
     try:
         total = int(max_steps)
     except (TypeError, ValueError):
         raise ValueError(f"max_steps must be a whole number, got {max_steps!r}.") from None
     if not 1 <= total <= LAB_MAX_STEPS:
         raise ValueError(f"max_steps must be from 1 to {LAB_MAX_STEPS:,}, got {total}.")
-    target = session.step + total
-    chunk = 10
+    return total
+
+
+def _lab(action: str, values: dict, csv_file, arrows, max_steps, state):
+    """Play ("run": stream frames until max_steps), Step (one G update) or Reset (fresh networks)."""
+    render = engine_module("gan.render")
+    if action == "run":
+        total = _check_max_steps(max_steps)
+    session = _lab_session(None if action == "reset" else state, csv_file, values)
+    if action == "step":
+        session.train(1)
+    if action != "run":
+        yield *render.lab_view(session, arrows), session
+        return
+    target, chunk = session.step + total, 10
     while session.step < target:
         started = time.perf_counter()
         while session.step < target and time.perf_counter() - started < LAB_FRAME_SECONDS:
             session.train(min(chunk, target - session.step))
-        yield *_lab_outputs(session, arrows), session
+        yield *render.lab_view(session, arrows), session
+
+
+def _lab_handler(action: str, doc: str):
+    """One handler for Play / Step / Reset. Its parameters (the API's) come from the engine's field
+    order (``lab_config.UI_FIELDS``) with LabConfig's defaults: dataset, csv_file, the other settings,
+    arrows, [max_steps,] state. Play streams; Step and Reset return one frame."""
+    defaults = LabConfig()
+    names = [UI_FIELDS[0], "csv_file", *UI_FIELDS[1:], "arrows"] + (["max_steps"] if action == "run" else []) + ["state"]
+    extra = {"csv_file": None, "arrows": True, "max_steps": 3000, "state": None}
+    signature = inspect.Signature([
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=extra.get(name, getattr(defaults, name, None)))
+        for name in names
+    ])
+
+    def frames(args, kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        given = bound.arguments
+        values = {name: given[name] for name in UI_FIELDS}
+        return _lab(action, values, given["csv_file"], given["arrows"], given.get("max_steps"), given["state"])
+
+    if action == "run":
+        def handler(*args, **kwargs):
+            yield from frames(args, kwargs)
+    else:
+        def handler(*args, **kwargs):
+            return next(frames(args, kwargs))
+
+    handler.__signature__ = signature
+    handler.__name__ = handler.__qualname__ = f"gan_lab_{action}"
+    handler.__doc__ = doc
+    return user_errors(handler)
+
+
+gan_lab_run = _lab_handler("run", "Play: train and stream (field image, charts image, stats) about 3 times a second until max_steps.")
+gan_lab_step = _lab_handler("step", "Step: one generator update (after d_steps discriminator updates).")
+gan_lab_reset = _lab_handler("reset", "Reset: fresh networks with the current settings (step 0).")
 
 
 @user_errors
-def gan_lab_step(dataset="ring", csv_file=None, noise_dim=2, g_width=64, g_depth=2, d_width=64, d_depth=2,
-                 g_lr=0.001, d_lr=0.001, optimizer="adam", loss="non-saturating", d_steps=1, seed=0,
-                 arrows=True, state=None):
-    """Step: one generator update (after d_steps discriminator updates)."""
-    values = dict(zip(LAB_SETTINGS, [dataset, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr,
-                                      optimizer, loss, d_steps, seed]))
-    session = _lab_session(state, csv_file, values)
-    session.train(1)
-    return *_lab_outputs(session, arrows), session
-
-
-@user_errors
-def gan_lab_reset(dataset="ring", csv_file=None, noise_dim=2, g_width=64, g_depth=2, d_width=64, d_depth=2,
-                  g_lr=0.001, d_lr=0.001, optimizer="adam", loss="non-saturating", d_steps=1, seed=0,
-                  arrows=True, state=None):
-    """Reset: fresh networks with the current settings (step 0)."""
-    values = dict(zip(LAB_SETTINGS, [dataset, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr,
-                                      optimizer, loss, d_steps, seed]))
-    session = _lab_session(None, csv_file, values)
-    return *_lab_outputs(session, arrows), session
+def gan_lab_apply(g_lr=0.001, d_lr=0.001, optimizer="adam", loss="non-saturating", d_steps=1, state=None):
+    """A hyper-parameter changed: a running Play (or the next Step) uses it on its next step."""
+    if state is not None:  # nothing runs yet: Play / Step / Reset read the widgets themselves
+        lab = engine_module("gan.lab")
+        state.request(lab.config_from_values(**dict(zip(LIVE_FIELDS, [g_lr, d_lr, optimizer, loss, d_steps]))))
 
 
 @user_errors
@@ -251,23 +260,22 @@ def gan_lab_csv(csv_file):
     lab = engine_module("gan.lab")
     points = lab.parse_points_csv(_payload_path(csv_file))
     session = lab.LabSession(lab.LabConfig(dataset="custom"), lab.normalise_points(points))
-    field, _, _ = _lab_outputs(session, False)
+    field, _, _ = engine_module("gan.render").lab_view(session, False)
     summary = {"points": int(len(points)), "x_range": [float(points[:, 0].min()), float(points[:, 0].max())],
                "y_range": [float(points[:, 1].min()), float(points[:, 1].max())], "modes": int(len(session.modes.centres))}
     return field, summary
 
 
 def _preset(config):
-    return [config.dataset, config.noise_dim, config.g_width, config.g_depth, config.d_width, config.d_depth,
-            config.g_lr, config.d_lr, config.optimizer, config.loss, config.d_steps, config.seed]
+    return [getattr(config, name) for name in UI_FIELDS]
 
 
 def lab_collapse_preset():
-    return _preset(engine_module("gan.lab").COLLAPSE_PRESET)
+    return _preset(COLLAPSE_PRESET)
 
 
 def lab_default_preset():
-    return _preset(engine_module("gan.lab").LabConfig())
+    return _preset(LabConfig())
 
 
 # ----------------------------------------------------------------------------------------- live digits
@@ -433,7 +441,7 @@ def _build_lab():
     state = gr.State(None)
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            dataset = gr.Dropdown(LAB_DATASETS, value="ring", label="Data", elem_id="gan-lab-dataset")
+            dataset = gr.Dropdown(list(DATASETS), value="ring", label="Data", elem_id="gan-lab-dataset")
             csv_file = gr.File(label="Your points (CSV of x,y; choose 'custom')", file_types=[".csv", ".txt"],
                                elem_id="gan-lab-csv")
             with gr.Row():
@@ -446,8 +454,8 @@ def _build_lab():
                 g_lr = gr.Number(value=0.001, label="G learning rate", elem_id="gan-lab-g-lr")
                 d_lr = gr.Number(value=0.001, label="D learning rate", elem_id="gan-lab-d-lr")
             with gr.Row():
-                optimizer = gr.Dropdown(LAB_OPTIMIZERS, value="adam", label="Optimizer", elem_id="gan-lab-optimizer")
-                loss = gr.Dropdown(LAB_LOSSES, value="non-saturating", label="Loss", elem_id="gan-lab-loss")
+                optimizer = gr.Dropdown(list(OPTIMIZERS), value="adam", label="Optimizer", elem_id="gan-lab-optimizer")
+                loss = gr.Dropdown(list(LOSSES), value="non-saturating", label="Loss", elem_id="gan-lab-loss")
             with gr.Row():
                 d_steps = gr.Slider(1, 10, value=1, step=1, label="D steps per G step", elem_id="gan-lab-d-steps")
                 noise_dim = gr.Slider(1, 16, value=2, step=1, label="Noise dimension", elem_id="gan-lab-noise-dim")
@@ -468,7 +476,11 @@ def _build_lab():
                 field = gr.Image(label="Data space", show_label=False, interactive=False, elem_id="gan-lab-field", format="png")
                 charts = gr.Image(label="Losses and mode coverage", show_label=False, interactive=False, elem_id="gan-lab-charts", format="png")
             stats = gr.JSON(label="Status", elem_id="gan-lab-stats")
-    settings = [dataset, csv_file, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr, optimizer, loss, d_steps, seed, arrows]
+    widgets = {"dataset": dataset, "noise_dim": noise_dim, "g_width": g_width, "g_depth": g_depth, "d_width": d_width,
+               "d_depth": d_depth, "g_lr": g_lr, "d_lr": d_lr, "optimizer": optimizer, "loss": loss, "d_steps": d_steps,
+               "seed": seed}
+    # The engine's field order (lab_config.UI_FIELDS) decides the inputs' order, as it does the handlers' parameters.
+    settings = [widgets[UI_FIELDS[0]], csv_file, *[widgets[name] for name in UI_FIELDS[1:]], arrows]
     outputs = [field, charts, stats, state]
     run_event = play.click(gan_lab_run, inputs=[*settings, max_steps, state], outputs=outputs, api_name="gan_lab_run",
                            time_limit=LONG_S, concurrency_limit=2, trigger_mode="once", show_progress="hidden")
@@ -479,7 +491,13 @@ def _build_lab():
                 time_limit=QUICK_S)
     csv_file.upload(gan_lab_csv, inputs=[csv_file], outputs=[field, stats], api_name="gan_lab_csv", time_limit=QUICK_S).then(
         lambda: "custom", outputs=[dataset], api_visibility="private")
-    preset_outputs = [dataset, noise_dim, g_width, g_depth, d_width, d_depth, g_lr, d_lr, optimizer, loss, d_steps, seed]
+    preset_outputs = [widgets[name] for name in UI_FIELDS]
+    # Hyper-parameters apply while Play runs: the session takes them on its next step (no restart).
+    for name in LIVE_FIELDS:
+        widgets[name].change(gan_lab_apply, inputs=[*[widgets[n] for n in LIVE_FIELDS], state], outputs=None,
+                             api_name="gan_lab_apply" if name == LIVE_FIELDS[0] else None,
+                             api_visibility="undocumented" if name == LIVE_FIELDS[0] else "private",
+                             concurrency_limit=None, time_limit=QUICK_S, show_progress="hidden")
     collapse.click(lab_collapse_preset, outputs=preset_outputs, cancels=[run_event], api_visibility="private").then(
         gan_lab_reset, inputs=[*settings, state], outputs=outputs, api_visibility="private")
     defaults.click(lab_default_preset, outputs=preset_outputs, cancels=[run_event], api_visibility="private").then(
@@ -524,6 +542,8 @@ def build_tab(demo: gr.Blocks) -> None:
     """Add the GAN tab to ``demo`` (per-session state lives in gr.State, freed with the session)."""
     with gr.Tab("GAN", id="gan", elem_id="tab-gan"):
         with gr.Tabs():
+            with gr.Tab("Faces", id="gan-faces", elem_id="tab-gan-faces"):
+                gan_faces.build(demo)
             with gr.Tab("Generate", id="gan-generate", elem_id="tab-gan-generate"):
                 _build_generate()
             with gr.Tab("Latent space", id="gan-latent", elem_id="tab-gan-latent"):

@@ -12,6 +12,7 @@ import dataclasses
 import io
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,10 @@ from torch import nn
 
 from engine.core.seeding import JobRng
 from engine.core.threads import single_thread
+from engine.gan.lab_config import (  # noqa: F401  (re-exported: the lab's public settings API)
+    COLLAPSE_PRESET, DATASETS, LIVE_FIELDS, LOSSES, OPTIMIZERS, STRUCTURAL, UI_FIELDS, LabConfig, config_from_values,
+)
 
-DATASETS = ("ring", "grid", "moons", "spiral", "line", "custom")
-LOSSES = ("non-saturating", "least-squares", "wgan-gp")
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
 MAX_POINTS = 100_000  # CSV rows beyond this are refused (keeps parsing and k-means fast)
 MIN_POINTS = 8  # fewer points cannot define a distribution worth learning
 POOL_SIZE = 8192  # real points sampled once per built-in dataset; batches are drawn from this pool
@@ -39,54 +40,6 @@ COVERED_SHARE = 0.25  # a mode counts as covered when it gets >= 25% of its fair
 RING_MODES, RING_RADIUS, RING_STD = 8, 1.5, 0.08
 GRID_SIDE, GRID_SPACING, GRID_STD = 5, 0.8, 0.05
 CLUSTER_MODES = 8  # modes of moons/spiral/line/custom data: k-means clusters of the real points
-
-
-@dataclass(frozen=True)
-class LabConfig:
-    dataset: str = "ring"  # one of DATASETS; "custom" uses points from a CSV
-    noise_dim: int = 2  # size of G's input noise
-    g_width: int = 64  # hidden units per G layer
-    g_depth: int = 2  # hidden layers in G
-    d_width: int = 64  # hidden units per D layer
-    d_depth: int = 2  # hidden layers in D
-    g_lr: float = 1e-3  # generator learning rate
-    d_lr: float = 1e-3  # discriminator learning rate
-    optimizer: str = "adam"  # one of OPTIMIZERS (Adam uses GAN-style betas (0.5, 0.9))
-    loss: str = "non-saturating"  # one of LOSSES
-    d_steps: int = 1  # discriminator updates per generator update
-    batch_size: int = 256  # real and fake points per update
-    gp_weight: float = 0.1  # WGAN-GP penalty weight (0.1 as in the WGAN-GP paper's toy experiments)
-    seed: int = 0  # seeds data, initialisation and noise
-
-    def validated(self) -> "LabConfig":
-        """Return self, or raise ``ValueError`` naming the bad field and its allowed range."""
-        if self.dataset not in DATASETS:
-            raise ValueError(f"Unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}.")
-        if self.loss not in LOSSES:
-            raise ValueError(f"Unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}.")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"Unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
-        for name, low, high in [
-            ("noise_dim", 1, 64), ("g_width", 2, 512), ("d_width", 2, 512), ("g_depth", 1, 6),
-            ("d_depth", 1, 6), ("d_steps", 1, 10), ("batch_size", 8, 2048),
-        ]:
-            value = getattr(self, name)
-            if int(value) != value or not low <= value <= high:
-                raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value}.")
-        for name in ("g_lr", "d_lr"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and 0 < value <= 1):
-                raise ValueError(f"{name} must be a number in (0, 1], got {value}.")
-        return self
-
-
-# A reproducible mode collapse: the defaults with a generator learning rate 5x the discriminator's.
-# G overshoots onto whatever D currently calls "real", piles its points on one or two modes and
-# hops between them. Fixes: G lr back to 1e-3 (Defaults), or the WGAN-GP loss, or 3 D steps per G step.
-COLLAPSE_PRESET = LabConfig(g_lr=5e-3, seed=0)
-
-# Structural fields: changing one of these rebuilds the networks (hyper-parameters apply live).
-_STRUCTURAL = ("dataset", "noise_dim", "g_width", "g_depth", "d_width", "d_depth", "seed")
 
 
 # ----------------------------------------------------------------------------------------- data
@@ -271,6 +224,8 @@ class LabSession:
 
     def __init__(self, config: LabConfig = LabConfig(), points: np.ndarray | None = None):
         self.points = points  # custom points (N, 2), already normalised; None for built-ins
+        self._pending: LabConfig | None = None  # hyper-parameters asked for while a run plays
+        self._pending_lock = threading.Lock()
         self._build(config.validated())
 
     # --------------------------------------------------------------------------- set-up
@@ -322,7 +277,7 @@ class LabSession:
         if points is not None:
             self.points = points
         old = self.config
-        if new_points and config.dataset == "custom" or any(getattr(old, f) != getattr(config, f) for f in _STRUCTURAL):
+        if new_points and config.dataset == "custom" or any(getattr(old, f) != getattr(config, f) for f in STRUCTURAL):
             self._build(config)
             return True
         self.config = config
@@ -337,6 +292,23 @@ class LabSession:
 
     def reset(self) -> None:
         self._build(self.config)
+
+    def request(self, config: LabConfig) -> None:
+        """Ask for new hyper-parameters from another thread (a settings change while Play runs).
+
+        Only :data:`LIVE_FIELDS` (learning rates, optimiser, loss, D steps) are taken; they apply at
+        the start of the next :meth:`train` call, so a running Play uses them on its next step.
+        """
+        config = config.validated()
+        with self._pending_lock:
+            base = self._pending or self.config
+            self._pending = dataclasses.replace(base, **{name: getattr(config, name) for name in LIVE_FIELDS})
+
+    def _take_pending(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            self.apply(pending)
 
     # --------------------------------------------------------------------------- training
     def _noise(self, count: int) -> torch.Tensor:
@@ -373,6 +345,7 @@ class LabSession:
         ``update_generator=False`` trains only D against a frozen G (the step counter still
         advances); it is how we measure how distinguishable G's points still are.
         """
+        self._take_pending()
         with single_thread():
             self._train(int(steps), update_generator)
 
@@ -484,29 +457,3 @@ class LabSession:
             steps_per_second=self.steps_per_second,
             config=self.config,
         )
-
-
-def config_from_values(**values) -> LabConfig:
-    """Build a LabConfig from UI values (numbers may arrive as floats or strings); raises ``ValueError``."""
-    fields = {f.name: f for f in dataclasses.fields(LabConfig)}
-    unknown = set(values) - set(fields)
-    if unknown:
-        raise ValueError(f"Unknown GAN Lab settings: {sorted(unknown)}.")
-    cleaned = {}
-    for name, value in values.items():
-        if value is None:
-            continue
-        kind = type(getattr(LabConfig(), name))
-        try:
-            if kind is int:
-                number = float(value)
-                if number != int(number):
-                    raise ValueError
-                cleaned[name] = int(number)
-            elif kind is float:
-                cleaned[name] = float(value)
-            else:
-                cleaned[name] = str(value).strip().lower()
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a {'whole number' if kind is int else kind.__name__}, got {value!r}.") from None
-    return LabConfig(**cleaned).validated()

@@ -170,3 +170,20 @@ def frames_to_gif(frames: Sequence[Image.Image], duration_ms: int = 80) -> bytes
     buffer = io.BytesIO()
     sequence[0].save(buffer, format="GIF", save_all=True, append_images=sequence[1:], duration=duration_ms, loop=0)
     return buffer.getvalue()
+
+
+def lab_view(session, arrows: bool = True) -> tuple[Image.Image, Image.Image, dict]:
+    """One GAN Lab frame for the tab and the API: (field image, loss/coverage charts, stats dict)."""
+    from engine.gan.lab_config import UI_FIELDS
+
+    frame = session.snapshot(arrows=bool(arrows))
+    stats = {
+        "step": frame.step,
+        "mode_coverage": round(frame.latest_coverage, 3),
+        "modes": int(len(frame.modes)),
+        "d_loss": round(float(frame.d_losses[-1]), 4) if len(frame.d_losses) else None,
+        "g_loss": round(float(frame.g_losses[-1]), 4) if len(frame.g_losses) else None,
+        "steps_per_second": round(frame.steps_per_second, 1),
+        "settings": {name: getattr(frame.config, name) for name in UI_FIELDS},
+    }
+    return render_lab_field(frame, arrows=bool(arrows)), render_lab_charts(frame), stats

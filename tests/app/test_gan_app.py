@@ -119,3 +119,18 @@ def test_quality_remeasure(client):
     figures = client.predict(20, api_name="/gan_quality")
     assert figures["samples"] == 20 and figures["classes_produced"] >= 8
     assert figures["judge_test_accuracy"] >= 0.97
+
+
+def test_loss_switched_during_play_is_used_on_the_next_step(client):
+    # Collapse preset (G lr 5x), Play; switch the loss to WGAN-GP while it streams: later frames use it.
+    job = client.submit("ring", None, 2, 64, 2, 64, 2, 0.005, 0.001, "adam", "non-saturating", 1, 0, False, 3000,
+                        api_name="/gan_lab_run")
+    first = _wait_outputs(job, 1)
+    assert first and first[0][2]["settings"]["loss"] == "non-saturating"
+    client.predict(0.001, 0.001, "adam", "wgan-gp", 5, api_name="/gan_lab_apply")
+    seen = len(job.outputs())
+    frames = _wait_outputs(job, seen + 2)
+    job.cancel()
+    latest = frames[-1][2]
+    assert latest["settings"]["loss"] == "wgan-gp" and latest["settings"]["d_steps"] == 5
+    assert latest["settings"]["g_lr"] == 0.001 and latest["step"] > first[0][2]["step"]

@@ -167,3 +167,35 @@ def test_snapshot_and_render_shapes():
     assert session.snapshot(arrows=False).arrow_origins.shape == (0, 2)
     colours = surface_to_rgb(np.array([[0.0, 0.5, 1.0]]))
     assert colours.shape == (1, 3, 3) and tuple(colours[0, 1]) == (245, 245, 245)
+
+
+def test_hyper_parameters_requested_during_a_run_apply_on_the_next_step():
+    # Issue: switching the loss to WGAN-GP while Play ran did nothing until Pause -> Play.
+    session = lab.LabSession(lab.COLLAPSE_PRESET)
+    session.train(20)
+    weights = [p.detach().clone() for p in session.generator.parameters()]
+    session.request(lab.config_from_values(loss="wgan-gp", d_steps=5, g_lr=0.001, dataset="grid", seed=9))
+    assert session.config.loss == "non-saturating"  # nothing changes until the next step...
+    session.train(1)
+    assert (session.config.loss, session.config.d_steps, session.config.g_lr) == ("wgan-gp", 5, 0.001)
+    assert session.step == 21  # ...and the run continues: no restart
+    assert (session.config.dataset, session.config.seed) == ("ring", 0)  # structural fields are not taken live
+    assert any(not torch.equal(a, b) for a, b in zip(weights, session.generator.parameters()))
+
+
+def test_a_request_from_another_thread_reaches_a_running_loop():
+    import threading
+
+    session = lab.LabSession(lab.COLLAPSE_PRESET)
+    seen = []
+
+    def play():
+        for _ in range(40):
+            session.train(5)
+            seen.append(session.config.loss)
+
+    runner = threading.Thread(target=play)
+    runner.start()
+    session.request(lab.config_from_values(loss="least-squares"))
+    runner.join()
+    assert seen[-1] == "least-squares"
