@@ -1,6 +1,7 @@
 """Pre-trained backbones for transfer learning, and the preprocessing each one needs.
 
 * ``minilm``: the real pre-trained all-MiniLM-L6-v2 text encoder (embedded, offline).
+* ``efficientnet-lite0`` (the image default): EfficientNet-Lite0 pre-trained on ImageNet-1k, from a pip package.
 * ``neurodeck-cnn``: NeuroDeck's own CNN pre-trained on packaged photos (``assets/image_backbone``).
 * any Hugging Face image model id (or local ``save_pretrained`` folder), loaded with the Auto
   classes when online; offline it fails with a clear message.
@@ -75,13 +76,28 @@ _BERT_KEYS = {
 
 
 def build_registered_image(source, folder) -> Backbone:
-    """Registry builder: a registered image backbone (NeuroDeck CNN) from its verified folder."""
+    """Registry builder: a registered image backbone (EfficientNet-Lite0 or NeuroDeck CNN) from its verified folder."""
+    if source.name == "efficientnet-lite0":
+        return _efficientnet_backbone()
     model = NeuroDeckCNN.from_pretrained(folder, use_safetensors=True)
     return Backbone(
         key="neurodeck-cnn", name="NeuroDeck CNN (pre-trained on packaged photos)", modality="image",
         backbone_type="neurodeck_cnn", backbone_config={k: (list(v) if isinstance(v, tuple) else v)
                                                         for k, v in model.config.items() if not k.startswith("_")},
         feature_dim=model.feature_dim, state_dict={k: v.detach().clone() for k, v in model.state_dict().items()},
+    )
+
+
+def _efficientnet_backbone() -> Backbone:
+    """EfficientNet-Lite0's ImageNet feature extractor (the classifier ``_fc`` is dropped)."""
+    from engine.transfer import efficientnet
+
+    pretrained = efficientnet.imagenet_model()  # shared with the ImageNet classifier: loaded once
+    config = {"num_classes": 0, "dropout": 0.0}
+    return Backbone(
+        key="efficientnet-lite0", name="EfficientNet-Lite0 (pre-trained on ImageNet-1k)", modality="image",
+        backbone_type="efficientnet_lite", backbone_config=config, feature_dim=efficientnet.FEATURE_DIM,
+        state_dict=efficientnet.backbone_state_dict(pretrained), image_size=efficientnet.IMAGE_SIZE,
     )
 
 
@@ -120,7 +136,7 @@ def load_backbone(key: str | None, modality: str) -> Backbone:
             raise ValueError("Text transfer uses the embedded MiniLM backbone ('minilm').")
         return registry.load("transfer-text", key)
     if key == "minilm":
-        raise ValueError("MiniLM is a text model; pick 'neurodeck-cnn' or a Hub image id for images.")
+        raise ValueError("MiniLM is a text model; pick 'efficientnet-lite0', 'neurodeck-cnn' or a Hub image id for images.")
     return registry.load("transfer-image", key)
 
 

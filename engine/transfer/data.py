@@ -73,6 +73,7 @@ class TransferDataset:
     report: DataReport
     name: str = "uploaded data"  # shown in the UI and the model card
     item_names: tuple[str, ...] = field(default=())  # file names / row numbers for the gallery
+    train_per_class: int = 0  # > 0: a fixed few-shot split (this many per class train, the rest held out)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -306,6 +307,8 @@ BUILTIN_DATASETS = {
     "text-topics": "Topics (text): sports / food / technology / weather sentences written for NeuroDeck",
     "textures": "Textures (images): 64x64 patches of scikit-image brick / grass / gravel",
     "lfw-faces": "Faces vs non-faces (images): scikit-image lfw_subset, 25x25 grayscale",
+    "objects-few-shot": "Objects, few-shot (images): 7 objects from packaged photos, new views on random "
+                        "backgrounds; 8 training pictures per class, 12 held out",
 }
 
 
@@ -318,6 +321,8 @@ def load_builtin(name: str) -> TransferDataset:
         return texture_patches()
     if name == "lfw-faces":
         return lfw_faces()
+    if name == "objects-few-shot":
+        return objects_few_shot()
     raise ValueError(f"Unknown built-in dataset {name!r}; choose one of {', '.join(BUILTIN_DATASETS)}.")
 
 
@@ -346,6 +351,20 @@ def lfw_faces() -> TransferDataset:
     class_of = ["face"] * 100 + ["non-face"] * (len(faces) - 100)
     names = [f"lfw #{i}" for i in range(len(faces))]
     return _finish("image", items, names, class_of, [], [], "scikit-image lfw_subset")
+
+
+def objects_few_shot() -> TransferDataset:
+    """The few-shot object task of :mod:`engine.transfer.fewshot` (always the same 140 pictures)."""
+    from dataclasses import replace
+
+    from engine.transfer import fewshot
+
+    items, class_of, names = fewshot.object_views()
+    dataset = _finish("image", items, names, class_of, [], [], "Objects (few-shot, packaged photos)")
+    note = (f"Few-shot: {fewshot.TRAIN_PER_CLASS} pictures per class train and the other "
+            f"{fewshot.HELD_OUT_PER_CLASS} are held out (drawn with the seed); the validation fraction does not apply.")
+    report = DataReport(counts=dataset.report.counts, skipped=(), warnings=(note,))
+    return replace(dataset, report=report, train_per_class=fewshot.TRAIN_PER_CLASS)
 
 
 def load_upload(path: str | Path) -> TransferDataset:

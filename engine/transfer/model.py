@@ -18,7 +18,7 @@ from diffusers.configuration_utils import register_to_config
 
 from engine.transfer.cnn import NeuroDeckCNN
 
-BACKBONE_TYPES = ("bert", "neurodeck_cnn", "hf_image")
+BACKBONE_TYPES = ("bert", "neurodeck_cnn", "efficientnet_lite", "hf_image")
 
 
 def build_backbone(backbone_type: str, backbone_config: dict) -> nn.Module:
@@ -31,6 +31,10 @@ def build_backbone(backbone_type: str, backbone_config: dict) -> nn.Module:
         return BertModel(config, add_pooling_layer=False)
     if backbone_type == "neurodeck_cnn":
         return NeuroDeckCNN(**backbone_config)
+    if backbone_type == "efficientnet_lite":
+        from engine.transfer.efficientnet import EfficientNetLite0
+
+        return EfficientNetLite0(**backbone_config)
     if backbone_type == "hf_image":
         from transformers import AutoConfig, AutoModel
 
@@ -46,6 +50,8 @@ def backbone_blocks(backbone_type: str, backbone: nn.Module) -> list[nn.Module]:
         return list(backbone.encoder.layer)
     if backbone_type == "neurodeck_cnn":
         return list(backbone.blocks)
+    if backbone_type == "efficientnet_lite":
+        return backbone.stages()  # 7 stages (stem with the first, 1x1 head conv with the last)
     # transformers 5 moved some blocks (ViT: model.layers); older layouts keep model.encoder.layer.
     for owner in (backbone, getattr(backbone, "encoder", None)):
         for attribute in ("layers", "layer", "stages", "block"):
@@ -94,6 +100,8 @@ class TransferClassifier(ModelMixin, ConfigMixin):
         pixels = inputs["pixel_values"]
         if kind == "neurodeck_cnn":
             return self.backbone(pixels)
+        if kind == "efficientnet_lite":  # normalises inside; channels-last runs its depthwise convs faster on CPU
+            return self.backbone.encode(pixels.contiguous(memory_format=torch.channels_last))
         outputs = self.backbone(pixel_values=(pixels - self._mean) / self._std)
         pooled = getattr(outputs, "pooler_output", None)
         if pooled is None:

@@ -18,10 +18,11 @@ DEFAULT_LEARNING_RATES = {
 }
 
 DEFAULT_TEXT_BACKBONE = "minilm"
-DEFAULT_IMAGE_BACKBONE = "neurodeck-cnn"
+DEFAULT_IMAGE_BACKBONE = "efficientnet-lite0"  # ImageNet-1k pre-training; "neurodeck-cnn" is the second embedded one
+SECOND_IMAGE_BACKBONE = "neurodeck-cnn"
 HUB_IMAGE_IDS = ("google/vit-base-patch16-224-in21k", "facebook/dinov2-small", "microsoft/resnet-18")
 
 
 def image_backbone_choices() -> list[str]:
-    """Embedded default first, then the Hub ids offered when online."""
-    return [DEFAULT_IMAGE_BACKBONE, *HUB_IMAGE_IDS]
+    """The two embedded backbones first (the default leads), then the Hub ids offered when online."""
+    return [DEFAULT_IMAGE_BACKBONE, SECOND_IMAGE_BACKBONE, *HUB_IMAGE_IDS]

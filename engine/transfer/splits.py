@@ -25,6 +25,20 @@ def stratified_split(labels: np.ndarray, val_fraction: float = 0.25, seed: int =
     return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(val, dtype=np.int64))
 
 
+def few_shot_split(labels: np.ndarray, train_per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, ``train_per_class`` seeded picks train and the rest are held out (sorted index arrays)."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    train, held_out = [], []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        if len(members) <= train_per_class:
+            raise ValueError(f"Class {label} has {len(members)} examples; a {train_per_class}-shot split needs more.")
+        train.extend(members[:train_per_class])
+        held_out.extend(members[train_per_class:])
+    return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(held_out, dtype=np.int64))
+
+
 def stratified_kfold(labels: np.ndarray, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """``k`` (train_index, val_index) pairs; validation folds are disjoint, cover every example,
     and each holds every class in proportion (members are dealt round-robin after a seeded shuffle)."""

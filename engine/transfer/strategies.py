@@ -44,9 +44,23 @@ def apply_strategy(model: TransferClassifier, strategy: str, unfreeze_blocks: in
     return [p for p in model.parameters() if p.requires_grad]
 
 
+# Strategies whose BatchNorm layers keep the pre-trained running statistics (eval mode) while training:
+# with 8 pictures a class, batch statistics are too noisy to replace ImageNet's. Their scale/shift
+# parameters still train in the unfrozen blocks. Full fine-tuning and from scratch update them.
+FROZEN_BATCHNORM = frozenset({"feature_extraction", "fine_tune_last_n"})
+
+
 def set_train_mode(model: TransferClassifier, strategy: str, unfreeze_blocks: int = 2) -> None:
-    """Train mode only for trainable modules: frozen BatchNorm statistics must not drift."""
+    """Train mode only for trainable modules: frozen BatchNorm statistics must not drift.
+
+    Under :data:`FROZEN_BATCHNORM` strategies every BatchNorm layer stays in eval mode, the unfrozen
+    blocks' ones included (their running mean/variance never change; their weight and bias train).
+    """
     model.eval()
     model.feature_dropout.train()
     for module in trainable_modules(model, strategy, unfreeze_blocks):
         module.train()
+    if strategy in FROZEN_BATCHNORM:
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
