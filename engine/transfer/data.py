@@ -132,13 +132,17 @@ def _check_zip_entry(info: zipfile.ZipInfo) -> None:
         raise ValueError(f"The zip entry {name!r} is a symbolic link; links are refused. Zip the real image files.")
 
 
-def load_image_zip(path: str | Path, name: str | None = None) -> TransferDataset:
+def load_image_zip(path: str | Path, name: str | None = None, *, max_files: int | None = None,
+                   max_bytes: int | None = None) -> TransferDataset:
     """Read a ``.zip`` of class-named folders (``cats/1.png``, ``dogs/2.jpg``; one wrapping folder is fine).
 
     Raises ``ValueError`` for a non-zip, traversal, symlinks, zip bombs, too many files or
-    too few classes; unreadable or non-image files are skipped and reported.
+    too few classes; unreadable or non-image files are skipped and reported. ``max_files`` /
+    ``max_bytes`` replace the server's MAX_FILES / MAX_TOTAL_BYTES (``scripts.finetune`` on a workstation).
     """
     path = Path(path)
+    max_files = MAX_FILES if max_files is None else int(max_files)
+    max_bytes = MAX_TOTAL_BYTES if max_bytes is None else int(max_bytes)
     if not zipfile.is_zipfile(path):
         raise ValueError("That file is not a .zip archive. Zip a folder that holds one sub-folder per class.")
     with zipfile.ZipFile(path) as archive:
@@ -146,12 +150,12 @@ def load_image_zip(path: str | Path, name: str | None = None) -> TransferDataset
         for info in infos:
             _check_zip_entry(info)
         files = [i for i in infos if not i.is_dir() and not _is_junk(i.filename)]
-        if len(files) > MAX_FILES:
-            raise ValueError(f"The zip holds {len(files):,} files; the limit is {MAX_FILES:,}. Use fewer images per class.")
+        if len(files) > max_files:
+            raise ValueError(f"The zip holds {len(files):,} files; the limit is {max_files:,}. Use fewer images per class.")
         declared = sum(i.file_size for i in files)
-        if declared > MAX_TOTAL_BYTES:
+        if declared > max_bytes:
             raise ValueError(
-                f"The zip expands to {declared / 2**20:.0f} MB; the limit is {MAX_TOTAL_BYTES // 2**20} MB "
+                f"The zip expands to {declared / 2**20:.0f} MB; the limit is {max_bytes // 2**20} MB "
                 "(zip bombs are refused). Use smaller or fewer images."
             )
         for info in files:
@@ -176,7 +180,7 @@ def load_image_zip(path: str | Path, name: str | None = None) -> TransferDataset
             with archive.open(info) as handle:
                 data = handle.read(info.file_size + 1)
             total += len(data)
-            if len(data) > info.file_size or total > MAX_TOTAL_BYTES:
+            if len(data) > info.file_size or total > max_bytes:
                 raise ValueError("The zip's contents are larger than its headers declare; the archive was refused.")
             try:
                 items.append(_decode_image(data))
@@ -256,13 +260,19 @@ def _decode_csv_bytes(raw: bytes) -> tuple[str, list[str]]:
     return text, [f"{fallback} line(s) were not valid UTF-8 and were decoded as Windows-1252 (mixed encodings)."]
 
 
-def load_text_csv(path: str | Path, name: str | None = None) -> TransferDataset:
-    """Read a CSV with a header row holding ``text`` and ``label`` columns (delimiter sniffed)."""
+def load_text_csv(path: str | Path, name: str | None = None, *, max_bytes: int | None = None,
+                  max_rows: int | None = None) -> TransferDataset:
+    """Read a CSV with a header row holding ``text`` and ``label`` columns (delimiter sniffed).
+
+    ``max_bytes`` / ``max_rows`` replace the server's MAX_CSV_BYTES / MAX_CSV_ROWS (``scripts.finetune``).
+    """
     path = Path(path)
+    max_bytes = MAX_CSV_BYTES if max_bytes is None else int(max_bytes)
+    max_rows = MAX_CSV_ROWS if max_rows is None else int(max_rows)
     if not path.is_file():
         raise ValueError("The CSV file could not be found on the server; upload it again.")
-    if path.stat().st_size > MAX_CSV_BYTES:
-        raise ValueError(f"The CSV is larger than {MAX_CSV_BYTES // 2**20} MB; use fewer rows.")
+    if path.stat().st_size > max_bytes:
+        raise ValueError(f"The CSV is larger than {max_bytes // 2**20} MB; use fewer rows.")
     raw = path.read_bytes()
     if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ValueError("That file is binary, not a CSV. Upload a text CSV with 'text' and 'label' columns.")
@@ -283,8 +293,8 @@ def load_text_csv(path: str | Path, name: str | None = None) -> TransferDataset:
     text_col, label_col = columns.index("text"), columns.index("label")
     items, names, class_of, skipped = [], [], [], []
     for row_number, row in enumerate(reader, start=2):
-        if len(items) >= MAX_CSV_ROWS:
-            warnings.append(f"Only the first {MAX_CSV_ROWS:,} rows were used.")
+        if len(items) >= max_rows:
+            warnings.append(f"Only the first {max_rows:,} rows were used.")
             break
         if not row or not any(cell.strip() for cell in row):
             continue

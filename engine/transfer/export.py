@@ -25,7 +25,7 @@ from engine.transfer.train import TrainResult
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}/[\w.\-]{1,96}$")
 
 
-def model_card(result: TrainResult, dataset: TransferDataset) -> str:
+def model_card(result: TrainResult, dataset: TransferDataset, trained_with: str = "NeuroDeck's Transfer-learning tab") -> str:
     """A Hugging Face model card (markdown with YAML front matter)."""
     metrics = result.metrics
     rows = "\n".join(
@@ -40,7 +40,7 @@ tags: [neurodeck, transfer-learning, {dataset.modality}-classification]
 ---
 # NeuroDeck transfer-learning model
 
-Trained in NeuroDeck's Transfer-learning tab on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.
+Trained with {trained_with} on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.
 
 - **Backbone:** {result.model.config.backbone_name}
 - **Strategy:** {result.strategy} (lr {config.learning_rate or 'default'}, batch {config.batch_size}, epochs run {len(result.history)}/{config.epochs}, weight decay {config.weight_decay}, dropout {config.dropout}, stop: {result.stop_reason}, kept epoch {result.best_epoch})
@@ -66,7 +66,8 @@ Text models: tokenize with the tokenizer files in this folder (max 64 tokens) an
 """
 
 
-def export_folder(result: TrainResult, dataset: TransferDataset, folder: Path, tokenizer=None) -> Path:
+def export_folder(result: TrainResult, dataset: TransferDataset, folder: Path, tokenizer=None,
+                  trained_with: str = "NeuroDeck's Transfer-learning tab") -> Path:
     """Write the model folder (see module docstring) and return it."""
     folder = Path(folder)
     if folder.exists():
@@ -74,7 +75,7 @@ def export_folder(result: TrainResult, dataset: TransferDataset, folder: Path, t
     result.model.save_pretrained(folder, safe_serialization=True)
     (folder / "labels.json").write_text(json.dumps(list(dataset.class_names), indent=2))
     (folder / "metrics.json").write_text(json.dumps(result.summary(), indent=2))
-    (folder / "README.md").write_text(model_card(result, dataset))
+    (folder / "README.md").write_text(model_card(result, dataset, trained_with))
     if tokenizer is not None:
         tokenizer.save_pretrained(folder)
     return folder
