@@ -6,7 +6,6 @@ Nothing here runs a model. Inputs are the arrays computed by
 
 from __future__ import annotations
 
-import functools
 import html
 from dataclasses import dataclass
 
@@ -22,9 +21,6 @@ HEAD_COLOURS = (
     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a",
     "#637939", "#8c6d31", "#843c39", "#7b4173",
 )
-
-
-@functools.lru_cache(maxsize=4)
 
 
 def attention_heatmap(
