@@ -61,7 +61,7 @@ def build_app() -> gr.Blocks:
 
 # Engine modules that pull in torch, transformers or diffusers, imported once in the background.
 WARM_MODULES = (
-    "attention.text", "attention.image", "attention.render",
+    "attention.text", "attention.image", "attention.render", "attention.decoder", "attention.decoder_render",
     "gan.inference", "gan.lab", "gan.live", "gan.render",
     "autoencoder.models", "autoencoder.anomaly", "autoencoder.denoise", "autoencoder.latent", "autoencoder.hub",
     "transfer.train", "transfer.session", "transfer.render", "transfer.export", "transfer.predict", "transfer.attention",
@@ -91,6 +91,12 @@ def warm_up() -> None:
 
         load_text_model()
         load_image_model()
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        from engine.attention.decoder import load_decoder
+
+        load_decoder()  # SmolLM2: the first start converts its GGUF to safetensors once (~30 s); later starts read the cache
     except Exception:  # noqa: BLE001
         pass
     # torch, transformers, gradio and plotly leave ~1M long-lived objects. A response that builds

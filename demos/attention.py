@@ -15,6 +15,7 @@ import gradio as gr
 import numpy as np
 from gradio.components.plot import PlotData
 
+from demos import attention_decoder
 from demos.common import STANDARD_S, LargeJSON, engine_module, session_id, user_errors
 from engine.core.registry import SOURCES
 
@@ -459,6 +460,8 @@ def build_tab(demo: gr.Blocks) -> TextAttentionLink:
         with gr.Tabs() as tabs:
             with gr.Tab("Text", id="attention-text", elem_id="tab-attention-text"):
                 text, text_pair, model_id, run_inputs, run_outputs = _build_text(demo)
+            with gr.Tab("Decoder", id="attention-decoder", elem_id="tab-attention-decoder"):
+                attention_decoder.build(demo)
             with gr.Tab("Image", id="attention-image", elem_id="tab-attention-image"):
                 _build_image(demo)
     return TextAttentionLink(tabs, text, text_pair, model_id, attention_text, run_inputs, run_outputs)

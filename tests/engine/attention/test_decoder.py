@@ -1,0 +1,217 @@
+"""The decoder engine on a tiny random Llama (2 layers, 4 query heads sharing 2 key/value heads), built
+with ``LlamaConfig`` / ``from_config`` and saved to a tmp folder: streaming, sampling maths against
+hand-computed numbers, causality, greedy == ``generate``, validation, rollout and the drawings."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine.attention import decoder, decoder_render
+
+WORDS = "the cat sat on mat dog lay rug a an is was it paris france capital of what and".split()
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|user|>{{ message['content'] }}<|endoftext|>{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_llama(tmp_path_factory):
+    """A saved random Llama causal LM with a byte-level BPE tokenizer, loaded through the engine."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import AutoModelForCausalLM, LlamaConfig, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny_llama")
+    trainer = ByteLevelBPETokenizer()
+    trainer.train_from_iterator(
+        [" ".join(WORDS)] * 4, vocab_size=300, min_frequency=1, show_progress=False,
+        special_tokens=["<|endoftext|>", "<|user|>", "<|assistant|>"],
+    )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=trainer._tokenizer, eos_token="<|endoftext|>")
+    tokenizer.chat_template = CHAT_TEMPLATE
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=512, bos_token_id=0, eos_token_id=0, pad_token_id=0,
+    )
+    weights = torch.Generator().manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config)
+    with torch.no_grad():  # larger random weights than the default init, so distributions are not flat
+        for parameter in model.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=weights) * 0.5)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return decoder.load_decoder(str(folder))
+
+
+def test_sampling_maths_match_a_hand_computed_example():
+    logits = torch.tensor([2.0, 1.0, 0.0, -1.0])
+    exp = [math.exp(v) for v in (2, 1, 0, -1)]
+    softmax = [e / sum(exp) for e in exp]  # 0.6439, 0.2369, 0.0871, 0.0321
+
+    def close(got, expected):
+        assert got.tolist() == pytest.approx(expected, abs=1e-9)
+
+    close(decoder.sampling_distribution(logits, 1.0), softmax)
+    half = [math.exp(v / 2) for v in (2, 1, 0, -1)]
+    close(decoder.sampling_distribution(logits, 2.0), [h / sum(half) for h in half])  # temperature flattens
+    close(decoder.sampling_distribution(logits, 1.0, top_k=2), [math.e / (math.e + 1), 1 / (math.e + 1), 0, 0])
+    # top-p 0.7: 0.6439 < 0.7, so the second token is needed too; the third is not (0.8808 >= 0.7).
+    close(decoder.sampling_distribution(logits, 1.0, top_p=0.7), [math.e / (math.e + 1), 1 / (math.e + 1), 0, 0])
+    close(decoder.sampling_distribution(logits, 1.0, top_p=0.5), [1, 0, 0, 0])  # the most likely always stays
+    # top-k 3 renormalises to 0.665 / 0.245 / 0.090; top-p 0.95 still needs the third (0.910 < 0.95)
+    close(decoder.sampling_distribution(logits, 1.0, top_k=3, top_p=0.95), [exp[0] / sum(exp[:3]), exp[1] / sum(exp[:3]), exp[2] / sum(exp[:3]), 0])
+    close(decoder.sampling_distribution(logits, 0.0), [1, 0, 0, 0])  # greedy: one-hot
+    tiny = decoder.sampling_distribution(logits, 1e-6)  # no overflow for tiny temperatures
+    assert torch.isfinite(tiny).all() and tiny[0] == pytest.approx(1.0)
+
+
+def test_stream_yields_prompt_then_each_step_then_the_result(tiny_llama):
+    events = list(decoder.stream_generation(tiny_llama, "the cat sat on the", max_new_tokens=6, temperature=0.0))
+    assert isinstance(events[0], decoder.PromptReady)
+    steps = [e for e in events if isinstance(e, decoder.GenerationStep)]
+    result = events[-1]
+    assert isinstance(result, decoder.Generation) and len(events) == len(steps) + 2
+    assert [s.index for s in steps] == list(range(len(steps))) and 1 <= len(steps) <= 6
+    assert result.steps == tuple(steps)
+    for step in steps:
+        probabilities = [c.probability for c in step.top_k]
+        assert len(step.top_k) == decoder.TOP_CANDIDATES and probabilities == sorted(probabilities, reverse=True)
+        assert step.sampled_from == (decoder.Candidate(step.token, step.token_id, 1.0),)  # greedy: one-hot
+        assert step.top_k[0].token_id == step.token_id and step.chosen_rank == 1
+    assert steps[-1].text == result.generated_text
+    assert result.tokens == events[0].tokens + tuple(s.token for s in steps)
+    payload = result.as_json()
+    assert set(payload) == {"generated_text", "tokens", "steps", "attentions", "notes"}
+    assert set(payload["steps"][0]) == {"token", "token_id", "top_k", "sampled_from"}
+    assert set(payload["steps"][0]["top_k"][0]) == {"token", "probability"}
+
+
+def test_greedy_equals_generate_and_first_step_equals_a_forward_pass(tiny_llama):
+    prompt = "the dog lay on a rug and"
+    result = decoder.generate(tiny_llama, prompt, max_new_tokens=24, temperature=0.0)
+    ids = tiny_llama.tokenizer(prompt, return_tensors="pt")
+    with torch.no_grad():
+        reference = tiny_llama.model.generate(**ids, max_new_tokens=24, do_sample=False)
+        logits = tiny_llama.model(**ids).logits[0, -1]
+    assert [s.token_id for s in result.steps] == reference[0, ids["input_ids"].shape[1]:].tolist()
+    top = torch.softmax(logits.double(), -1).topk(5)
+    first = result.steps[0].top_k[:5]
+    assert [c.token_id for c in first] == top.indices.tolist()
+    assert [c.probability for c in first] == pytest.approx(top.values.tolist(), abs=1e-6)
+
+
+def test_sampling_uses_a_private_generator_per_seed(tiny_llama):
+    def sample(seed):
+        return [s.token_id for s in decoder.generate(tiny_llama, "a cat", max_new_tokens=12, temperature=1.5, top_k=0, top_p=1.0, seed=seed).steps]
+
+    global_state = torch.get_rng_state()
+    first, again, other = sample(1), sample(1), sample(2)
+    assert first == again and first != other
+    assert torch.equal(torch.get_rng_state(), global_state)  # no process-wide reseeding
+    step = decoder.generate(tiny_llama, "a cat", max_new_tokens=1, temperature=1.0, top_k=3, top_p=1.0, seed=0).steps[0]
+    assert len(step.sampled_from) == 3 and sum(c.probability for c in step.sampled_from) == pytest.approx(1.0)
+    assert [c.token_id for c in step.sampled_from] == [c.token_id for c in step.top_k[:3]]
+
+
+def test_attentions_are_causal_and_cover_the_whole_sequence(tiny_llama):
+    result = decoder.generate(tiny_llama, "paris is the capital of", max_new_tokens=8)
+    count = len(result.tokens)
+    assert result.attentions.shape == (2, 4, count, count) and result.num_kv_heads == 2
+    np.testing.assert_allclose(result.attentions.sum(-1), 1.0, atol=1e-5)
+    assert np.all(result.attentions[..., np.triu_indices(count, 1)[0], np.triu_indices(count, 1)[1]] == 0)
+    rollout = decoder.causal_rollout(result.attentions)
+    np.testing.assert_allclose(rollout.sum(-1), 1.0, atol=1e-9)
+    assert np.all(np.triu(rollout, 1) == 0)
+    assert decoder.newest_token_by_layer(result.attentions).shape == (2, count)
+    leaky = np.full((1, 1, 3, 3), 1 / 3)
+    with pytest.raises(ValueError, match="not causal"):
+        decoder.causal_rollout(leaky)
+    assert "4 query heads" in result.gqa_sentence() and "2 key/value heads" in result.gqa_sentence()
+
+
+def test_chat_template_and_long_prompts(tiny_llama):
+    chat = decoder.generate(tiny_llama, "the cat", max_new_tokens=2, chat=True)
+    assert chat.model_input == "<|user|>the cat<|endoftext|><|assistant|>"
+    long = decoder.generate(tiny_llama, "the cat sat on the mat " * 3000, max_new_tokens=1)
+    assert any("cut from 69,000 to 2,000 characters" in note for note in long.notes)
+    assert any(f"only its first {decoder.MAX_PROMPT_TOKENS}" in note for note in long.notes)
+    assert long.prompt_length <= decoder.MAX_PROMPT_TOKENS + 2
+    odd = decoder.generate(tiny_llama, "🙂 مرحبا\u200b the cat \u202e", max_new_tokens=3)  # emoji, RTL, zero-width
+    assert odd.prompt_length > 0 and len(odd.steps) >= 1
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"max_new_tokens": 0}, "between 1 and 128"),
+        ({"temperature": -0.5}, "0 \\(greedy\\) or positive"),
+        ({"temperature": float("nan")}, "finite number"),
+        ({"temperature": "nan"}, "finite number"),
+        ({"top_p": 0.0}, "top_p must be in \\(0, 1\\]"),
+        ({"top_p": 1.5}, "top_p must be in \\(0, 1\\]"),
+        ({"top_k": -1}, "top_k must be 0"),
+        ({"seed": -3}, "Seed must be"),
+        ({"max_new_tokens": 2.5}, "whole number"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_reason(settings, message):
+    with pytest.raises(ValueError, match=message):
+        decoder.check_settings(**settings)
+
+
+def test_out_of_range_settings_are_clamped_with_a_notice():
+    settings, notes = decoder.check_settings(max_new_tokens=10_000, temperature=9)
+    assert settings.max_new_tokens == 128 and settings.temperature == decoder.MAX_TEMPERATURE
+    assert any("10,000" in n for n in notes) and any("Temperature 9" in n for n in notes)
+    for empty in ["", "   ", "\u200b\u200b", None]:
+        with pytest.raises(ValueError, match="prompt is empty"):
+            decoder.check_prompt(empty)
+
+
+def test_kv_cache_timing_generates_the_same_tokens_both_ways(tiny_llama):
+    timing = decoder.measure_kv_cache(tiny_llama, "the cat sat", new_tokens=6)
+    assert len(timing.seconds_with_cache) == len(timing.seconds_without_cache) == len(timing.positions) == 6
+    assert timing.same_tokens and timing.positions[1] == timing.positions[0] + 1
+    figure = decoder_render.kv_cache_figure(timing)
+    assert len(figure["data"]) == 2 and "ms per token" in figure["layout"]["yaxis"]["title"]["text"]
+
+
+def _font_sizes(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "size" and isinstance(value, (int, float)) and key != "marker":
+                yield value
+            elif key not in {"marker"}:
+                yield from _font_sizes(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _font_sizes(item)
+
+
+def test_drawings_mark_the_choice_mask_the_future_and_read_from_afar(tiny_llama):
+    result = decoder.generate(tiny_llama, "the cat", max_new_tokens=3, temperature=1.0, top_k=0, seed=5)
+    step = result.steps[0]
+    far = decoder.Candidate("zzz", 999_999, 0.001)
+    outside = decoder.GenerationStep(**{**step.__dict__, "token": "zzz", "token_id": 999_999, "chosen_rank": 57,
+                                        "sampled_from": step.sampled_from + (far,)})
+    figure = decoder_render.candidates_figure(outside)
+    labels = figure["layout"]["yaxis"]["ticktext"]
+    assert len(labels) == 11 and "57. zzz" in labels[-1] and labels[-1].startswith("<b>▶")
+    heatmap = decoder_render.causal_heatmap(result.attentions[0, 0], result.tokens, "L1 H1")
+    mask, weights = heatmap["data"]
+    assert mask["z"][0][1] == 1 and weights["z"][0][1] is None and weights["z"][1][0] is not None
+    figures = [figure, heatmap, decoder_render.newest_token_figure(decoder.newest_token_by_layer(result.attentions), result.tokens, len(result.tokens) - 1),
+               decoder_render.rollout_bars(decoder.causal_rollout(result.attentions)[-1], result.tokens, len(result.tokens) - 1, True)]
+    for fig in figures:
+        sizes = [s for s in _font_sizes(fig["layout"])]
+        assert sizes and min(sizes) >= 14
+    image, grid = decoder_render.model_view_image(result.attentions, kv_heads=2, selected=(1, 3))
+    assert (grid.layers, grid.heads, grid.group) == (2, 4, 2)  # layers across, heads down, 2 query heads per KV head
+    assert image.size[0] == grid.x(2) + 52 and image.size[1] == grid.y(3) + grid.cell + 6
+    assert grid.cell_at(grid.x(1) + 3, grid.y(3) + 3) == (1, 3) and grid.cell_at(1, 1) is None
+    assert decoder_render.display_token(" Paris") == "▁Paris" and decoder_render.display_token("\n") == "⏎"
+    assert decoder_render.display_token("\u200b") == "\\u200b" and decoder_render.display_token("\x12") == "\\x12"
