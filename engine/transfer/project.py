@@ -429,6 +429,16 @@ def write_project(config, dataset: TransferDataset, backbone_key: str, work_dir:
     return archive
 
 
+def export_session_project(session, strategy: str | None = None) -> Path:
+    """The tab's one call: a project zip of the session's model ``strategy`` (default: its best), written in
+    the session's private folder. Raises ``ValueError`` before training."""
+    result = session.result(strategy or None)
+    if session.dataset is None:
+        raise ValueError("Load a dataset and train first; the project holds the data and the settings you trained with.")
+    return write_project(result.config, session.dataset, result.backbone_key, session.work_dir,
+                         tab_summary=result.summary())
+
+
 def read_project(path: str | Path) -> ProjectSettings:
     """The settings in a ``project.json`` (or a project zip)."""
     path = Path(path)
