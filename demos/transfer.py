@@ -10,7 +10,6 @@ import dataclasses
 
 import gradio as gr
 
-from demos import transfer_imagenet
 from demos.attention import FINETUNED
 from demos.common import LONG_S, PUSH_S, STANDARD_S, TRAINING_S, engine_module, session_id, user_errors
 from engine.transfer.data import BUILTIN_DATASETS
@@ -18,8 +17,6 @@ from engine.transfer.options import DEFAULT_IMAGE_BACKBONE, STRATEGIES, STRATEGY
 
 # Engine modules that import torch load on first use, so building the tab (and app start-up) stays fast.
 transfer_attention = engine_module("transfer.attention")
-transfer_backbones = engine_module("transfer.backbones")
-transfer_checks = engine_module("transfer.checks")
 transfer_data = engine_module("transfer.data")
 transfer_export = engine_module("transfer.export")
 transfer_predict = engine_module("transfer.predict")
@@ -38,10 +35,8 @@ Bring a small dataset, start from a **pre-trained** backbone, and compare four s
 **same split**: feature extraction (frozen backbone + linear head, features cached so the head
 retrains in seconds), fine-tuning the last N blocks, full fine-tuning, and **from scratch** (same
 architecture, random weights) — the baseline that shows what pre-training buys.
-Text uses the real pre-trained **all-MiniLM-L6-v2**; images use **EfficientNet-Lite0**, pre-trained on
-ImageNet (or **NeuroDeck's own CNN**, pre-trained on photos that ship with scikit-image/scikit-learn, to compare
-pre-trainings; or a Hugging Face Hub model when online). Try the built-in *Objects, few-shot* data with
-*From scratch* ticked: 8 pictures a class are not enough to learn from zero.
+Text uses the real pre-trained **all-MiniLM-L6-v2**; images use **NeuroDeck's own CNN**, pre-trained
+on photos that ship with scikit-image/scikit-learn, or a Hugging Face Hub model when online.
 """
 
 
@@ -50,11 +45,11 @@ def _strategy_choices():
 
 
 def _config(unfreeze, epochs, lr, batch, wd, dropout, augment, patience, val_fraction, seed, strategy="feature_extraction"):
-    """A checked TrainConfig: every value is range-checked (engine.transfer.checks) before anything is trained."""
-    return transfer_train.TrainConfig(**transfer_checks.config_values(
-        strategy=strategy, unfreeze_blocks=unfreeze, epochs=epochs, learning_rate=lr, batch_size=batch, weight_decay=wd,
-        dropout=dropout, augment=augment, patience=patience, val_fraction=val_fraction, seed=seed,
-    ))
+    return transfer_train.TrainConfig(
+        strategy=strategy, unfreeze_blocks=int(unfreeze), epochs=int(epochs), learning_rate=float(lr) or None,
+        batch_size=int(batch), weight_decay=float(wd), dropout=float(dropout), augment=bool(augment),
+        patience=int(patience), val_fraction=float(val_fraction), seed=int(seed),
+    )
 
 
 def _results_rows(session) -> list[list]:
@@ -88,9 +83,6 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
     top-level tabs) enable the 'Open in the Attention tab' button."""
     with gr.Tab("Transfer learning", id="transfer", elem_id="transfer-tab"):
         gr.Markdown(INTRO)
-        with gr.Tabs(elem_id="transfer-subtabs"):
-            with gr.Tab("Meet the pre-trained model", id="transfer-imagenet", elem_id="tab-transfer-imagenet"):
-                transfer_imagenet.build(demo)
         webcam_shots = gr.State({})  # class slot index -> list of snapshot file paths (this browser only)
         with gr.Row():
             with gr.Column(scale=1):
@@ -132,10 +124,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
                                               label="Strategies (trained one after another on the same split; "
                                                     "tick 'From scratch' to see what pre-training buys)",
                                               elem_id="transfer-strategies")
-                unfreeze = gr.Slider(1, 7, value=2, step=1, label="N: blocks to fine-tune (for 'last N')",
-                                     info="EfficientNet-Lite0 counts its 7 stages, NeuroDeck CNN its 5 blocks. "
-                                          "BatchNorm statistics stay frozen (eval mode) in feature extraction and "
-                                          "last-N fine-tuning; only full fine-tuning and from scratch update them.",
+                unfreeze = gr.Slider(1, 6, value=2, step=1, label="N: blocks to fine-tune (for 'last N')",
                                      elem_id="transfer-unfreeze")
                 with gr.Accordion("Hyperparameters", open=False):
                     epochs = gr.Slider(1, 60, value=15, step=1, label="Epochs", elem_id="transfer-epochs")
@@ -163,8 +152,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
         results_table = gr.Dataframe(headers=RESULT_HEADERS, label="Strategies (validation split)", interactive=False,
                                      elem_id="transfer-results")
         kfold_info = gr.Markdown(elem_id="transfer-kfold-info")
-        # Custom values allowed: after API training the list is empty in the page, and the handlers check the name.
-        model_pick = gr.Dropdown([], label="Model to inspect / use", elem_id="transfer-model-pick", allow_custom_value=True)
+        model_pick = gr.Dropdown([], label="Model to inspect / use", elem_id="transfer-model-pick")
         per_class = gr.Dataframe(headers=["class", "precision", "recall", "F1", "support"], label="Per-class metrics",
                                  interactive=False, elem_id="transfer-per-class")
         gallery = gr.Gallery(label="Misclassified validation images (true | predicted)", columns=6, height=260,
@@ -273,14 +261,14 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
                   progress=gr.Progress()):
             settings = (unfreeze_blocks, n_epochs, learning_rate, batch_size, weight_decay, dropout_p, augment_images,
                         patience_epochs, val_share, seed_value, kfold_k)
-            config = _config(*settings[:-1])  # checked before the session is touched
-            kfold_k = transfer_checks.check_kfold(settings[-1])
-            ordered = transfer_checks.check_strategies(strategy_list)
             session = transfer_session.get_session(session_id(request))
             if session.dataset is None:
                 session_dataset = transfer_data.load_builtin("text-topics")
                 transfer_session.set_dataset(session, session_dataset)
+            config = _config(*settings[:-1])
+            kfold_k = int(settings[-1] or 0)
             key = backbone_key if session.dataset.modality == "image" else ""
+            ordered = [s for s in STRATEGIES if s in (strategy_list or [])]
             histories: dict = {}
             yield ("Loading the backbone and preparing inputs…", gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                    gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
@@ -314,7 +302,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             train, [strategies, backbone, unfreeze, epochs, lr, batch, wd, dropout, augment, patience, val_fraction, seed, kfold],
             [status, curves, comparison, confusion, results_table, per_class, gallery, wrong_texts, model_pick, kfold_info],
             api_name="transfer_train_live", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
-            time_limit=TRAINING_S, preprocess=False,  # raw values: engine.transfer.checks says what is wrong
+            time_limit=TRAINING_S,
         )
 
         def stop(request: gr.Request):
@@ -338,11 +326,11 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             session = transfer_session.get_session(session_id(request))
             result = session.result(strategy or None)
             value = text if session.dataset.modality == "text" else image
-            prediction = transfer_predict.predict(result.model, session.backbone(), value, transfer_checks.check_top_k(k))
+            prediction = transfer_predict.predict(result.model, session.backbone(), value, int(k))
             return dict(zip(prediction.labels, prediction.probabilities))
 
         predict_btn.click(predict_ui, [model_pick, predict_text, predict_image, top_k], prediction,
-                          api_name="transfer_predict_ui", time_limit=STANDARD_S, preprocess=False)  # load_image checks files
+                          api_name="transfer_predict_ui", time_limit=STANDARD_S)
 
         @user_errors
         def compare_attention(strategy, text, request: gr.Request):
@@ -374,10 +362,8 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             session = transfer_session.get_session(session_id(request))
             result = session.result(strategy or None)
             backbone_info = session.backbone()
-            # Written once per trained model: every export used to add a new ~79 MB copy to gradio's cache.
-            return str(transfer_session.export_once(session, result, lambda: transfer_export.export_zip(
-                result, session.dataset, session.work_dir, backbone_info.tokenizer,
-                name=f"neurodeck-{session.dataset.modality}-{result.strategy}")))
+            return str(transfer_export.export_zip(result, session.dataset, session.work_dir, backbone_info.tokenizer,
+                                  name=f"neurodeck-{session.dataset.modality}-{result.strategy}"))
 
         export_btn.click(export, model_pick, export_file, api_name="transfer_export", time_limit=LONG_S)
 
@@ -401,24 +387,19 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
         @user_errors
         def api_train(data_file, builtin_key, strategy, backbone_key, n_epochs, learning_rate, batch_size, unfreeze_blocks,
                       k, seed_value, request: gr.Request):
-            # Everything is checked before the session is touched: a rejected call keeps its data and models.
-            config = transfer_train.TrainConfig(**transfer_checks.config_values(
-                strategy=strategy or "feature_extraction", epochs=n_epochs, learning_rate=learning_rate,
-                batch_size=batch_size, unfreeze_blocks=unfreeze_blocks, seed=seed_value,
-            ))
-            kfold_k = transfer_checks.check_kfold(k)
-            data_file = data_file.get("path") if isinstance(data_file, dict) else data_file  # raw (preprocess=False)
             if data_file:
                 dataset = transfer_data.load_upload(data_file)
             else:
-                dataset = transfer_data.load_builtin(str(builtin_key or "").strip() or "text-topics")
-            key = str(backbone_key or "").strip() if dataset.modality == "image" else ""
-            transfer_backbones.load_backbone(key, dataset.modality)  # an unknown or unreachable backbone fails here
+                dataset = transfer_data.load_builtin((builtin_key or "").strip() or "text-topics")
             session = transfer_session.get_session(session_id(request))
-            if session.lock.locked():
-                raise ValueError("A training job is already running in this session; wait for it or call /transfer_stop.")
             transfer_session.set_dataset(session, dataset)
-            results = transfer_session.wait_for_training(session, [config.strategy], config, key, kfold_k,
+            config = dataclasses.replace(
+                transfer_train.TrainConfig(), strategy=(strategy or "feature_extraction").strip(), epochs=int(n_epochs or 15),
+                learning_rate=float(learning_rate or 0) or None, batch_size=int(batch_size or 16),
+                unfreeze_blocks=int(unfreeze_blocks or 2), seed=int(seed_value or 0),
+            )
+            key = (backbone_key or "").strip() if dataset.modality == "image" else ""
+            results = transfer_session.wait_for_training(session, [config.strategy], config, key, int(k or 0),
                                         total_seconds=TRAINING_S - 60)
             if config.strategy not in results:
                 raise ValueError("Training was stopped before the model finished an epoch.")
@@ -434,19 +415,19 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             api_train, [api_file, api_builtin, api_strategy, api_backbone, api_epochs, api_lr, api_batch, api_unfreeze,
                         api_kfold, api_seed], api_out,
             api_name="transfer_train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
-            time_limit=TRAINING_S, preprocess=False,  # raw values: engine.transfer.checks says what is wrong
+            time_limit=TRAINING_S,
         )
 
         @user_errors
-        def api_predict(text, image=None, k=3, request: gr.Request = None):
+        def api_predict(text, image, k, request: gr.Request):
             session = transfer_session.get_session(session_id(request))
             result = session.result()
             value = text if session.dataset.modality == "text" else image
-            prediction = transfer_predict.predict(result.model, session.backbone(), value, transfer_checks.check_top_k(k))
+            prediction = transfer_predict.predict(result.model, session.backbone(), value, int(k or 3))
             return {**prediction.to_dict(), "strategy": result.strategy, "labels": list(result.model.config.labels)}
 
         api_predict_btn.click(api_predict, [api_text, api_image, api_topk], api_out, api_name="transfer_predict",
-                              time_limit=STANDARD_S, preprocess=False)  # load_image checks the file itself
+                              time_limit=STANDARD_S)
 
         def cleanup(request: gr.Request):
             session_hash = getattr(request, "session_hash", None)
