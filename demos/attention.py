@@ -16,6 +16,7 @@ import numpy as np
 from gradio.components.plot import PlotData
 
 from demos import attention_decoder
+from demos import transfer_imagenet
 from demos.common import STANDARD_S, LargeJSON, engine_module, session_id, user_errors
 from engine.core.registry import SOURCES
 
@@ -421,6 +422,7 @@ def _build_image(demo: gr.Blocks) -> None:
             with gr.Row():
                 rollout_image = gr.Image(label="Rollout into [CLS]", interactive=False, elem_id="attn-image-rollout")
                 head_image = gr.Image(label="[CLS] attention of the chosen layer/head", interactive=False)
+                transfer_imagenet.attach_attention_gradcam(classify_upload, image, classify_sketch, sketch, model_id)
     raw = gr.JSON(visible=False)
     gr.Markdown(
         "The embedded model sees digits the way scikit-learn's dataset stores them: cropped and averaged "

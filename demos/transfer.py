@@ -10,6 +10,7 @@ import dataclasses
 
 import gradio as gr
 
+from demos import transfer_imagenet
 from demos.attention import FINETUNED
 from demos.common import LONG_S, PUSH_S, STANDARD_S, TRAINING_S, engine_module, session_id, user_errors
 from engine.transfer.data import BUILTIN_DATASETS
@@ -35,8 +36,10 @@ Bring a small dataset, start from a **pre-trained** backbone, and compare four s
 **same split**: feature extraction (frozen backbone + linear head, features cached so the head
 retrains in seconds), fine-tuning the last N blocks, full fine-tuning, and **from scratch** (same
 architecture, random weights) — the baseline that shows what pre-training buys.
-Text uses the real pre-trained **all-MiniLM-L6-v2**; images use **NeuroDeck's own CNN**, pre-trained
-on photos that ship with scikit-image/scikit-learn, or a Hugging Face Hub model when online.
+Text uses the real pre-trained **all-MiniLM-L6-v2**; images use **EfficientNet-Lite0**, pre-trained on
+ImageNet (or **NeuroDeck's own CNN**, pre-trained on photos that ship with scikit-image/scikit-learn, to compare
+pre-trainings; or a Hugging Face Hub model when online). Try the built-in *Objects, few-shot* data with
+*From scratch* ticked: 8 pictures a class are not enough to learn from zero.
 """
 
 
@@ -90,6 +93,9 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
                 source = gr.Radio(SOURCES, value=SOURCES[0], label="Data source", elem_id="transfer-source")
                 builtin = gr.Dropdown([(text, key) for key, text in BUILTIN_DATASETS.items()], value="text-topics",
                                       label="Built-in dataset", elem_id="transfer-builtin")
+        with gr.Tabs(elem_id="transfer-subtabs"):
+            with gr.Tab("Meet the pre-trained model", id="transfer-imagenet", elem_id="tab-transfer-imagenet"):
+                transfer_imagenet.build(demo)
                 upload = gr.File(label="Data file: .zip of class folders (images) or .csv with text,label columns",
                                  file_types=[".zip", ".csv", ".tsv", ".txt"], elem_id="transfer-upload")
                 with gr.Accordion("Build classes (Teachable-Machine style)", open=False, elem_id="transfer-classes"):
@@ -124,7 +130,10 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
                                               label="Strategies (trained one after another on the same split; "
                                                     "tick 'From scratch' to see what pre-training buys)",
                                               elem_id="transfer-strategies")
-                unfreeze = gr.Slider(1, 6, value=2, step=1, label="N: blocks to fine-tune (for 'last N')",
+                unfreeze = gr.Slider(1, 7, value=2, step=1, label="N: blocks to fine-tune (for 'last N')",
+                                     info="EfficientNet-Lite0 counts its 7 stages, NeuroDeck CNN its 5 blocks. "
+                                          "BatchNorm statistics stay frozen (eval mode) in feature extraction and "
+                                          "last-N fine-tuning; only full fine-tuning and from scratch update them.",
                                      elem_id="transfer-unfreeze")
                 with gr.Accordion("Hyperparameters", open=False):
                     epochs = gr.Slider(1, 60, value=15, step=1, label="Epochs", elem_id="transfer-epochs")
@@ -419,7 +428,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
         )
 
         @user_errors
-        def api_predict(text, image, k, request: gr.Request):
+        def api_predict(text, image=None, k=3, request: gr.Request = None):
             session = transfer_session.get_session(session_id(request))
             result = session.result()
             value = text if session.dataset.modality == "text" else image

@@ -35,6 +35,7 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 
 from engine.core.registry import ModelSource, get_source, sha256_of, verified_path
+from engine.transfer.options import IMAGENET_LAYERS
 
 REGISTRY_KEY = "efficientnet-lite0"
 IMAGE_SIZE = 224  # ImageNet evaluation crop
@@ -54,8 +55,10 @@ STAGES: tuple[tuple[int, int, int, int, int, int], ...] = (
     (4, 5, 2, 6, 112, 192),
     (1, 3, 1, 6, 192, 320),
 )
-# Layers whose output Grad-CAM can read: the stem, the output of each stage, the 1x1 head conv.
-LAYERS: tuple[str, ...] = ("stem", *(f"stage {i}" for i in range(1, len(STAGES) + 1)), "head")
+# Layers whose output Grad-CAM can read: the stem, the output of each stage, the 1x1 head conv
+# (listed torch-free in options.IMAGENET_LAYERS for the UI).
+LAYERS: tuple[str, ...] = IMAGENET_LAYERS
+assert LAYERS == ("stem", *(f"stage {i}" for i in range(1, len(STAGES) + 1)), "head")
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:

@@ -30,7 +30,6 @@ so its numbers on this task are flattered by having seen these very photos.
 from __future__ import annotations
 
 import functools
-import os
 
 import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
@@ -54,36 +53,45 @@ SOURCES: dict[str, list[tuple[str, tuple[float, float, float, float]]]] = {
 TEXTURES = ("brick", "grass", "gravel")
 
 
+# Photo files inside the installed packages, read with PIL directly: importing scikit-learn (and with it
+# SciPy) just to reach two JPEGs took seconds.
+PHOTO_FILES = {
+    "chelsea": ("skimage", "data/chelsea.png"), "coffee": ("skimage", "data/coffee.png"),
+    "rocket": ("skimage", "data/rocket.jpg"), "astronaut": ("skimage", "data/astronaut.png"),
+    "camera": ("skimage", "data/camera.png"), "motorcycle_left": ("skimage", "data/motorcycle_left.png"),
+    "motorcycle_right": ("skimage", "data/motorcycle_right.png"), "flower": ("sklearn", "datasets/images/flower.jpg"),
+    "china": ("sklearn", "datasets/images/china.jpg"), "grace_hopper": ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
+    "brick": ("skimage", "data/brick.png"), "grass": ("skimage", "data/grass.png"), "gravel": ("skimage", "data/gravel.png"),
+}
+
+
+def photo_path(name: str):
+    """Path of a packaged photo (``ValueError`` if its package is not installed)."""
+    import importlib.util
+    from pathlib import Path
+
+    package, relative = PHOTO_FILES[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ValueError(f"The {package} package that ships the {name!r} photo is not installed; run "
+                         "`pip install -r requirements.txt`.")
+    path = Path(spec.origin).parent / relative
+    if not path.is_file():
+        raise ValueError(f"The packaged photo {path} is missing; reinstall {package}.")
+    return path
+
+
 @functools.lru_cache(maxsize=None)
 def _photo(name: str) -> Image.Image:
     """One packaged photo as RGB PIL."""
-    import skimage.data
-
-    if name in {"motorcycle_left", "motorcycle_right"}:
-        left, right, _ = skimage.data.stereo_motorcycle()
-        array = left if name == "motorcycle_left" else right
-    elif name in {"flower", "china"}:
-        from sklearn.datasets import load_sample_image
-
-        array = load_sample_image(f"{name}.jpg")
-    elif name == "grace_hopper":
-        import matplotlib
-
-        with Image.open(os.path.join(matplotlib.get_data_path(), "sample_data", "grace_hopper.jpg")) as image:
-            return image.convert("RGB")
-    else:
-        array = getattr(skimage.data, name)()
-    array = np.asarray(array)
-    if array.ndim == 2:
-        array = np.stack([array] * 3, axis=-1)
-    return Image.fromarray(array[..., :3].astype(np.uint8))
+    with Image.open(photo_path(name)) as image:
+        return image.convert("RGB")
 
 
 @functools.lru_cache(maxsize=None)
 def _texture(name: str) -> np.ndarray:
-    import skimage.data
-
-    return np.asarray(getattr(skimage.data, name)(), dtype=np.float32)
+    with Image.open(photo_path(name)) as image:
+        return np.asarray(image.convert("L"), dtype=np.float32)
 
 
 def _background(rng: np.random.Generator, side: int) -> Image.Image:

@@ -145,3 +145,22 @@ def vit_gradcam(image: Image.Image, model_id: str | None = None) -> VitGradCam:
     probability = float(torch.softmax(logits.detach().float(), -1)[top])
     label = str(image_model.model.config.id2label.get(top, top))
     return VitGradCam(cam=cam, label=label, probability=probability, model_input=seen)
+
+
+def vit_gradcam_view(image, model_id: str | None = None) -> tuple[Image.Image, str]:
+    """The Attention tab's Grad-CAM panel: (overlay drawn like the attention overlays, one-line caption).
+
+    ``image``: an upload (path / bytes / PIL / gradio payload) or a sketchpad value (``{"composite": ...}``).
+    Drawn with :func:`engine.attention.render.overlay_heatmap` (square patches, same colours and size as
+    the rollout beside it), so the two maps compare patch for patch.
+    """
+    from engine.attention.render import overlay_heatmap
+    from engine.core.validation import load_image
+
+    if isinstance(image, dict) and "composite" in image:
+        image = image.get("composite")
+        if image is None:
+            raise ValueError("The sketchpad is empty: draw a digit first.")
+    result = vit_gradcam(load_image(image), model_id)
+    caption = f"Grad-CAM for '{result.label}' ({result.probability:.0%}), from the input of the last layer"
+    return overlay_heatmap(result.model_input, result.cam), caption

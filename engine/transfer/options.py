@@ -26,3 +26,9 @@ HUB_IMAGE_IDS = ("google/vit-base-patch16-224-in21k", "facebook/dinov2-small", "
 def image_backbone_choices() -> list[str]:
     """The two embedded backbones first (the default leads), then the Hub ids offered when online."""
     return [DEFAULT_IMAGE_BACKBONE, SECOND_IMAGE_BACKBONE, *HUB_IMAGE_IDS]
+
+
+# EfficientNet-Lite0 layers Grad-CAM can read (engine.transfer.efficientnet.LAYERS), with their grid at 224x224.
+IMAGENET_LAYERS = ("stem", "stage 1", "stage 2", "stage 3", "stage 4", "stage 5", "stage 6", "stage 7", "head")
+IMAGENET_LAYER_GRIDS = {"stem": 112, "stage 1": 112, "stage 2": 56, "stage 3": 28, "stage 4": 14, "stage 5": 14,
+                        "stage 6": 7, "stage 7": 7, "head": 7}

@@ -62,13 +62,27 @@ def comparison_figure(results: dict[str, TrainResult]) -> Figure:
         axis.scatter([seconds], [result.metrics.accuracy], color=colour, s=60, zorder=3)
         axis.annotate(f"{strategy}\nval {result.metrics.accuracy:.0%}, gap {result.gap:+.0%}", (seconds, result.metrics.accuracy),
                       textcoords="offset points", xytext=(6, -18), fontsize=8)
+    title = "Strategies on the same split (bar = train − val gap)"
+    gain = pretraining_gain(results)
+    if gain is not None:
+        scratch = results["from_scratch"].metrics.accuracy
+        axis.axhline(scratch, color=COLOURS["from_scratch"], linestyle=":", linewidth=1)
+        title += f"\nPre-training gain: {gain:+.0%} (best pre-trained strategy vs from scratch)"
     axis.set(xlabel="wall-clock seconds (training + feature extraction)", ylabel="validation accuracy",
-             title="Strategies on the same split (bar = train − val gap)", ylim=(0, 1.05))
+             title=title, ylim=(0, 1.05))
     axis.set_xscale("symlog", linthresh=1.0)
     if results:
         longest = max(r.train_seconds + r.feature_seconds for r in results.values())
         axis.set_xlim(0, max(2.0, longest) * 4)  # room for the labels right of the last point
     return figure
+
+
+def pretraining_gain(results: dict[str, TrainResult]) -> float | None:
+    """Best validation accuracy of a pre-trained strategy minus from scratch's; None without both."""
+    pretrained = [r.metrics.accuracy for s, r in results.items() if s != "from_scratch"]
+    if "from_scratch" not in results or not pretrained:
+        return None
+    return max(pretrained) - results["from_scratch"].metrics.accuracy
 
 
 def attention_figure(shift: AttentionShift) -> Figure:
