@@ -16,6 +16,7 @@ from transformers import ViTConfig, ViTForImageClassification
 
 from engine.core.augment import random_affine
 from engine.core.datasets import digits_split, upscale_digits
+from engine.core.digit_input import SEVEN, plain_sevens
 from engine.core.seeding import seed_everything, torch_generator
 
 DIGIT_LABELS = [str(d) for d in range(10)]
@@ -34,6 +35,7 @@ class DigitsViTConfig:
     learning_rate: float = 2e-3  # AdamW peak, cosine-decayed to 0
     weight_decay: float = 0.05
     seed: int = 0  # seeds init, shuffling and augmentation
+    plain_sevens: bool = True  # add crossbar-free copies of the training 7s (digit_input.plain_sevens)
 
 
 def build_vit(config: DigitsViTConfig) -> ViTForImageClassification:
@@ -72,8 +74,13 @@ def train_digits_vit(
     """
     seed_everything(config.seed)
     split = digits_split()
-    train_x = upscale_digits(split.train_images, config.image_size)
-    train_y = torch.as_tensor(split.train_labels)
+    train_images, train_labels = split.train_images, split.train_labels
+    if config.plain_sevens:  # most of the dataset's 7s have a crossbar; users mostly draw them plain
+        extra = plain_sevens(split.train_images, split.train_labels)
+        train_images = np.concatenate([train_images, extra])
+        train_labels = np.concatenate([train_labels, np.full(len(extra), SEVEN, dtype=train_labels.dtype)])
+    train_x = upscale_digits(train_images, config.image_size)
+    train_y = torch.as_tensor(train_labels)
     test_x = upscale_digits(split.test_images, config.image_size)
     test_y = torch.as_tensor(split.test_labels)
 
@@ -85,6 +92,8 @@ def train_digits_vit(
     )
     generator = torch_generator(config.seed)
     started = time.perf_counter()
+    # Copied from engine.gan.judge.train_judge (the epoch loop): kept apart so each committed model stays
+    # reproducible by its own script; a change to one loop is a deliberate change to the other.
     for epoch in range(config.epochs):
         model.train()
         order = torch.randperm(len(train_x), generator=generator)
@@ -101,7 +110,8 @@ def train_digits_vit(
         if on_progress is not None:
             on_progress(epoch + 1, config.epochs, total_loss / len(train_x))
     metrics = {
-        "train_accuracy": evaluate(model, train_x, train_y),
+        "train_accuracy": evaluate(model, train_x[: len(split.train_labels)], train_y[: len(split.train_labels)]),
+        "plain_sevens_added": int(len(train_y) - len(split.train_labels)),
         "test_accuracy": evaluate(model, test_x, test_y),
         "test_size": int(len(test_y)),
         "train_seconds": round(time.perf_counter() - started, 1),

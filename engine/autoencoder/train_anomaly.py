@@ -100,6 +100,8 @@ def train_anomaly(
     started = time.perf_counter()
     recent: list[float] = []
     model.train()
+    # Copied from engine.autoencoder.train_denoiser._run_stage (the step loop): kept apart so each
+    # committed model stays reproducible by its own script.
     for step in range(1, config.steps + 1):
         clean = sample_texture_patches(config.batch_size, config.patch_size, rng)
         inputs = paste_rectangles(clean, config.corrupt_fraction, rng, config.texture_fill_fraction)
