@@ -52,29 +52,11 @@ DEEPFAKE_TEXT = (
 )
 
 
-# Components that hand their value to the handler unchecked: the engine validates it and says clearly
-# what is wrong (gradio's own range checks name neither the field nor the fix, and reject a NaN sent as
-# the string "nan" with a preprocessing traceback). ``is_template``: drawn by the parent's frontend
-# (gradio takes the first base class's name, so the gradio class must come first).
-class EngineSlider(gr.Slider):
-    is_template = True
-
-    def preprocess(self, payload):
-        return payload
-
-
-class EngineNumber(gr.Number):
-    is_template = True
-
-    def preprocess(self, payload):
-        return payload
-
-
-class EngineRadio(gr.Radio):
-    is_template = True
-
-    def preprocess(self, payload):
-        return payload
+# The events below use ``preprocess=False``: each number reaches the handler unchecked and the engine
+# validates it, saying clearly what is wrong (gradio's own range checks name neither the field nor the fix,
+# and reject a NaN sent as the string "nan" with a preprocessing traceback). Plain components: subclasses
+# would need a frontend of their own (custom components 404 and stop the page's load events).
+EngineSlider, EngineNumber, EngineRadio = gr.Slider, gr.Number, gr.Radio
 
 
 def _faces():
@@ -225,9 +207,9 @@ def build(demo: gr.Blocks) -> None:
                 truncation_seed = EngineNumber(value=TRUNCATION_SEED, precision=0, label="First seed of the rows",
                                             elem_id="gan-faces-truncation-seed")
                 truncation_button = gr.Button("Show these seeds", elem_id="gan-faces-truncation-btn")
-    generate_event = dict(fn=gan_faces, inputs=[seed, count, psi, size], outputs=[gallery, info], time_limit=STANDARD_S)
+    generate_event = dict(preprocess=False, fn=gan_faces, inputs=[seed, count, psi, size], outputs=[gallery, info], time_limit=STANDARD_S)
     button.click(**generate_event, api_name="gan_faces")
-    truncation_event = dict(fn=gan_faces_truncation, inputs=[truncation_seed], outputs=[truncation], time_limit=LONG_S)
+    truncation_event = dict(preprocess=False, fn=gan_faces_truncation, inputs=[truncation_seed], outputs=[truncation], time_limit=LONG_S)
     truncation_button.click(**truncation_event, api_name="gan_faces_truncation")
 
     gr.Markdown("### Z space vs W space")
@@ -256,9 +238,9 @@ def build(demo: gr.Blocks) -> None:
         with gr.Row():
             info_z = gr.JSON(label="z", elem_id="gan-faces-interp-info-z")
             info_w = gr.JSON(label="w", elem_id="gan-faces-interp-info-w")
-    interp_w = dict(fn=gan_faces_interpolate, inputs=[seed_a, seed_b, frames, space_w, interp_psi],
+    interp_w = dict(preprocess=False, fn=gan_faces_interpolate, inputs=[seed_a, seed_b, frames, space_w, interp_psi],
                     outputs=[gif_w, strip_w, figures_w, info_w], time_limit=LONG_S)
-    interp_z = dict(fn=gan_faces_interpolate_z, inputs=[seed_a, seed_b, frames, interp_psi],
+    interp_z = dict(preprocess=False, fn=gan_faces_interpolate_z, inputs=[seed_a, seed_b, frames, interp_psi],
                     outputs=[gif_z, strip_z, figures_z, info_z], time_limit=LONG_S)
     interp_button.click(**interp_w, api_name="gan_faces_interpolate")
     interp_button.click(**interp_z, api_name="gan_faces_interpolate_z", api_visibility="undocumented")
@@ -282,11 +264,11 @@ def build(demo: gr.Blocks) -> None:
     dir_strip = gr.Image(label="Along the direction", show_label=False, interactive=False, format="png",
                          elem_id="gan-faces-dir-strip")
     dir_inputs = [dir_seed, direction, amount, dir_psi]
-    dir_event = dict(fn=gan_faces_direction, inputs=dir_inputs, outputs=[dir_image, dir_text, dir_info], time_limit=QUICK_S)
+    dir_event = dict(preprocess=False, fn=gan_faces_direction, inputs=dir_inputs, outputs=[dir_image, dir_text, dir_info], time_limit=QUICK_S)
     amount.release(**dir_event, api_name="gan_faces_direction", trigger_mode="always_last")
     for control in (dir_seed, direction, dir_psi):
         control.change(**dir_event, api_visibility="private", trigger_mode="always_last")
-    range_button.click(gan_faces_direction_strip, inputs=[dir_seed, direction, dir_psi], outputs=[dir_strip],
+    range_button.click(gan_faces_direction_strip, preprocess=False, inputs=[dir_seed, direction, dir_psi], outputs=[dir_strip],
                        api_name="gan_faces_direction_strip", time_limit=STANDARD_S)
 
     gr.Markdown("### How far GANs came")
@@ -295,9 +277,9 @@ def build(demo: gr.Blocks) -> None:
     compare_html = gr.HTML(elem_id="gan-faces-compare-figures")
     compare_image = gr.Image(label="Digits DCGAN vs MobileStyleGAN", show_label=False, interactive=False,
                              format="png", height=380, elem_id="gan-faces-compare-image")
-    compare_seed = gr.State(DEFAULT_SEED)
+    compare_seed = EngineNumber(value=DEFAULT_SEED, visible=False, label="seed")  # the API's seed parameter
     remeasure = gr.Button("Measure again", elem_id="gan-faces-compare-btn")
-    remeasure.click(gan_faces_remeasure, inputs=[compare_seed], outputs=[compare_html, compare_image],
+    remeasure.click(gan_faces_remeasure, preprocess=False, inputs=[compare_seed], outputs=[compare_html, compare_image],
                     api_visibility="private", time_limit=STANDARD_S)
 
     gr.Markdown("### Deepfakes")
@@ -307,9 +289,9 @@ def build(demo: gr.Blocks) -> None:
                               elem_id="gan-faces-zoom-seed")
         zoom_button = gr.Button("Zoom in", elem_id="gan-faces-zoom-btn")
     zoom_image = gr.Image(label="Zoom", show_label=False, interactive=False, format="png", elem_id="gan-faces-zoom")
-    zoom_event = dict(fn=gan_faces_zoom, inputs=[zoom_seed], outputs=[zoom_image], time_limit=QUICK_S)
+    zoom_event = dict(preprocess=False, fn=gan_faces_zoom, inputs=[zoom_seed], outputs=[zoom_image], time_limit=QUICK_S)
     zoom_button.click(**zoom_event, api_name="gan_faces_zoom")
-    compare_event = dict(fn=gan_faces_compare, inputs=[compare_seed], outputs=[compare_html, compare_image],
+    compare_event = dict(preprocess=False, fn=gan_faces_compare, inputs=[compare_seed], outputs=[compare_html, compare_image],
                          time_limit=STANDARD_S)
 
     # A real result in every section when the page opens: one after another (they share two CPU cores),

@@ -1,0 +1,163 @@
+"""Faces view figures: one face through the app vs bare OpenVINO, threads, faces/s, the w-average cost.
+
+    python benchmarks/bench_faces.py [--repeats 8] [--out benchmarks/results/faces.json]
+
+Everything is measured in this one run, on this machine:
+
+- ``threads``: single-face latency (mapping + synthesis, fresh seeds) and faces/s for a batch of 8
+  for three OpenVINO settings: 1 thread, 2 threads on one stream, and 2 streams of 1 thread
+  (two requests at once, as two app users or one 8-face batch spread over the request pool).
+- ``w_average``: estimating the average style from 4,096 mapped samples, and reading it back.
+- ``app``: ``/gan_faces`` (1 face, 256 px, fresh seeds) through gradio_client against ``python app.py``,
+  minus the ``/ping`` round trip, over the bare mapping + synthesis with the app's own setting,
+  the three interleaved so that machine load drifts hit all of them alike. Target: <= 1.3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.serving import p50, running_server, wait_until_warm
+from engine.gan import faces
+
+BATCH = 8
+
+
+def _one_face(generator: faces.FaceGenerator, seed: int) -> None:
+    generator.synthesize_raw(generator.map(faces.seed_z(seed)))
+
+
+def _batch_seconds(generator: faces.FaceGenerator, seeds: list[int]) -> float:
+    """Wall time for ``len(seeds)`` faces spread over as many threads as the generator has streams."""
+    todo = list(seeds)
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                seed = todo.pop()
+            _one_face(generator, seed)
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=worker) for _ in range(generator.streams)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return time.perf_counter() - started
+
+
+def thread_settings(repeats: int) -> dict:
+    folder = faces.ir_folder()
+    rows = {}
+    seed = 10_000
+    for threads, streams in ((1, 1), (2, 1), (1, 2)):
+        generator = faces.FaceGenerator(folder, threads, streams)
+        _one_face(generator, 0)  # first inference allocates buffers
+        latencies = []
+        for _ in range(repeats):
+            seed += 1
+            started = time.perf_counter()
+            _one_face(generator, seed)
+            latencies.append(time.perf_counter() - started)
+        batch = _batch_seconds(generator, list(range(seed + 1, seed + 1 + BATCH)))
+        seed += BATCH
+        rows[f"{threads}_thread_x_{streams}_stream"] = {
+            "threads_per_request": threads,
+            "streams": streams,
+            "compile_s": round(generator.compile_seconds, 2),
+            "one_face_p50_s": round(p50(latencies), 3),
+            "batch_of_8_s": round(batch, 2),
+            "faces_per_s": round(BATCH / batch, 2),
+        }
+        print(json.dumps(rows), flush=True)
+    return rows
+
+
+def w_average_cost() -> dict:
+    generator = faces.load_face_generator()
+    started = time.perf_counter()
+    generator.map_batch(np.zeros((1, faces.STYLE_DIM), np.float32))  # compiles the batched mapping copy
+    compile_s = time.perf_counter() - started
+    started = time.perf_counter()
+    faces.estimate_w_avg(generator.map_batch)
+    estimate_s = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as folder:
+        faces.cached_w_avg("bench", lambda: faces.estimate_w_avg(generator.map_batch), faces.W_AVG_SAMPLES, Path(folder))
+        started = time.perf_counter()
+        cached = faces.cached_w_avg("bench", lambda: 1 / 0, faces.W_AVG_SAMPLES, Path(folder))
+        read_s = time.perf_counter() - started
+    return {"samples": faces.W_AVG_SAMPLES, "batched_mapping_compile_s": round(compile_s, 3),
+            "estimate_s": round(estimate_s, 3), "read_from_disk_cache_s": round(read_s, 5), "source": cached.source}
+
+
+def app_vs_bare(repeats: int) -> dict:
+    from gradio_client import Client
+
+    bare = faces.load_face_generator()  # the app's own setting (DEFAULT_THREADS x DEFAULT_STREAMS)
+    faces.w_average(bare)
+    with tempfile.TemporaryDirectory() as cache, \
+            running_server("app.py", {"NEURODECK_CACHE_DIR": cache}, timeout_s=300) as (url, _):
+        client = Client(url, verbose=False, ssl_verify=False)
+        wait_until_warm(client, timeout_s=300)
+        for seed in (1, 2):  # the first call compiles the model and estimates the w average
+            client.predict(seed, api_name="/gan_faces")
+        bare_s, app_s, ping_s = [], [], []
+        for i in range(repeats):
+            started = time.perf_counter()
+            _one_face(bare, 20_000 + i)
+            bare_s.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            client.predict(api_name="/ping")
+            ping_s.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            client.predict(30_000 + i, api_name="/gan_faces")
+            app_s.append(time.perf_counter() - started)
+            print(f"bare {bare_s[-1]:.3f}  ping {ping_s[-1]:.3f}  app {app_s[-1]:.3f}", flush=True)
+    app_minus_ping = p50(app_s) - p50(ping_s)
+    return {
+        "client": "gradio_client, ssl_verify=False (downloads the image like a browser)",
+        "bare_mapping_plus_synthesis_p50_s": round(p50(bare_s), 3),
+        "ping_p50_s": round(p50(ping_s), 3),
+        "app_one_face_p50_s": round(p50(app_s), 3),
+        "app_minus_ping_s": round(app_minus_ping, 3),
+        "ratio": round(app_minus_ping / p50(bare_s), 2),
+        "target_ratio": 1.3,
+        "openvino_threads_per_request": bare.threads,
+        "openvino_streams": bare.streams,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/faces.json"))
+    parser.add_argument("--skip-app", action="store_true", help="engine figures only")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    load_before = os.getloadavg()
+    results = {"machine": {"cpus": os.cpu_count(), "load_average_1min_before": round(load_before[0], 2)}}
+    results["w_average"] = w_average_cost()
+    print(json.dumps(results["w_average"]), flush=True)
+    results["threads"] = thread_settings(args.repeats)
+    if not args.skip_app:
+        results["app"] = app_vs_bare(args.repeats)
+    results["machine"]["load_average_1min_after"] = round(os.getloadavg()[0], 2)
+    text = json.dumps(results, indent=2)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
