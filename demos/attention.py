@@ -456,10 +456,12 @@ def build_tab(demo: gr.Blocks) -> TextAttentionLink:
     """Build the tab; returns the handles the Transfer tab uses to open a sentence here."""
     with gr.Tab("Attention", id="attention", elem_id="tab-attention"):
         gr.Markdown(
-            "### Attention\nSee what a transformer attends to. **Text:** the real pre-trained all-MiniLM-L6-v2 "
-            "(6 layers x 12 heads). **Images:** a Vision Transformer NeuroDeck trained on handwritten digits."
+            "**Attention lets every token look at every other token** and take a weighted mix of what it sees; the "
+            "weights are what these views draw. **Text:** the real pre-trained all-MiniLM-L6-v2 (6 layers x 12 heads). "
+            "**Images:** a Vision Transformer NeuroDeck trained on handwritten digits, where the tokens are 8x8 patches.",
+            elem_id="attention-intro",
         )
-        with gr.Tabs() as tabs:
+        with gr.Tabs(elem_id="attention-subtabs") as tabs:
             with gr.Tab("Text", id="attention-text", elem_id="tab-attention-text"):
                 text, text_pair, model_id, run_inputs, run_outputs = _build_text(demo)
             with gr.Tab("Decoder", id="attention-decoder", elem_id="tab-attention-decoder"):

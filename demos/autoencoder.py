@@ -190,7 +190,7 @@ def bottleneck():
 # ------------------------------------------------------------------ layout
 
 def _denoise_tab() -> None:
-    with gr.Tab("Denoise", elem_id="ae-denoise-tab"):
+    with gr.Tab("Denoise", id="ae-denoise", elem_id="ae-denoise-tab"):
         with gr.Row():
             with gr.Column(scale=1):
                 image = gr.Image(type="filepath", label="Photo", elem_id="ae-denoise-input", sources=["upload", "clipboard"])
@@ -238,7 +238,7 @@ def _denoise_tab() -> None:
 def _anomaly_tab() -> None:
     default_threshold = service.anomaly_default_threshold()
     examples = service.example_images(EXAMPLES_DIR / "textures", count=6)
-    with gr.Tab("Anomalies", elem_id="ae-anomaly-tab"):
+    with gr.Tab("Anomalies", id="ae-anomalies", elem_id="ae-anomaly-tab"):
         with gr.Row():
             with gr.Column(scale=1):
                 image = gr.Image(type="filepath", label="Texture image", elem_id="ae-anomaly-input", sources=["upload", "clipboard"])
@@ -276,10 +276,11 @@ def _anomaly_tab() -> None:
 
 
 def _latent_tab():
-    with gr.Tab("Latent space", elem_id="ae-latent-tab"):
+    with gr.Tab("Latent space", id="ae-latent", elem_id="ae-latent-tab"):
         with gr.Row():
             with gr.Column(scale=3):
-                map_image = gr.Image(label="2-D latent map of the test digits (click a point)", elem_id="ae-latent-map", interactive=False, format="png")
+                map_image = gr.Image(label="2-D latent map of the test digits (click a point)", show_label=False,
+                                     elem_id="ae-latent-map", interactive=False, format="png", buttons=[])
             with gr.Column(scale=2):
                 x = gr.Slider(-5, 5, value=0, step=0.01, label="latent z1", elem_id="ae-latent-x")
                 y = gr.Slider(-5, 5, value=0, step=0.01, label="latent z2", elem_id="ae-latent-y")
@@ -308,9 +309,9 @@ def _latent_tab():
 
 def build_tab(demo: gr.Blocks) -> None:
     """Add the Autoencoder tab to ``demo`` (inside ``gr.Tabs``)."""
-    with gr.Tab("Autoencoder", elem_id="ae-tab"):
+    with gr.Tab("Autoencoder", id="autoencoder", elem_id="ae-tab"):
         gr.Markdown(INTRO)
-        with gr.Tabs():
+        with gr.Tabs(elem_id="ae-subtabs"):
             _denoise_tab()
             threshold, gallery, eval_metrics, roc = _anomaly_tab()
             map_image, x, y, frame = _latent_tab()

@@ -23,6 +23,12 @@ from engine.gan.lab_config import COLLAPSE_PRESET, DATASETS, LIVE_FIELDS, LOSSES
 from demos.common import LONG_S, QUICK_S, STANDARD_S, engine_module, user_errors
 from demos import gan_faces
 
+INTRO = (
+    "**A generative adversarial network is two networks in a contest.** The *generator* turns random noise into "
+    "an image; the *discriminator* tries to tell its images from real ones. Each learns by beating the other, until "
+    "the fakes are hard to tell apart. *Truncation ψ* trades variety for quality: ψ < 1 pulls samples towards the "
+    "average, ψ = 0 gives the average itself."
+)
 DIGIT_CHOICES = ["random"] + [str(d) for d in range(10)]
 SCORE_CLASS_CHOICES = ["auto"] + [str(d) for d in range(10)]
 LAB_FRAME_SECONDS = 0.3  # training time between two streamed frames (>= 2 frames/s with rendering)
@@ -541,7 +547,8 @@ def _build_quality():
 def build_tab(demo: gr.Blocks) -> None:
     """Add the GAN tab to ``demo`` (per-session state lives in gr.State, freed with the session)."""
     with gr.Tab("GAN", id="gan", elem_id="tab-gan"):
-        with gr.Tabs():
+        gr.Markdown(INTRO)
+        with gr.Tabs(elem_id="gan-subtabs"):
             with gr.Tab("Faces", id="gan-faces", elem_id="tab-gan-faces"):
                 gan_faces.build(demo)
             with gr.Tab("Generate", id="gan-generate", elem_id="tab-gan-generate"):

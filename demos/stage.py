@@ -1,0 +1,297 @@
+"""The stage: what a newcomer and a speaker see first.
+
+- a landing header that says what NeuroDeck is and where to start in each tab;
+- a result in every main view when the page opens (the tabs' own events, run once on load);
+- deep links: ``?tab=attention&sub=text&text=...``, ``?tab=gan&seed=7&digit=3``,
+  ``?tab=autoencoder&example=<photo name>``; unknown or malformed parameters are ignored with a notice;
+- presenter mode (``?presenter=1`` or the toggle): larger type (charts too), developer details hidden;
+- "Copy link to this view": the current tab and its main inputs as such a link.
+
+Components are found by ``elem_id`` and events by ``api_name``, so the tab modules need no changes
+to take part. Query parsing is a pure function (:func:`parse_query`), tested without a server.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+
+from engine.core.registry import ASSETS_DIR
+from engine.core.settings import LIMITS
+
+TITLE = """<div class="nd-header"><h1>NeuroDeck <span class="nd-tagline">deep learning you can poke at: real models,
+live and offline; every number computed on the spot</span></h1></div>"""
+HEADER = """
+<div class="nd-cards">
+<div class="nd-card"><b>GAN</b>: two networks in a contest: a generator makes faces and digits from noise, a discriminator judges them. <i>Start: Faces.</i></div>
+<div class="nd-card"><b>Autoencoder</b>: squeeze an image through a bottleneck and rebuild it: denoising, defect detection, latent maps. <i>Start: Denoise.</i></div>
+<div class="nd-card"><b>Attention</b>: what a transformer looks at: in a sentence, while writing text, translating, and in an image. <i>Start: Text.</i></div>
+<div class="nd-card"><b>Transfer learning</b>: adapt a pre-trained model to your own small dataset and see why it beats training from scratch. <i>Start: Meet the model.</i></div>
+</div>
+"""
+
+CSS = """
+.nd-header h1 { margin: 0; font-size: 1.9em; line-height: 1.2; }
+#nd-link-row { gap: 8px; }
+#nd-link-box textarea { padding: 2px 8px; font-size: 13px; }
+.nd-tagline { font-size: 0.5em; font-weight: 400; color: var(--body-text-color-subdued); margin-left: 0.6em; }
+.nd-cards { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 8px; }
+.nd-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; font-size: 0.95em; line-height: 1.3; }
+.nd-notice { color: #8a5a00; }
+#nd-stage-bar { align-items: center; }
+#nd-link-box textarea { font-family: monospace; }
+/* Presenter mode: everything larger (Gradio's type scale and the charts), developer details hidden. */
+body.nd-presenter .gradio-container {
+  --text-xxs: 13px; --text-xs: 15px; --text-sm: 18px; --text-md: 20px; --text-lg: 24px; --text-xl: 30px; --text-xxl: 36px;
+  --block-label-text-size: 18px; --block-title-text-size: 20px; --button-large-text-size: 24px; --button-small-text-size: 20px;
+  --prose-text-size: 20px; --input-text-size: 20px;
+}
+body.nd-presenter .gradio-container .prose, body.nd-presenter .gradio-container .prose * { font-size: 20px; }
+body.nd-presenter .gradio-container .prose h1 { font-size: 36px; }
+body.nd-presenter .gradio-container .prose h2, body.nd-presenter .gradio-container .prose h3 { font-size: 26px; }
+body.nd-presenter .js-plotly-plot .main-svg text { font-size: 18px !important; }
+body.nd-presenter .nd-dev, body.nd-presenter #nd-header, body.nd-presenter .nd-tagline { display: none !important; }
+/* Phones: the tab names wrap instead of hiding behind an unlabelled overflow button. */
+@media (max-width: 640px) {
+  .nd-cards { grid-template-columns: 1fr 1fr; }
+  .tab-wrapper .tab-container, div[role=tablist] { flex-wrap: wrap !important; height: auto !important; overflow: visible !important; }
+}
+"""
+
+# Adds / removes the body class; also keeps ?presenter=1 in the address bar so a copied link keeps it.
+PRESENTER_JS = """
+(on) => {
+  document.body.classList.toggle('nd-presenter', !!on);
+  const url = new URL(window.location.href);
+  if (on) { url.searchParams.set('presenter', '1'); } else { url.searchParams.delete('presenter'); }
+  window.history.replaceState(null, '', url);
+  return [];
+}
+"""
+
+# Reads the selected tab and sub-tab from the page, and the main inputs it is given, into a link.
+COPY_LINK_JS = """
+(text, seed, digit) => {
+  const chosen = (root) => root ? root.querySelector(':scope > .tab-wrapper [role=tab][aria-selected=true], [role=tab][aria-selected=true]') : null;
+  const keyOf = (button) => button ? (button.id || '').replace(/-button$/, '') : '';
+  const tabs = {'tab-gan': 'gan', 'ae-tab': 'autoencoder', 'tab-attention': 'attention', 'transfer-tab': 'transfer'};
+  const top = keyOf(chosen(document.querySelector('#app-tabs')));
+  const url = new URL(window.location.origin + window.location.pathname);
+  const tab = tabs[top];
+  if (tab) { url.searchParams.set('tab', tab); }
+  const subRoot = {gan: '#gan-subtabs', autoencoder: '#ae-subtabs', attention: '#attention-subtabs'}[tab];
+  if (subRoot) {
+    const sub = keyOf(chosen(document.querySelector(subRoot)));
+    const subs = %SUBS%;
+    if (subs[sub]) { url.searchParams.set('sub', subs[sub]); }
+  }
+  if (tab === 'attention' && text) { url.searchParams.set('text', text); }
+  if (tab === 'gan') { url.searchParams.set('seed', String(seed)); url.searchParams.set('digit', String(digit)); }
+  if (document.body.classList.contains('nd-presenter')) { url.searchParams.set('presenter', '1'); }
+  const link = url.toString();
+  if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(link).catch(() => {}); }
+  return link;
+}
+"""
+
+# ?tab= value -> the top-level Tab id; and per tab, the Tabs' elem_id and its ?sub= values -> Tab ids.
+TABS = {"gan": "gan", "autoencoder": "autoencoder", "attention": "attention", "transfer": "transfer"}
+SUB_TABS: dict[str, tuple[str, dict[str, str]]] = {
+    "gan": ("gan-subtabs", {"faces": "gan-faces", "generate": "gan-generate", "latent": "gan-latent",
+                            "score": "gan-score", "lab": "gan-lab", "live": "gan-live", "quality": "gan-quality"}),
+    "autoencoder": ("ae-subtabs", {"denoise": "ae-denoise", "anomalies": "ae-anomalies", "latent": "ae-latent"}),
+    "attention": ("attention-subtabs", {"text": "attention-text", "decoder": "attention-decoder",
+                                        "image": "attention-image", "seq2seq": "attention-seq2seq"}),
+}
+# Tab elem_ids (their buttons are "<elem_id>-button") -> ?sub= value, for the copy-link script.
+SUB_ELEM_IDS = {"tab-gan-faces": "faces", "tab-gan-generate": "generate", "tab-gan-latent": "latent",
+                "tab-gan-score": "score", "tab-gan-lab": "lab", "tab-gan-live": "live", "tab-gan-quality": "quality",
+                "ae-denoise-tab": "denoise", "ae-anomaly-tab": "anomalies", "ae-latent-tab": "latent",
+                "tab-attention-text": "text", "tab-attention-decoder": "decoder", "tab-attention-image": "image",
+                "tab-attention-seq2seq": "seq2seq"}
+DIGITS = ["random"] + [str(d) for d in range(10)]
+PHOTO_EXAMPLES = ASSETS_DIR / "examples" / "autoencoder" / "photos"
+DIGIT_EXAMPLE = ASSETS_DIR / "examples" / "digit_3.png"
+MAX_SEED = 2**31 - 1
+KNOWN = {"tab", "sub", "text", "seed", "digit", "example", "presenter"}
+# Events run once when the page opens, so each main view shows a result (api_name -> why).
+ON_OPEN = ("gan_generate", "gan_walk", "gan_lab_reset", "attention_text", "attention_image", "ae_denoise")
+
+
+@dataclass(frozen=True)
+class DeepLink:
+    """What a page's query asked for, cleaned. ``None`` fields were not asked for (or were refused)."""
+
+    tab: str | None = None  # a TABS key
+    sub: str | None = None  # a SUB_TABS[tab] key
+    text: str | None = None  # Attention > Text, sentence A
+    seed: int | None = None  # GAN > Generate
+    digit: str | None = None  # GAN > Generate: "random" or "0".."9"
+    example: str | None = None  # Autoencoder > Denoise: a held-out photo's file name
+    presenter: bool = False
+    notices: tuple[str, ...] = field(default=())  # one line per parameter that was ignored, and why
+
+
+def photo_examples() -> list[Path]:
+    return sorted(path for path in PHOTO_EXAMPLES.glob("*.png")) if PHOTO_EXAMPLES.is_dir() else []
+
+
+def parse_query(params) -> DeepLink:
+    """Clean a page's query parameters (a mapping of str -> str). Never raises: what cannot be used is
+    dropped and named in ``notices``."""
+    params = {str(k): str(v) for k, v in dict(params or {}).items()}
+    notices: list[str] = []
+    out: dict = {}
+    unknown = sorted(set(params) - KNOWN)
+    if unknown:
+        notices.append(f"ignored unknown parameter(s): {', '.join(name[:30] for name in unknown[:5])}")
+    tab = params.get("tab", "").strip().lower()
+    if tab:
+        if tab in TABS:
+            out["tab"] = tab
+        else:
+            notices.append(f"ignored tab={tab[:30]!r} (use one of {', '.join(TABS)})")
+    sub = params.get("sub", "").strip().lower()
+    if sub:
+        choices = SUB_TABS.get(out.get("tab", ""), (None, {}))[1]
+        if sub in choices:
+            out["sub"] = sub
+        else:
+            notices.append(f"ignored sub={sub[:30]!r}" + (f" (use one of {', '.join(choices)})" if choices else " (pick a tab first)"))
+    if "text" in params:
+        text = params["text"].strip()
+        if text:
+            out["text"] = text[: LIMITS.text_chars]
+            if len(text) > LIMITS.text_chars:
+                notices.append(f"text cut to {LIMITS.text_chars:,} characters")
+    if "seed" in params:
+        try:
+            value = float(params["seed"])
+            if not math.isfinite(value) or value != int(value) or not 0 <= value <= MAX_SEED:
+                raise ValueError
+            out["seed"] = int(value)
+        except ValueError:
+            notices.append(f"ignored seed={params['seed'][:30]!r} (a whole number from 0 to {MAX_SEED})")
+    if "digit" in params:
+        digit = params["digit"].strip().lower()
+        if digit in DIGITS:
+            out["digit"] = digit
+        else:
+            notices.append(f"ignored digit={params['digit'][:30]!r} (0-9 or random)")
+    if "example" in params:
+        names = {path.stem: path.name for path in photo_examples()}
+        wanted = Path(params["example"].strip()).stem  # a name, never a path
+        if wanted in names:
+            out["example"] = names[wanted]
+        else:
+            notices.append(f"ignored example={params['example'][:30]!r} (use one of {', '.join(sorted(names))})")
+    if params.get("presenter", "").strip().lower() in {"1", "true", "yes", "on"}:
+        out["presenter"] = True
+    # Inputs imply their tab when none was named.
+    if "tab" not in out:
+        if "text" in out:
+            out["tab"] = "attention"
+            out.setdefault("sub", "text")
+        elif "seed" in out or "digit" in out:
+            out["tab"] = "gan"
+            out.setdefault("sub", "generate")
+        elif "example" in out:
+            out["tab"] = "autoencoder"
+            out.setdefault("sub", "denoise")
+    if out.get("tab") == "attention" and "text" in out:
+        out.setdefault("sub", "text")
+    if out.get("tab") == "gan" and ("seed" in out or "digit" in out):
+        out.setdefault("sub", "generate")
+    if out.get("tab") == "autoencoder" and "example" in out:
+        out.setdefault("sub", "denoise")
+    return DeepLink(**out, notices=tuple(notices))
+
+
+def _find(demo: gr.Blocks, elem_id: str):
+    for block in demo.blocks.values():
+        if getattr(block, "elem_id", None) == elem_id:
+            return block
+    return None
+
+
+def _event(demo: gr.Blocks, api_name: str):
+    for fn in demo.fns.values():
+        if fn.api_name == api_name:
+            return fn
+    return None
+
+
+def _mark_developer_details(demo: gr.Blocks) -> None:
+    """Presenter mode hides these: JSON payloads, model-id boxes, the API-only widgets."""
+    for block in demo.blocks.values():
+        elem_id = getattr(block, "elem_id", None) or ""
+        label = str(getattr(block, "label", "") or "")
+        developer = isinstance(block, gr.JSON) or (
+            isinstance(block, (gr.Textbox, gr.Dropdown)) and ("model" in elem_id or "Hub" in label)
+        ) or (isinstance(block, gr.Accordion) and "JSON" in label)
+        if developer:
+            classes = list(block.elem_classes or [])
+            if "nd-dev" not in classes:
+                block.elem_classes = classes + ["nd-dev"]
+
+
+def build_header() -> tuple[gr.Checkbox, gr.Button, gr.Textbox, gr.Markdown]:
+    """The landing header and the stage bar (presenter toggle, copy link). Call inside the Blocks, above the tabs."""
+    with gr.Row(elem_id="nd-stage-bar", equal_height=True):
+        gr.HTML(TITLE, elem_id="nd-title", scale=1, min_width=600)
+        presenter = gr.Checkbox(value=False, label="Presenter mode", elem_id="nd-presenter", scale=0, min_width=170,
+                                container=False)
+        copy = gr.Button("Copy link to this view", size="sm", elem_id="nd-copy-link", scale=0, min_width=190)
+    with gr.Row(elem_id="nd-link-row", equal_height=True):
+        link = gr.Textbox(show_label=False, placeholder="(press 'Copy link to this view': the link appears here)",
+                          interactive=False, scale=2, elem_id="nd-link-box", container=False)
+        notice = gr.Markdown("", elem_id="nd-notice", elem_classes=["nd-notice"])
+    gr.HTML(HEADER, elem_id="nd-header")
+    return presenter, copy, link, notice
+
+
+def wire(demo: gr.Blocks, presenter: gr.Checkbox, copy: gr.Button, link: gr.Textbox, notice: gr.Markdown) -> None:
+    """After every tab is built: deep links, results on open, presenter mode and the copy link."""
+    _mark_developer_details(demo)
+    # (deep-link key, component) pairs; a component a tab does not have (yet) is simply left out.
+    wanted = [("presenter", presenter), ("notice", notice), ("app", _find(demo, "app-tabs"))]
+    wanted += [(f"sub:{tab}", _find(demo, elem_id)) for tab, (elem_id, _) in SUB_TABS.items()]
+    wanted += [("text", _find(demo, "attn-text-a")), ("seed", _find(demo, "gan-seed")), ("digit", _find(demo, "gan-digit")),
+               ("photo", _find(demo, "ae-denoise-input")), ("digit_image", _find(demo, "attn-image-in"))]
+    wanted = [(key, component) for key, component in wanted if component is not None]
+    outputs = [component for _, component in wanted]
+    text, seed, digit = (dict(wanted).get(key) for key in ("text", "seed", "digit"))
+
+    def on_load(request: gr.Request):
+        deep = parse_query(getattr(request, "query_params", None) or {})
+        examples = photo_examples()
+        chosen_photo = PHOTO_EXAMPLES / deep.example if deep.example else (examples[0] if examples else None)
+        values = {
+            "presenter": gr.update(value=deep.presenter),
+            "notice": "Link: " + "; ".join(deep.notices) + "." if deep.notices else "",
+            "app": gr.Tabs(selected=TABS[deep.tab]) if deep.tab else gr.skip(),
+            "text": deep.text if deep.text is not None else gr.skip(),
+            "seed": deep.seed if deep.seed is not None else gr.skip(),
+            "digit": deep.digit if deep.digit is not None else gr.skip(),
+            "photo": str(chosen_photo) if chosen_photo else gr.skip(),
+            "digit_image": str(DIGIT_EXAMPLE) if DIGIT_EXAMPLE.is_file() else gr.skip(),
+        }
+        for tab, (_, subs) in SUB_TABS.items():
+            chosen = deep.sub if deep.tab == tab and deep.sub else None
+            values[f"sub:{tab}"] = gr.Tabs(selected=subs[chosen]) if chosen else gr.skip()
+        return [values[key] for key, _ in wanted]
+
+    opened = demo.load(on_load, None, outputs, api_visibility="private", show_progress="hidden", queue=False)
+    opened.then(None, [presenter], None, js=PRESENTER_JS, api_visibility="private")
+    for api_name in ON_OPEN:  # each main view's own event, once, with the inputs the link (or the defaults) set
+        event = _event(demo, api_name)
+        if event is not None:
+            opened.then(event.fn, event.inputs, event.outputs, api_visibility="private", show_progress="minimal",
+                        preprocess=event.preprocess, postprocess=event.postprocess)
+    presenter.change(None, [presenter], None, js=PRESENTER_JS, api_visibility="private")
+    subs = "{" + ", ".join(f"'{k}': '{v}'" for k, v in SUB_ELEM_IDS.items()) + "}"
+    if text is not None and seed is not None and digit is not None:
+        copy.click(None, [text, seed, digit], [link], js=COPY_LINK_JS.replace("%SUBS%", subs), api_visibility="private")

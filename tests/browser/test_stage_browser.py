@@ -1,0 +1,68 @@
+"""The stage in a real browser at 1280x720: a result on landing, deep links, presenter mode, junk links."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def open_page(chromium, app_url):
+    pages = []
+
+    def go(query: str = ""):
+        page = chromium.new_page(viewport={"width": 1280, "height": 720})
+        page.set_default_timeout(240_000)  # the first page load also loads models; CI machines are slow
+        page.goto(app_url + query)
+        page.wait_for_selector("#app-tabs")
+        pages.append(page)
+        return page
+
+    yield go
+    for page in pages:
+        page.close()
+
+
+def test_landing_shows_a_result_without_a_click(open_page):
+    page = open_page()
+    # The first view (GAN > Faces) fills its gallery on open (hidden sub-tabs render only when clicked).
+    page.wait_for_function("Array.from(document.querySelectorAll('#gan-faces-gallery img')).some(i => i.complete && i.naturalWidth > 0)")
+    visible = page.evaluate("""() => Array.from(document.querySelectorAll('img')).filter(i => {
+        const r = i.getBoundingClientRect(); return i.complete && i.naturalWidth > 32 && r.top < 720 && r.width > 100; }).length""")
+    assert visible >= 1
+    page.screenshot(path=str(SCREENSHOTS / "landing.png"))
+
+
+def test_deep_link_opens_attention_with_the_text_analysed(open_page):
+    sentence = "Deep links open this sentence."
+    page = open_page("?tab=attention&text=" + sentence.replace(" ", "%20"))
+    assert page.locator("#attn-text-a textarea").input_value() == sentence
+    selected = page.locator("[role=tab][aria-selected=true]").all_inner_texts()
+    assert "Attention" in selected and "Text" in selected
+    # the analysis ran on that text: the heatmap's token labels include its words
+    page.wait_for_function("document.querySelector('#attn-matrix') && document.querySelector('#attn-matrix').innerText.includes('links')")
+    page.screenshot(path=str(SCREENSHOTS / "deep_link_attention.png"))
+
+
+def test_presenter_mode_enlarges_the_type(open_page):
+    probe = "() => parseFloat(getComputedStyle(document.querySelector('#attention-intro p')).fontSize)"
+    normal = open_page("?tab=attention")
+    before = normal.evaluate(probe)
+    presenter = open_page("?tab=attention&presenter=1")
+    presenter.wait_for_function("document.body.classList.contains('nd-presenter')")
+    after = presenter.evaluate(probe)
+    assert after >= 1.25 * before, (before, after)
+    assert presenter.locator("#nd-presenter input").is_checked()
+    presenter.screenshot(path=str(SCREENSHOTS / "presenter_attention.png"))
+
+
+def test_junk_parameters_load_normally_with_a_notice(open_page):
+    page = open_page("?tab=nope&seed=abc&foo=%3Cscript%3E&example=../../etc/passwd")
+    page.wait_for_function("document.querySelector('#nd-notice').innerText.includes('ignored')")
+    notice = page.locator("#nd-notice").inner_text()
+    assert "seed='abc'" in notice and "foo" in notice
+    assert "GAN" in page.locator("[role=tab][aria-selected=true]").all_inner_texts()
+    page.wait_for_function("document.querySelectorAll('#gan-faces-gallery img').length >= 1")  # the app works as usual
