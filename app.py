@@ -17,19 +17,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import gradio as gr  # noqa: E402
 
-from demos import attention, autoencoder, gan, transfer  # noqa: E402
+from demos import attention, autoencoder, gan, stage, transfer  # noqa: E402
 from engine.core import settings  # noqa: E402
 from engine.core.validation import MAX_UPLOAD_BYTES  # noqa: E402
 
 QUEUE_CONCURRENCY = 2  # one worker per CPU core on the reference 2-core machine
 QUEUE_MAX_SIZE = 64  # requests beyond this get "queue full" instead of waiting forever
-
-INTRO = """
-# NeuroDeck
-Advanced deep-learning architectures, live. Every model here is real and runs offline;
-every number is computed on the spot.
-"""
-
 
 WARM_UP_DONE = threading.Event()  # set when warm_up() has finished (or was skipped)
 
@@ -46,13 +39,15 @@ def ping() -> str:
 def build_app() -> gr.Blocks:
     """Assemble every tab into one Blocks app (not launched)."""
     with gr.Blocks(title="NeuroDeck") as demo:
-        gr.Markdown(INTRO)
-        with gr.Tabs() as tabs:
+        presenter, copy_link, link, notice = stage.build_header()  # what NeuroDeck is, where to start
+        with gr.Tabs(elem_id="app-tabs") as tabs:
             # Each tab module exposes build_tab(demo); it may register demo.unload cleanup.
             gan.build_tab(demo)
             autoencoder.build_tab(demo)
             attention_link = attention.build_tab(demo)
             transfer.build_tab(demo, attention_link=attention_link, app_tabs=tabs)
+        # Deep links, a result in every main view on open, presenter mode, "copy link".
+        stage.wire(demo, presenter, copy_link, link, notice)
         # An empty endpoint: benchmarks subtract its round-trip to isolate model + rendering time.
         gr.api(ping, api_name="ping", api_visibility="undocumented")
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
@@ -116,6 +111,7 @@ def main() -> None:
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         max_file_size=MAX_UPLOAD_BYTES,
         theme=gr.themes.Soft(),
+        css=stage.CSS,
     )
     if settings.get().warm_up:
         threading.Thread(target=warm_up, name="neurodeck-warm-up", daemon=True).start()
