@@ -18,11 +18,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import gradio as gr  # noqa: E402
 
 from demos import attention, autoencoder, gan, stage, transfer  # noqa: E402
+from demos import admission  # noqa: E402
 from engine.core import settings  # noqa: E402
 from engine.core.validation import MAX_UPLOAD_BYTES  # noqa: E402
 
 QUEUE_CONCURRENCY = 2  # one worker per CPU core on the reference 2-core machine
 QUEUE_MAX_SIZE = 64  # requests beyond this get "queue full" instead of waiting forever
+# Gradio's cache (outputs, uploads, exports): every 10 minutes, files older than an hour are deleted.
+CACHE_SWEEP_S, CACHE_MAX_AGE_S = 600, 3600
 
 WARM_UP_DONE = threading.Event()  # set when warm_up() has finished (or was skipped)
 
@@ -38,7 +41,7 @@ def ping() -> str:
 
 def build_app() -> gr.Blocks:
     """Assemble every tab into one Blocks app (not launched)."""
-    with gr.Blocks(title="NeuroDeck") as demo:
+    with gr.Blocks(title="NeuroDeck", delete_cache=(CACHE_SWEEP_S, CACHE_MAX_AGE_S)) as demo:
         presenter, copy_link, link, notice = stage.build_header()  # what NeuroDeck is, where to start
         with gr.Tabs(elem_id="app-tabs") as tabs:
             # Each tab module exposes build_tab(demo); it may register demo.unload cleanup.
@@ -51,6 +54,7 @@ def build_app() -> gr.Blocks:
         # An empty endpoint: benchmarks subtract its round-trip to isolate model + rendering time.
         gr.api(ping, api_name="ping", api_visibility="undocumented")
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
+    admission.install(demo)  # per-session and per-expensive-endpoint caps on waiting requests
     return demo
 
 

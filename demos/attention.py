@@ -19,6 +19,7 @@ from demos import attention_decoder
 from demos import transfer_imagenet
 from demos.common import STANDARD_S, LargeJSON, engine_module, session_id, user_errors
 from engine.core.registry import SOURCES
+from engine.core.settings import LIMITS
 
 TEXT_EXAMPLES = [
     ["The animal didn't cross the street because it was too tired.", ""],
@@ -280,7 +281,7 @@ def attention_image(image, model_id: str = "digits-vit", layer: int = 4, head: i
     gives a clear message instead of a decoder stack trace.
     """
     validation = engine_module("core.validation")
-    picture = validation.load_image(image)
+    picture = validation.load_image(image, max_pixels=LIMITS.digit_image_pixels)
     result = engine_module("attention.image").image_attention(picture, model_id or None)
     return _image_outputs(result, layer, head, head_fusion)
 
@@ -291,7 +292,7 @@ def attention_sketch(sketch, model_id: str = "digits-vit", layer: int = 4, head:
     composite = sketch.get("composite") if isinstance(sketch, dict) else sketch
     if composite is None:
         raise ValueError("The sketchpad is empty: draw a digit first.")
-    picture = engine_module("core.validation").load_image(composite)
+    picture = engine_module("core.validation").load_image(composite, max_pixels=LIMITS.digit_image_pixels)
     result = engine_module("attention.image").image_attention(picture, model_id or None)
     return _image_outputs(result, layer, head, head_fusion)
 
@@ -435,7 +436,8 @@ def _build_image(demo: gr.Blocks) -> None:
         attention_image, inputs=[image, *extra], outputs=outputs, api_name="attention_image",
         preprocess=False, time_limit=STANDARD_S,
     )
-    classify_sketch.click(attention_sketch, inputs=[sketch, *extra], outputs=outputs, api_name="attention_sketch", time_limit=STANDARD_S)
+    classify_sketch.click(attention_sketch, inputs=[sketch, *extra], outputs=outputs, api_name="attention_sketch", time_limit=STANDARD_S,
+                          preprocess=False)  # the editor's raw files: load_image checks them (not an image, too many pixels)
     gr.on(
         [layer.release, head.release, head_fusion.input],
         attention_image_view,

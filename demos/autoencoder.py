@@ -18,7 +18,8 @@ import gradio as gr
 from demos.common import STANDARD_S, engine_module, user_errors
 from engine.autoencoder.noise import NOISE_KINDS, NOISE_LEVELS
 from engine.core.registry import ASSETS_DIR
-from engine.core.validation import load_image
+from engine.core.settings import LIMITS
+from engine.core.validation import check_seed, load_image
 
 service = engine_module("autoencoder.service")  # imported on first use (numpy/PIL only; torch when a model runs)
 
@@ -80,7 +81,7 @@ def _fast_image(image):
 def _load(image):
     """``load_image``, plus a clear message for files PIL rejects while opening (e.g. a PNG signature then junk)."""
     try:
-        return load_image(image)
+        return load_image(image, max_pixels=LIMITS.photo_image_pixels)
     except (OSError, SyntaxError) as error:
         raise ValueError(f"The image file is corrupt or not an image NeuroDeck can read ({error}); upload a PNG or JPEG.") from None
 
@@ -90,9 +91,12 @@ def _number(value, name: str, default: float) -> float:
     if value is None or value == "":
         return default
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a number; got {value!r}.") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be a finite number; got {value!r}.")
+    return number
 
 
 def _choice(value, name: str, options, default: str) -> str:
@@ -112,7 +116,7 @@ def denoise(image, noise="gaussian", level=0.1, seed=0, classical="tv"):
         pil,
         noise,
         _number(level, "level", NOISE_LEVELS[noise][2]),
-        int(_number(seed, "seed", 0)),
+        check_seed(_number(seed, "noise seed", 0), "noise seed"),
         _choice(classical, "classical", ("tv", "nl_means"), "tv"),
     )
     return (*_ENCODER.map(_fast_image, images), metrics)
@@ -267,9 +271,11 @@ def _anomaly_tab() -> None:
         inputs = [image, threshold, normalisation]
         outputs = [heatmap, mask, info]
         button.click(anomaly, inputs, outputs, api_name="ae_anomaly", preprocess=False, time_limit=STANDARD_S)
-        draw_button.click(anomaly_drawn, [editor, threshold, normalisation], outputs, api_name="ae_anomaly_drawn", time_limit=STANDARD_S)
+        draw_button.click(anomaly_drawn, [editor, threshold, normalisation], outputs, api_name="ae_anomaly_drawn", time_limit=STANDARD_S,
+                          preprocess=False)  # the editor's raw files: load_image checks them
         load_button.click(load_for_drawing, [pick], [editor], api_name="ae_load_for_drawing")
-        threshold.change(anomaly_threshold, [threshold], [gallery, eval_metrics, roc], api_name="ae_anomaly_threshold", trigger_mode="always_last")
+        threshold.change(anomaly_threshold, [threshold], [gallery, eval_metrics, roc], api_name="ae_anomaly_threshold", trigger_mode="always_last",
+                         preprocess=False)
         threshold.release(anomaly, inputs, outputs, api_visibility="private", preprocess=False, trigger_mode="always_last")
         normalisation.change(anomaly, inputs, outputs, api_visibility="private", preprocess=False)
         return threshold, gallery, eval_metrics, roc
@@ -301,8 +307,8 @@ def _latent_tab():
             bottleneck_plot = gr.Image(label="Reconstruction MSE vs latent size", elem_id="ae-bottleneck-plot", format="png")
             bottleneck_table = gr.JSON(label="MSE per latent size", elem_id="ae-bottleneck-table")
         map_image.select(map_clicked, None, [x, y, decoded, map_image, decode_info], api_visibility="private")
-        decode_button.click(decode_latent, [x, y], [decoded, map_image, decode_info], api_name="ae_decode_latent")
-        interp_button.click(interpolate_digits, [class_a, class_b, steps], [strip, map_image, interp_info], api_name="ae_interpolate")
+        decode_button.click(decode_latent, [x, y], [decoded, map_image, decode_info], api_name="ae_decode_latent", preprocess=False)
+        interp_button.click(interpolate_digits, [class_a, class_b, steps], [strip, map_image, interp_info], api_name="ae_interpolate", preprocess=False)
         bottleneck_button.click(bottleneck, None, [bottleneck_plot, bottleneck_table], api_name="ae_bottleneck")
         return map_image, x, y, frame
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from gradio import utils as gradio_utils
 from engine.gan.lab_config import COLLAPSE_PRESET, DATASETS, LIVE_FIELDS, LOSSES, OPTIMIZERS, UI_FIELDS, LabConfig
 from demos.common import LONG_S, QUICK_S, STANDARD_S, engine_module, user_errors
 from demos import gan_faces
+from demos.common import session_id
+from engine.core.settings import LIMITS
 
 INTRO = (
     "**A generative adversarial network is two networks in a contest.** The *generator* turns random noise into "
@@ -33,7 +37,10 @@ DIGIT_CHOICES = ["random"] + [str(d) for d in range(10)]
 SCORE_CLASS_CHOICES = ["auto"] + [str(d) for d in range(10)]
 LAB_FRAME_SECONDS = 0.3  # training time between two streamed frames (>= 2 frames/s with rendering)
 LAB_MAX_STEPS = 100_000  # most steps one Play may run
-LIVE_FRAME_SECONDS = 2.5  # training time between two sample grids in the live digits GAN
+LIVE_FRAME_SECONDS = 1.0  # training time between two sample grids in the live digits GAN (one fair-share turn)
+LIVE_FIRST_FRAME_SECONDS = 0.3  # the first grid comes quickly, so a new run shows something within seconds
+LIVE_DEFAULT_SECONDS = 30  # a Start's default length (was 60): others are waiting for the CPU too
+LAB_DEFAULT_STEPS = 3000  # a Play's default length (was 20,000 in the page)
 LIVE_MAX_SECONDS = 110  # one Start runs at most this long (the event's time limit is 120 s)
 SKETCH_SIDE = 256  # the sketchpad canvas: a 32x32 digit enlarged 8x
 
@@ -45,8 +52,23 @@ HUB_FORMAT = """
 """
 
 
+GIF_DIR = Path(tempfile.gettempdir()) / "neurodeck_gan_gifs"  # gradio copies each GIF into its cache
+GIF_MAX_AGE_S = 600  # so ours are deleted after 10 minutes (checked at most once a minute)
+_last_gif_sweep = [0.0]
+
+
 def _gif_path(data: bytes) -> str:
-    handle = tempfile.NamedTemporaryFile(prefix="neurodeck_gan_", suffix=".gif", delete=False)
+    GIF_DIR.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    if now - _last_gif_sweep[0] > 60:
+        _last_gif_sweep[0] = now
+        for old in GIF_DIR.glob("*.gif"):
+            try:
+                if old.stat().st_mtime < now - GIF_MAX_AGE_S:
+                    old.unlink()
+            except OSError:
+                pass  # another request removed it first
+    handle = tempfile.NamedTemporaryFile(dir=GIF_DIR, prefix="neurodeck_gan_", suffix=".gif", delete=False)
     with handle:
         handle.write(data)
     return handle.name
@@ -65,6 +87,7 @@ def _payload_path(payload) -> str | None:
 def gan_generate(seed, digit="random", count=16, psi=1.0, model_id=""):
     """Generate ``count`` digits; returns (gallery images, info dict with class, seed, psi)."""
     inference, render = engine_module("gan.inference"), engine_module("gan.render")
+    model_id = "" if model_id is None else str(model_id)  # raw API value (preprocess=False)
     generator = inference.load_generator(model_id)
     result = inference.generate(generator, seed, digit, count, psi)
     info = result.info()
@@ -82,16 +105,29 @@ def _gallery_files(images, key: str) -> list[str]:
     that halves the round-trip. Outputs are deterministic per request, so an existing file is reused.
     """
     folder = Path(gradio_utils.get_upload_folder()) / "neurodeck_gan" / hashlib.sha1(key.encode()).hexdigest()[:20]
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for index, image in enumerate(images):
-        path = folder / f"digit_{index:02d}.png"
-        if not path.exists():
-            staging = path.with_suffix(".tmp")
-            image.save(staging, format="PNG", compress_level=1)
-            staging.replace(path)  # atomic: a concurrent identical request never sees half a file
-        paths.append(str(path))
+    with _GALLERY_LOCKS_GUARD:
+        lock = _GALLERY_LOCKS.setdefault(key, threading.Lock())
+        while len(_GALLERY_LOCKS) > 1024:  # forget old keys' locks (never the one just added)
+            _GALLERY_LOCKS.pop(next(iter(_GALLERY_LOCKS)))
+    # One writer per request key: identical requests at once wait for the first one's files, and a file
+    # that exists (and may be being served) is never written again. Each file is staged under a unique
+    # name and renamed into place, so no reader ever sees a partly written PNG.
+    with lock:
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for index, image in enumerate(images):
+            path = folder / f"digit_{index:02d}.png"
+            if not path.exists():
+                handle = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.stem}.", suffix=".tmp", delete=False)
+                with handle:
+                    image.save(handle, format="PNG", compress_level=1)
+                os.replace(handle.name, path)
+            paths.append(str(path))
     return paths
+
+
+_GALLERY_LOCKS: dict[str, threading.Lock] = {}
+_GALLERY_LOCKS_GUARD = threading.Lock()
 
 
 @user_errors
@@ -110,6 +146,7 @@ def gan_interpolate(seed_a=0, seed_b=1, digit_a="3", digit_b="8", frames=12, psi
 def gan_walk(seed=0, digit="5", direction_seed=1, amount=0.0, psi=1.0):
     """Move one digit along a random latent direction; returns (image at ``amount``, strip from -3 to 3)."""
     inference, render = engine_module("gan.inference"), engine_module("gan.render")
+    amount = engine_module("core.validation").check_number(amount, "walk amount", -3, 3, default=0.0)
     generator = inference.load_generator()
     amounts = [-3, -2, -1, 0, 1, 2, 3]
     strip_images = inference.latent_walk(generator, seed, digit, direction_seed, amounts, psi)
@@ -130,7 +167,7 @@ def _score(image, digit):
 def gan_score(image, digit="auto"):
     """Discriminator realness of an uploaded image; returns (label of realness per class, info dict)."""
     validation = engine_module("core.validation")
-    pil = validation.load_image(_payload_path(image))
+    pil = validation.load_image(_payload_path(image), max_pixels=LIMITS.digit_image_pixels)
     result, label = _score(pil, digit)
     return label, result.info()
 
@@ -164,7 +201,7 @@ def gan_score_sketch(editor, digit="auto", history=None):
     composite = editor.get("composite") if isinstance(editor, dict) else editor
     if composite is None:
         raise ValueError("The sketchpad is empty: load a generated digit or draw one (white ink on black).")
-    pil = validation.load_image(composite)
+    pil = validation.load_image(composite, max_pixels=LIMITS.digit_image_pixels)
     result, _ = _score(pil, digit)
     history = (list(history or []) + [result.realness])[-200:]
     return result.info(), _history_chart(history), history
@@ -196,23 +233,43 @@ def _check_max_steps(max_steps) -> int:
     return total
 
 
-def _lab(action: str, values: dict, csv_file, arrows, max_steps, state):
+def _lab(action: str, values: dict, csv_file, arrows, max_steps, state, request=None):
     """Play ("run": stream frames until max_steps), Step (one G update) or Reset (fresh networks)."""
     render = engine_module("gan.render")
-    if action == "run":
-        total = _check_max_steps(max_steps)
-    session = _lab_session(None if action == "reset" else state, csv_file, values)
-    if action == "step":
-        session.train(1)
     if action != "run":
+        session = _lab_session(None if action == "reset" else state, csv_file, values)
+        if action == "step":
+            session.train(1)
         yield *render.lab_view(session, arrows), session
         return
+    total = _check_max_steps(max_steps)
+    yield from _live_run(request, "lab", lambda run: _lab_frames(run, values, csv_file, arrows, total, state))
+
+
+def _lab_frames(run, values, csv_file, arrows, total, state):
+    """Play's frames: each is trained and drawn in one fair-share turn (see engine.core.streams)."""
+    render, streams = engine_module("gan.render"), engine_module("core.streams")
+    session = _lab_session(state, csv_file, values)
     target, chunk = session.step + total, 10
-    while session.step < target:
-        started = time.perf_counter()
-        while session.step < target and time.perf_counter() - started < LAB_FRAME_SECONDS:
-            session.train(min(chunk, target - session.step))
-        yield *render.lab_view(session, arrows), session
+    while session.step < target and not run.stop.is_set():
+        with streams.SHARE.turn(run.stop):
+            started = time.perf_counter()
+            while session.step < target and time.perf_counter() - started < LAB_FRAME_SECONDS:
+                session.train(min(chunk, target - session.step))
+            frame = render.lab_view(session, arrows)
+        yield *frame, session
+
+
+def _live_run(request, kind: str, frames):
+    """Stream ``frames(run)`` as this session's one live run of ``kind`` (a newer one replaces it)."""
+    streams = engine_module("core.streams")
+    run = streams.RUNS.start(session_id(request), kind)
+    try:
+        yield from frames(run)
+    except streams.RunStopped:
+        return
+    finally:
+        streams.RUNS.finish(run)
 
 
 def _lab_handler(action: str, doc: str):
@@ -221,7 +278,8 @@ def _lab_handler(action: str, doc: str):
     arrows, [max_steps,] state. Play streams; Step and Reset return one frame."""
     defaults = LabConfig()
     names = [UI_FIELDS[0], "csv_file", *UI_FIELDS[1:], "arrows"] + (["max_steps"] if action == "run" else []) + ["state"]
-    extra = {"csv_file": None, "arrows": True, "max_steps": 3000, "state": None}
+    names += ["request"] if action == "run" else []  # Play: one live run per session (gradio fills it in)
+    extra = {"csv_file": None, "arrows": True, "max_steps": LAB_DEFAULT_STEPS, "state": None, "request": None}
     signature = inspect.Signature([
         inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=extra.get(name, getattr(defaults, name, None)))
         for name in names
@@ -232,7 +290,8 @@ def _lab_handler(action: str, doc: str):
         bound.apply_defaults()
         given = bound.arguments
         values = {name: given[name] for name in UI_FIELDS}
-        return _lab(action, values, given["csv_file"], given["arrows"], given.get("max_steps"), given["state"])
+        return _lab(action, values, given["csv_file"], given["arrows"], given.get("max_steps"), given["state"],
+                    given.get("request"))
 
     if action == "run":
         def handler(*args, **kwargs):
@@ -242,6 +301,7 @@ def _lab_handler(action: str, doc: str):
             return next(frames(args, kwargs))
 
     handler.__signature__ = signature
+    handler.__annotations__ = {"request": gr.Request} if action == "run" else {}
     handler.__name__ = handler.__qualname__ = f"gan_lab_{action}"
     handler.__doc__ = doc
     return user_errors(handler)
@@ -286,9 +346,17 @@ def lab_default_preset():
 
 # ----------------------------------------------------------------------------------------- live digits
 @user_errors
-def gan_live_train(seed=0, seconds=60, state=None):
-    """Start: train the small digits GAN, streaming (sample grid, loss chart, status) every few seconds."""
-    live, render = engine_module("gan.live"), engine_module("gan.render")
+def gan_live_train(seed=0, seconds=LIVE_DEFAULT_SECONDS, state=None, request: gr.Request = None):
+    """Start: train the small digits GAN, streaming (sample grid, loss chart, status) every second or so.
+
+    One run per session (a new Start replaces a running one); up to ``LIMITS.live_runs`` sessions train at
+    once, taking fair turns on one core; the next waits in the queue, which shows its position and wait.
+    """
+    yield from _live_run(request, "live", lambda run: _live_frames(run, seed, seconds, state))
+
+
+def _live_frames(run, seed, seconds, state):
+    live, render, streams = engine_module("gan.live"), engine_module("gan.render"), engine_module("core.streams")
     try:
         budget = float(seconds)
     except (TypeError, ValueError):
@@ -300,14 +368,16 @@ def gan_live_train(seed=0, seconds=60, state=None):
     # Start again with the same seed continues the run; a new seed starts a new one.
     session = state if state is not None and state.seed == seed else live.LiveDigitsGan(seed)
     started = time.perf_counter()
-    while True:
-        remaining = budget - (time.perf_counter() - started)
-        session.train_for(min(LIVE_FRAME_SECONDS, max(remaining, 0.05)))
-        frame = session.snapshot()
-        grid = render.digits_grid(frame.samples, columns=live.SAMPLES_PER_CLASS, cell=32)
-        chart = render.render_curves(
-            [(frame.loss_steps, frame.d_losses, render.D_COLOUR, "D loss"),
-             (frame.loss_steps, frame.g_losses, render.G_COLOUR, "G loss")], width=420, title="losses")
+    while not run.stop.is_set():
+        with streams.SHARE.turn(run.stop):  # train and draw one frame in this run's fair turn
+            remaining = budget - (time.perf_counter() - started)
+            turn = LIVE_FIRST_FRAME_SECONDS if session.step == 0 else LIVE_FRAME_SECONDS
+            session.train_for(min(turn, max(remaining, 0.05)))
+            frame = session.snapshot()
+            grid = render.digits_grid(frame.samples, columns=live.SAMPLES_PER_CLASS, cell=32)
+            chart = render.render_curves(
+                [(frame.loss_steps, frame.d_losses, render.D_COLOUR, "D loss"),
+                 (frame.loss_steps, frame.g_losses, render.G_COLOUR, "G loss")], width=420, title="losses")
         status = {"step": frame.step, "seconds_trained": round(frame.seconds, 1),
                   "steps_per_second": round(frame.steps_per_second, 1), "seed": seed}
         yield grid, chart, status, session
@@ -319,6 +389,8 @@ def gan_live_train(seed=0, seconds=60, state=None):
 @user_errors
 def gan_quality(samples=200):
     """Re-measure the embedded generator with the judge (takes a few seconds); returns the figures."""
+    samples = engine_module("core.validation").check_number(samples, "number of samples", 1, LIMITS.gan_quality_samples,
+                                                            whole=True)
     quality = engine_module("gan.inference").measure_quality(samples)
     return quality.as_dict()
 
@@ -359,7 +431,7 @@ def _build_generate():
     info = gr.JSON(label="What was generated", elem_id="gan-generate-info")
     gr.Markdown(HUB_FORMAT)
     button.click(gan_generate, inputs=[seed, digit, count, psi, model_id], outputs=[gallery, info],
-                 api_name="gan_generate", time_limit=STANDARD_S)
+                 api_name="gan_generate", time_limit=STANDARD_S, preprocess=False)  # raw values: the engine checks them
 
 
 def _build_latent():
@@ -377,7 +449,7 @@ def _build_latent():
         strip = gr.Image(label="Frames", interactive=False, elem_id="gan-interp-strip")
     info = gr.JSON(label="Interpolation", elem_id="gan-interp-info")
     button.click(gan_interpolate, inputs=[seed_a, seed_b, digit_a, digit_b, frames, psi], outputs=[gif, strip, info],
-                 api_name="gan_interpolate", time_limit=STANDARD_S)
+                 api_name="gan_interpolate", time_limit=STANDARD_S, preprocess=False)
 
     gr.Markdown("### Latent walk along a random direction")
     with gr.Row():
@@ -390,9 +462,11 @@ def _build_latent():
         current = gr.Image(label="Here", interactive=False, elem_id="gan-walk-image")
         walk_strip = gr.Image(label="From -3 to +3", interactive=False, elem_id="gan-walk-strip")
     inputs = [seed, digit, direction, amount, walk_psi]
-    amount.release(gan_walk, inputs=inputs, outputs=[current, walk_strip], api_name="gan_walk", time_limit=QUICK_S)
+    amount.release(gan_walk, inputs=inputs, outputs=[current, walk_strip], api_name="gan_walk", time_limit=QUICK_S,
+                   preprocess=False)
     for control in (seed, digit, direction, walk_psi):
-        control.change(gan_walk, inputs=inputs, outputs=[current, walk_strip], api_visibility="private", time_limit=QUICK_S)
+        control.change(gan_walk, inputs=inputs, outputs=[current, walk_strip], api_visibility="private", time_limit=QUICK_S,
+                       preprocess=False)
 
 
 def _build_score():
@@ -425,9 +499,10 @@ def _build_score():
     score_button.click(gan_score, inputs=[upload, score_class], outputs=[label, score_info], api_name="gan_score",
                        preprocess=False, time_limit=QUICK_S)
     load.click(gan_sketch_load, inputs=[sketch_seed, sketch_digit], outputs=[sketch, sketch_info, history_chart, history],
-               api_name="gan_sketch_load", time_limit=QUICK_S)
+               api_name="gan_sketch_load", time_limit=QUICK_S, preprocess=False)
     sketch.change(gan_score_sketch, inputs=[sketch, score_class, history], outputs=[sketch_info, history_chart, history],
-                  api_name="gan_score_sketch", time_limit=QUICK_S, trigger_mode="always_last", show_progress="hidden")
+                  api_name="gan_score_sketch", time_limit=QUICK_S, trigger_mode="always_last", show_progress="hidden",
+                  preprocess=False)  # the editor's raw files: load_image checks them (not an image, too many pixels)
 
 
 def _black_canvas():
@@ -467,7 +542,8 @@ def _build_lab():
                 noise_dim = gr.Slider(1, 16, value=2, step=1, label="Noise dimension", elem_id="gan-lab-noise-dim")
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="gan-lab-seed")
-                max_steps = gr.Number(value=20000, precision=0, label="Play runs up to (steps)", elem_id="gan-lab-max-steps")
+                max_steps = gr.Number(value=LAB_DEFAULT_STEPS, precision=0, label="Play runs up to (steps)",
+                                      elem_id="gan-lab-max-steps")
             arrows = gr.Checkbox(value=True, label="Show generator gradient arrows", elem_id="gan-lab-arrows")
             with gr.Row():
                 collapse = gr.Button("Collapse me", elem_id="gan-lab-collapse")
@@ -489,7 +565,8 @@ def _build_lab():
     settings = [widgets[UI_FIELDS[0]], csv_file, *[widgets[name] for name in UI_FIELDS[1:]], arrows]
     outputs = [field, charts, stats, state]
     run_event = play.click(gan_lab_run, inputs=[*settings, max_steps, state], outputs=outputs, api_name="gan_lab_run",
-                           time_limit=LONG_S, concurrency_limit=2, trigger_mode="once", show_progress="hidden")
+                           time_limit=LONG_S, concurrency_limit=LIMITS.lab_runs, concurrency_id="gan-lab-play",
+                           trigger_mode="once", show_progress="minimal")
     pause.click(None, cancels=[run_event], api_visibility="private")
     step.click(gan_lab_step, inputs=[*settings, state], outputs=outputs, api_name="gan_lab_step", cancels=[run_event],
                time_limit=QUICK_S)
@@ -518,7 +595,8 @@ def _build_live():
     state = gr.State(None)
     with gr.Row():
         seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="gan-live-seed")
-        seconds = gr.Slider(5, LIVE_MAX_SECONDS, value=60, step=5, label="Train for (seconds)", elem_id="gan-live-seconds")
+        seconds = gr.Slider(5, LIVE_MAX_SECONDS, value=LIVE_DEFAULT_SECONDS, step=5, label="Train for (seconds)",
+                            elem_id="gan-live-seconds")
         start = gr.Button("Start", variant="primary", elem_id="gan-live-start")
         stop = gr.Button("Stop", elem_id="gan-live-stop")
         reset = gr.Button("Reset", elem_id="gan-live-reset")
@@ -527,8 +605,8 @@ def _build_live():
         chart = gr.Image(label="Losses", interactive=False, elem_id="gan-live-losses", format="png")
     status = gr.JSON(label="Status", elem_id="gan-live-status")
     event = start.click(gan_live_train, inputs=[seed, seconds, state], outputs=[grid, chart, status, state],
-                        api_name="gan_live_train", time_limit=LONG_S, concurrency_limit=1, trigger_mode="once",
-                        show_progress="hidden")
+                        api_name="gan_live_train", time_limit=LONG_S, concurrency_limit=LIMITS.live_runs,
+                        concurrency_id="gan-live", trigger_mode="once", show_progress="minimal", preprocess=False)
     stop.click(None, cancels=[event], api_visibility="private")
     reset.click(lambda: (None, None, None, None), outputs=[grid, chart, status, state], cancels=[event],
                 api_visibility="private")
@@ -541,7 +619,7 @@ def _build_quality():
         button = gr.Button("Re-measure now", elem_id="gan-quality-btn")
     figures = gr.JSON(label="Measured now", elem_id="gan-quality-json")
     button.click(gan_quality, inputs=[samples], outputs=[figures], api_name="gan_quality", time_limit=LONG_S,
-                 concurrency_limit=1)
+                 concurrency_limit=1, preprocess=False)  # also at most LIMITS.expensive_queued waiting (demos.admission)
 
 
 def build_tab(demo: gr.Blocks) -> None:

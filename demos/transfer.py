@@ -18,6 +18,8 @@ from engine.transfer.options import DEFAULT_IMAGE_BACKBONE, STRATEGIES, STRATEGY
 
 # Engine modules that import torch load on first use, so building the tab (and app start-up) stays fast.
 transfer_attention = engine_module("transfer.attention")
+transfer_backbones = engine_module("transfer.backbones")
+transfer_checks = engine_module("transfer.checks")
 transfer_data = engine_module("transfer.data")
 transfer_export = engine_module("transfer.export")
 transfer_predict = engine_module("transfer.predict")
@@ -48,11 +50,11 @@ def _strategy_choices():
 
 
 def _config(unfreeze, epochs, lr, batch, wd, dropout, augment, patience, val_fraction, seed, strategy="feature_extraction"):
-    return transfer_train.TrainConfig(
-        strategy=strategy, unfreeze_blocks=int(unfreeze), epochs=int(epochs), learning_rate=float(lr) or None,
-        batch_size=int(batch), weight_decay=float(wd), dropout=float(dropout), augment=bool(augment),
-        patience=int(patience), val_fraction=float(val_fraction), seed=int(seed),
-    )
+    """A checked TrainConfig: every value is range-checked (engine.transfer.checks) before anything is trained."""
+    return transfer_train.TrainConfig(**transfer_checks.config_values(
+        strategy=strategy, unfreeze_blocks=unfreeze, epochs=epochs, learning_rate=lr, batch_size=batch, weight_decay=wd,
+        dropout=dropout, augment=augment, patience=patience, val_fraction=val_fraction, seed=seed,
+    ))
 
 
 def _results_rows(session) -> list[list]:
@@ -161,7 +163,8 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
         results_table = gr.Dataframe(headers=RESULT_HEADERS, label="Strategies (validation split)", interactive=False,
                                      elem_id="transfer-results")
         kfold_info = gr.Markdown(elem_id="transfer-kfold-info")
-        model_pick = gr.Dropdown([], label="Model to inspect / use", elem_id="transfer-model-pick")
+        # Custom values allowed: after API training the list is empty in the page, and the handlers check the name.
+        model_pick = gr.Dropdown([], label="Model to inspect / use", elem_id="transfer-model-pick", allow_custom_value=True)
         per_class = gr.Dataframe(headers=["class", "precision", "recall", "F1", "support"], label="Per-class metrics",
                                  interactive=False, elem_id="transfer-per-class")
         gallery = gr.Gallery(label="Misclassified validation images (true | predicted)", columns=6, height=260,
@@ -270,14 +273,14 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
                   progress=gr.Progress()):
             settings = (unfreeze_blocks, n_epochs, learning_rate, batch_size, weight_decay, dropout_p, augment_images,
                         patience_epochs, val_share, seed_value, kfold_k)
+            config = _config(*settings[:-1])  # checked before the session is touched
+            kfold_k = transfer_checks.check_kfold(settings[-1])
+            ordered = transfer_checks.check_strategies(strategy_list)
             session = transfer_session.get_session(session_id(request))
             if session.dataset is None:
                 session_dataset = transfer_data.load_builtin("text-topics")
                 transfer_session.set_dataset(session, session_dataset)
-            config = _config(*settings[:-1])
-            kfold_k = int(settings[-1] or 0)
             key = backbone_key if session.dataset.modality == "image" else ""
-            ordered = [s for s in STRATEGIES if s in (strategy_list or [])]
             histories: dict = {}
             yield ("Loading the backbone and preparing inputs…", gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                    gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
@@ -311,7 +314,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             train, [strategies, backbone, unfreeze, epochs, lr, batch, wd, dropout, augment, patience, val_fraction, seed, kfold],
             [status, curves, comparison, confusion, results_table, per_class, gallery, wrong_texts, model_pick, kfold_info],
             api_name="transfer_train_live", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
-            time_limit=TRAINING_S,
+            time_limit=TRAINING_S, preprocess=False,  # raw values: engine.transfer.checks says what is wrong
         )
 
         def stop(request: gr.Request):
@@ -335,11 +338,11 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             session = transfer_session.get_session(session_id(request))
             result = session.result(strategy or None)
             value = text if session.dataset.modality == "text" else image
-            prediction = transfer_predict.predict(result.model, session.backbone(), value, int(k))
+            prediction = transfer_predict.predict(result.model, session.backbone(), value, transfer_checks.check_top_k(k))
             return dict(zip(prediction.labels, prediction.probabilities))
 
         predict_btn.click(predict_ui, [model_pick, predict_text, predict_image, top_k], prediction,
-                          api_name="transfer_predict_ui", time_limit=STANDARD_S)
+                          api_name="transfer_predict_ui", time_limit=STANDARD_S, preprocess=False)  # load_image checks files
 
         @user_errors
         def compare_attention(strategy, text, request: gr.Request):
@@ -371,8 +374,10 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             session = transfer_session.get_session(session_id(request))
             result = session.result(strategy or None)
             backbone_info = session.backbone()
-            return str(transfer_export.export_zip(result, session.dataset, session.work_dir, backbone_info.tokenizer,
-                                  name=f"neurodeck-{session.dataset.modality}-{result.strategy}"))
+            # Written once per trained model: every export used to add a new ~79 MB copy to gradio's cache.
+            return str(transfer_session.export_once(session, result, lambda: transfer_export.export_zip(
+                result, session.dataset, session.work_dir, backbone_info.tokenizer,
+                name=f"neurodeck-{session.dataset.modality}-{result.strategy}")))
 
         export_btn.click(export, model_pick, export_file, api_name="transfer_export", time_limit=LONG_S)
 
@@ -396,19 +401,24 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
         @user_errors
         def api_train(data_file, builtin_key, strategy, backbone_key, n_epochs, learning_rate, batch_size, unfreeze_blocks,
                       k, seed_value, request: gr.Request):
+            # Everything is checked before the session is touched: a rejected call keeps its data and models.
+            config = transfer_train.TrainConfig(**transfer_checks.config_values(
+                strategy=strategy or "feature_extraction", epochs=n_epochs, learning_rate=learning_rate,
+                batch_size=batch_size, unfreeze_blocks=unfreeze_blocks, seed=seed_value,
+            ))
+            kfold_k = transfer_checks.check_kfold(k)
+            data_file = data_file.get("path") if isinstance(data_file, dict) else data_file  # raw (preprocess=False)
             if data_file:
                 dataset = transfer_data.load_upload(data_file)
             else:
-                dataset = transfer_data.load_builtin((builtin_key or "").strip() or "text-topics")
+                dataset = transfer_data.load_builtin(str(builtin_key or "").strip() or "text-topics")
+            key = str(backbone_key or "").strip() if dataset.modality == "image" else ""
+            transfer_backbones.load_backbone(key, dataset.modality)  # an unknown or unreachable backbone fails here
             session = transfer_session.get_session(session_id(request))
+            if session.lock.locked():
+                raise ValueError("A training job is already running in this session; wait for it or call /transfer_stop.")
             transfer_session.set_dataset(session, dataset)
-            config = dataclasses.replace(
-                transfer_train.TrainConfig(), strategy=(strategy or "feature_extraction").strip(), epochs=int(n_epochs or 15),
-                learning_rate=float(learning_rate or 0) or None, batch_size=int(batch_size or 16),
-                unfreeze_blocks=int(unfreeze_blocks or 2), seed=int(seed_value or 0),
-            )
-            key = (backbone_key or "").strip() if dataset.modality == "image" else ""
-            results = transfer_session.wait_for_training(session, [config.strategy], config, key, int(k or 0),
+            results = transfer_session.wait_for_training(session, [config.strategy], config, key, kfold_k,
                                         total_seconds=TRAINING_S - 60)
             if config.strategy not in results:
                 raise ValueError("Training was stopped before the model finished an epoch.")
@@ -424,7 +434,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             api_train, [api_file, api_builtin, api_strategy, api_backbone, api_epochs, api_lr, api_batch, api_unfreeze,
                         api_kfold, api_seed], api_out,
             api_name="transfer_train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
-            time_limit=TRAINING_S,
+            time_limit=TRAINING_S, preprocess=False,  # raw values: engine.transfer.checks says what is wrong
         )
 
         @user_errors
@@ -432,11 +442,11 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             session = transfer_session.get_session(session_id(request))
             result = session.result()
             value = text if session.dataset.modality == "text" else image
-            prediction = transfer_predict.predict(result.model, session.backbone(), value, int(k or 3))
+            prediction = transfer_predict.predict(result.model, session.backbone(), value, transfer_checks.check_top_k(k))
             return {**prediction.to_dict(), "strategy": result.strategy, "labels": list(result.model.config.labels)}
 
         api_predict_btn.click(api_predict, [api_text, api_image, api_topk], api_out, api_name="transfer_predict",
-                              time_limit=STANDARD_S)
+                              time_limit=STANDARD_S, preprocess=False)  # load_image checks the file itself
 
         def cleanup(request: gr.Request):
             session_hash = getattr(request, "session_hash", None)

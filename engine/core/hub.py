@@ -77,6 +77,29 @@ def hub_reachable() -> bool:
         return bool(_probe["reachable"])
 
 
+def check_download_size(model_id: str) -> None:
+    """Refuse a Hub model whose safetensors weights pass ``LIMITS.hub_download_bytes``, before downloading.
+
+    On a public Space anyone can type any id; the file sizes come from the Hub's metadata in one small
+    request, so a 10 GB checkpoint is refused in about a second instead of filling the disk.
+    """
+    from huggingface_hub import HfApi
+
+    try:
+        info = HfApi().model_info(model_id, files_metadata=True, timeout=10)
+    except Exception as error:  # noqa: BLE001  (not found, gated, network: all mean "cannot use it")
+        raise ValueError(
+            f"Could not find {model_id!r} on the Hugging Face Hub ({type(error).__name__}). Check the id, or use the "
+            "embedded default model."
+        ) from error
+    total = sum(int(getattr(f, "size", 0) or 0) for f in (info.siblings or []) if f.rfilename.endswith(".safetensors"))
+    if total > LIMITS.hub_download_bytes:
+        raise ValueError(
+            f"{model_id!r} has {total / 2**30:.1f} GB of safetensors weights; this server downloads at most "
+            f"{LIMITS.hub_download_bytes / 2**30:.0f} GB per model. Pick a smaller model."
+        )
+
+
 def load_pretrained(loader: Callable[..., T], model_id: str, *, has_weights: bool = True, **kwargs) -> T:
     """Call ``loader(model_id, use_safetensors=True, **kwargs)``; failures become ``ValueError``.
 
@@ -93,6 +116,8 @@ def load_pretrained(loader: Callable[..., T], model_id: str, *, has_weights: boo
         )
     if has_weights:
         kwargs["use_safetensors"] = True
+        if not local and not is_offline():
+            check_download_size(model_id)
     try:
         return loader(model_id, **kwargs)
     except Exception as error:  # noqa: BLE001  (hub, http, config and weight errors all mean "cannot load")

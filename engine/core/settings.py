@@ -60,6 +60,26 @@ class Limits:
     text_chars: int = 5_000  # one text input; longer text is cut (the user is told)
     dataset_text_chars: int = 1_000  # each row of an uploaded CSV
     model_id_chars: int = 200  # a Hub model id; longer is refused before anything else looks at it
+    # Per-tab image caps: every model downsamples, so more pixels only cost decoding time (a 40 MP PNG: 3-7 s of CPU).
+    digit_image_pixels: int = 4_000_000  # GAN score / sketch, Attention image / sketch: the models see 8-224 px
+    photo_image_pixels: int = 12_000_000  # Autoencoder, Transfer predict: a 12 MP phone photo; models see <= 1024 px
+    hub_download_bytes: int = 2 * 2**30  # a Hub model's safetensors weights, checked before downloading
+    seed_max: int = 2**32 - 1  # every seed box: a whole number from 0 to this
+    # Transfer-learning hyper-parameters accepted from the UI and the API.
+    transfer_epochs: int = 100
+    transfer_batch: int = 256
+    transfer_learning_rate: float = 1.0  # learning rates are in (0, this]; 0 in the UI means "strategy default"
+    transfer_kfold: int = 10
+    # Sessions and the queue (sized for the reference 2-core, 16 GB machine; see docs/load.md).
+    transfer_sessions: int = 64  # most transfer sessions kept at once
+    transfer_session_bytes: int = 3 * 2**30  # their models, features and data together; idle ones are evicted first
+    session_idle_s: int = 1800  # a session unused this long is freed (API-only sessions never fire unload)
+    queued_per_session: int = 16  # requests one session may have waiting (a page load fires ~10 at once)
+    expensive_queued: int = 4  # requests waiting for one expensive endpoint (e.g. /gan_quality), all sessions
+    gan_quality_samples: int = 1000  # most samples one /gan_quality re-measures
+    live_runs: int = 4  # Train live runs at once; the next waits in the queue (its position and ETA shown)
+    lab_runs: int = 6  # GAN Lab Plays at once (tiny MLPs)
+    stream_compute_slots: int = 1  # streams computing at the same instant: one core, the other stays for clicks
 
 
 LIMITS = Limits()

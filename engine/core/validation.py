@@ -50,6 +50,32 @@ def clean_text(text: str | None, *, field: str = "text", max_chars: int = MAX_TE
     return CleanText(text=normalised[:max_chars], original_chars=len(normalised), was_cut=was_cut)
 
 
+def check_number(value, name: str, low: float, high: float, *, whole: bool = False, default=None) -> float | int:
+    """A number from ``low`` to ``high`` (``whole``: an integer), from a number or a numeric string.
+
+    Raw API values arrive here (``""``, ``"abc"``, NaN, 1e30, 2**70); ``None`` or ``""`` give ``default``
+    when one is set. Raises ``ValueError`` that names the field and the accepted range.
+    """
+    if default is not None and (value is None or (isinstance(value, str) and not value.strip())):
+        return default
+    kind = "a whole number" if whole else "a number"
+    message = f"The {name} must be {kind} from {low:,} to {high:,}; got {value!r}."
+    if isinstance(value, bool):
+        raise ValueError(message)
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(message) from None
+    if not np.isfinite(number) or not low <= number <= high or (whole and number != int(number)):
+        raise ValueError(message)
+    return int(number) if whole else number
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """A seed: a whole number from 0 to ``LIMITS.seed_max``."""
+    return int(check_number(seed, name, 0, LIMITS.seed_max, whole=True))
+
+
 def _open_source(source) -> Image.Image:
     if isinstance(source, Image.Image):
         return source

@@ -2,8 +2,13 @@
 
 A session is keyed by gradio's ``session_hash``. It owns a private temporary folder (exports
 go there and nowhere else), its dataset, its feature cache, its trained models and a stop
-flag. :func:`drop_session` frees everything; the demo calls it from ``demo.unload``. At most
-:data:`MAX_SESSIONS` sessions are kept; the least recently used is dropped beyond that.
+flag. :func:`drop_session` frees everything; the demo calls it from ``demo.unload``.
+
+Sessions are bounded by memory, not only by count: :func:`session_bytes` measures what a session holds
+(its models' weights, cached features, data), and when all of them together pass
+``LIMITS.transfer_session_bytes`` (or their number passes ``LIMITS.transfer_sessions``) the session idle
+longest is freed first; one that is training is never freed. Sessions unused for ``LIMITS.session_idle_s``
+are freed too (API clients never fire ``unload``), and a freed session's user is told it expired.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
+from engine.core.settings import LIMITS
 from engine.transfer.backbones import Backbone, load_backbone, prepare_inputs
 from engine.transfer.data import TransferDataset
 from engine.transfer.kfold import KFoldResult, cross_validate
 from engine.transfer.strategies import check_strategy
 from engine.transfer.train import TrainConfig, TrainProgress, TrainResult, train_transfer
 
-MAX_SESSIONS = 8  # bounds memory: each holds a dataset and up to four trained models (MiniLM ~90 MB each)
+MAX_SESSIONS = LIMITS.transfer_sessions  # count cap; the memory budget usually binds first (see session_bytes)
 MAX_TRAIN_SECONDS = 240.0  # per strategy; the UI event also has a time_limit
 
 
@@ -38,6 +44,9 @@ class TransferSession:
     feature_cache: dict = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)  # one training job per session at a time
+    last_used: float = field(default_factory=time.monotonic)  # for idle-first eviction
+    expired: bool = False  # an earlier session with this id was freed: say so instead of "train first"
+    exports: dict = field(default_factory=dict)  # strategy -> (result, zip path): each model is exported once
 
     def backbone(self) -> Backbone:
         if self.dataset is None:
@@ -46,6 +55,12 @@ class TransferSession:
 
     def result(self, strategy: str | None = None) -> TrainResult:
         if not self.results:
+            if self.expired:
+                raise ValueError(
+                    "Your session expired: the server frees the models of sessions that were idle longest when "
+                    f"memory runs short (or after {LIMITS.session_idle_s // 60} minutes unused). Train again to get a "
+                    "model back."
+                )
             raise ValueError("No model has been trained in this session yet: press Train first.")
         if strategy:
             if strategy not in self.results:
@@ -56,6 +71,81 @@ class TransferSession:
 
 _sessions: OrderedDict[str, TransferSession] = OrderedDict()
 _guard = threading.Lock()
+_expired: OrderedDict[str, None] = OrderedDict()  # ids of sessions freed by eviction or idleness (bounded)
+_EXPIRED_REMEMBERED = 10_000
+
+
+def session_bytes(session: TransferSession) -> int:
+    """Memory a session holds: its trained models' weights and buffers, cached features and its data.
+
+    Measured, not estimated: a MiniLM model is ~91 MB (22.7 M float32 parameters), an EfficientNet-Lite0
+    one ~19 MB; the text-topics data and features are well under 1 MB (see docs/load.md).
+    """
+    import numpy as np
+    import torch
+
+    def tensors_bytes(value) -> int:
+        if isinstance(value, torch.Tensor):
+            return value.element_size() * value.nelement()
+        if isinstance(value, np.ndarray):
+            return int(value.nbytes)
+        if isinstance(value, dict):
+            return sum(tensors_bytes(v) for v in value.values())
+        if isinstance(value, (list, tuple)):
+            return sum(tensors_bytes(v) for v in value)
+        return 0
+
+    total = 0
+    for result in list(session.results.values()):
+        model = result.model
+        total += sum(t.element_size() * t.nelement() for t in (*model.parameters(), *model.buffers()))
+    total += tensors_bytes(dict(session.feature_cache))
+    if session.dataset is not None:
+        total += tensors_bytes(list(session.dataset.items)) if session.dataset.modality == "image" else sum(
+            len(str(item)) for item in session.dataset.items)
+    return total
+
+
+def _forget(key: str, session: TransferSession) -> None:
+    """Free an evicted or idle session (caller holds _guard) and remember that its id expired."""
+    _sessions.pop(key, None)
+    _expired[key] = None
+    while len(_expired) > _EXPIRED_REMEMBERED:
+        _expired.popitem(last=False)
+    session.stop.set()
+    _free(session)
+
+
+def _idle(session: TransferSession) -> bool:
+    return not session.lock.locked()
+
+
+def _sweep_idle(now: float) -> None:
+    """Free sessions unused for LIMITS.session_idle_s (caller holds _guard)."""
+    for key, session in list(_sessions.items()):
+        if now - session.last_used > LIMITS.session_idle_s and _idle(session):
+            _forget(key, session)
+
+
+def enforce_budget(keep: str | None = None) -> list[str]:
+    """Free the sessions idle longest until the count and memory caps hold; returns the freed ids.
+
+    ``keep`` (the session being served) and sessions that are training are never freed.
+    """
+    freed = []
+    with _guard:
+        _sweep_idle(time.monotonic())
+        sizes = {key: session_bytes(session) for key, session in _sessions.items()}
+        total = sum(sizes.values())
+        for key, session in sorted(_sessions.items(), key=lambda item: item[1].last_used):
+            if len(_sessions) <= MAX_SESSIONS and total <= LIMITS.transfer_session_bytes:
+                break
+            if key == keep or not _idle(session):
+                continue
+            total -= sizes[key]
+            _forget(key, session)
+            freed.append(key)
+    return freed
 
 
 def find_session(session_id: str) -> TransferSession | None:
@@ -70,15 +160,16 @@ def get_session(session_id: str | None) -> TransferSession:
         raise ValueError("This request has no session; reload the page and try again.")
     key = session_id
     with _guard:
+        now = time.monotonic()
+        _sweep_idle(now)
         if key in _sessions:
             _sessions.move_to_end(key)
+            _sessions[key].last_used = now
             return _sessions[key]
-        session = TransferSession(work_dir=Path(tempfile.mkdtemp(prefix="neurodeck-transfer-")))
+        session = TransferSession(work_dir=Path(tempfile.mkdtemp(prefix="neurodeck-transfer-")), expired=key in _expired)
         _sessions[key] = session
-        while len(_sessions) > MAX_SESSIONS:
-            _, old = _sessions.popitem(last=False)
-            _free(old)
-        return session
+    enforce_budget(keep=key)
+    return session
 
 
 def drop_session(session_id: str | None) -> None:
@@ -98,6 +189,17 @@ def _free(session: TransferSession) -> None:
     shutil.rmtree(session.work_dir, ignore_errors=True)
     session.results.clear()
     session.feature_cache.clear()
+    session.exports.clear()
+
+
+def export_once(session: TransferSession, result: TrainResult, make) -> Path:
+    """The zip of ``result``, written by ``make()`` the first time only (each export was ~79 MB for MiniLM)."""
+    cached = session.exports.get(result.strategy)
+    if cached is not None and cached[0] is result and Path(cached[1]).is_file():
+        return Path(cached[1])
+    path = Path(make())
+    session.exports[result.strategy] = (result, path)
+    return path
 
 
 def set_dataset(session: TransferSession, dataset: TransferDataset, backbone_key: str = "") -> None:
@@ -106,6 +208,7 @@ def set_dataset(session: TransferSession, dataset: TransferDataset, backbone_key
     session.backbone_key = backbone_key
     session.results.clear()
     session.feature_cache.clear()
+    session.exports.clear()
     session.kfold = None
 
 
@@ -172,6 +275,8 @@ def run_training(
                         feature_cache=session.feature_cache, should_stop=session.stop.is_set,
                         on_progress=lambda fold, k, p: updates.put(JobUpdate(p, 0, 1, note=f"fold {fold}/{k}")),
                     )
+                session.last_used = time.monotonic()
+                enforce_budget()  # the new models count now (this session is still training, so it stays)
                 updates.put(JobUpdate(None, len(strategies), len(strategies), done=True))
             except Exception as error:  # noqa: BLE001  (re-raised in the caller's thread)
                 updates.put(JobUpdate(None, 0, len(strategies), done=True, error=error))
