@@ -193,8 +193,8 @@ def build(demo: gr.Blocks) -> None:
                                 min_width=140)
                 size = EngineRadio(SIZES, value=256, label="Size (px)", elem_id="gan-faces-size", min_width=200)
             button = gr.Button("Generate", variant="primary", elem_id="gan-faces-generate")
-            gallery = gr.Gallery(label="Generated faces", show_label=False, columns=2, height=330, format="png",
-                                 object_fit="contain", elem_id="gan-faces-gallery")
+            gallery = gr.Gallery(label="Generated faces", show_label=False, columns=2, height="auto", format="png",
+                                 object_fit="contain", elem_id="gan-faces-gallery")  # one face spans the width
             gr.Markdown(LICENCE, elem_id="gan-faces-licence")
             with gr.Accordion("Request details (JSON, as the API returns it)", open=False):
                 info = gr.JSON(show_label=False, elem_id="gan-faces-info")
@@ -255,7 +255,7 @@ def build(demo: gr.Blocks) -> None:
                                elem_id="gan-faces-amount")
             dir_psi = EngineSlider(0.0, 1.0, value=0.7, step=0.05, label="Truncation ψ", elem_id="gan-faces-dir-psi")
             dir_text = gr.Markdown(elem_id="gan-faces-dir-text")
-            range_button = gr.Button("Show -3σ … +3σ", elem_id="gan-faces-dir-range-btn")
+            range_button = gr.Button("Redraw −3σ … +3σ", elem_id="gan-faces-dir-range-btn")
             with gr.Accordion("Edit details (JSON)", open=False):
                 dir_info = gr.JSON(show_label=False, elem_id="gan-faces-dir-info")
         with gr.Column(scale=3):
@@ -266,10 +266,12 @@ def build(demo: gr.Blocks) -> None:
     dir_inputs = [dir_seed, direction, amount, dir_psi]
     dir_event = dict(preprocess=False, fn=gan_faces_direction, inputs=dir_inputs, outputs=[dir_image, dir_text, dir_info], time_limit=QUICK_S)
     amount.release(**dir_event, api_name="gan_faces_direction", trigger_mode="always_last")
-    for control in (dir_seed, direction, dir_psi):
-        control.change(**dir_event, api_visibility="private", trigger_mode="always_last")
-    range_button.click(gan_faces_direction_strip, preprocess=False, inputs=[dir_seed, direction, dir_psi], outputs=[dir_strip],
-                       api_name="gan_faces_direction_strip", time_limit=STANDARD_S)
+    dir_strip_event = dict(preprocess=False, fn=gan_faces_direction_strip, inputs=[dir_seed, direction, dir_psi],
+                           outputs=[dir_strip], time_limit=STANDARD_S)
+    range_button.click(**dir_strip_event, api_name="gan_faces_direction_strip")
+    for control in (dir_seed, direction, dir_psi):  # a new face or direction: redraw the face, then its range
+        control.change(**dir_event, api_visibility="private", trigger_mode="always_last").then(
+            **dir_strip_event, api_visibility="private")
 
     gr.Markdown("### How far GANs came")
     gr.Markdown("Both generators below run on this machine's CPU right now; every figure is measured here "
@@ -301,5 +303,6 @@ def build(demo: gr.Blocks) -> None:
      .then(**interp_w, api_visibility="private")
      .then(**interp_z, api_visibility="private")
      .then(**dir_event, api_visibility="private")
+     .then(**dir_strip_event, api_visibility="private")
      .then(**zoom_event, api_visibility="private")
      .then(**compare_event, api_name="gan_faces_compare"))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import html
+import importlib.util
 import io
+from pathlib import Path
 from typing import Sequence
 
 from PIL import Image, ImageDraw, ImageFont
@@ -16,8 +18,19 @@ BOX_COLOURS = ((230, 60, 60), (40, 140, 230), (250, 170, 20))
 TITLE_PX = 20  # text on images reads from the back of a room
 
 
+def _font_file() -> str | None:
+    """DejaVu Sans (has ψ, ×, σ; PIL's built-in font does not): matplotlib's copy, else the system's."""
+    spec = importlib.util.find_spec("matplotlib")  # located, not imported
+    candidates = [Path(spec.origin).parent / "mpl-data/fonts/ttf/DejaVuSans.ttf"] if spec and spec.origin else []
+    candidates.append(Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"))
+    return next((str(path) for path in candidates if path.is_file()), None)
+
+
 @functools.lru_cache(maxsize=8)
 def _font(size: int) -> ImageFont.ImageFont:
+    path = _font_file()
+    if path:
+        return ImageFont.truetype(path, size)
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow without FreeType
