@@ -208,16 +208,22 @@ def _stage_keys(model, stage: int) -> list[str]:
     return [name for name, p in model.named_parameters() if id(p) in ids]
 
 
+def _small_backbone(model):
+    """The real pre-trained feature extractor, fed 32x32 pictures (it is fully convolutional) so tests stay fast."""
+    from engine.transfer.backbones import Backbone
+
+    return Backbone(key="efficientnet-lite0@32", name="EfficientNet-Lite0 at 32 px", modality="image",
+                    backbone_type="efficientnet_lite", backbone_config={"num_classes": 0, "dropout": 0.0},
+                    feature_dim=1280, state_dict=efficientnet.backbone_state_dict(model), image_size=32)
+
+
 @pytest.mark.parametrize("strategy, stats_move", [("fine_tune_last_n", False), ("full_fine_tune", True)])
 def test_partial_fine_tuning_trains_the_last_stage_with_frozen_batchnorm_statistics(model, strategy, stats_move):
-    """At 32x32 (EfficientNet is fully convolutional) so this runs in a fraction of a second."""
-    from engine.transfer.backbones import Backbone, new_classifier
+    from engine.transfer.backbones import new_classifier
     from engine.transfer.train import TrainConfig, train_transfer
     from tests.support import stripes_dataset
 
-    backbone = Backbone(key="efficientnet-lite0@32", name="EfficientNet-Lite0 at 32 px", modality="image",
-                        backbone_type="efficientnet_lite", backbone_config={"num_classes": 0, "dropout": 0.0},
-                        feature_dim=1280, state_dict=efficientnet.backbone_state_dict(model), image_size=32)
+    backbone = _small_backbone(model)
     dataset = stripes_dataset(per_class=6, side=32)
     before = {k: v.clone() for k, v in new_classifier(backbone, dataset.class_names).state_dict().items()}
     config = TrainConfig(strategy=strategy, unfreeze_blocks=1, epochs=1, patience=0, batch_size=8, augment=False,
@@ -229,3 +235,22 @@ def test_partial_fine_tuning_trains_the_last_stage_with_frozen_batchnorm_statist
     last, earlier = _stage_keys(trained, 7), _stage_keys(trained, 6)
     assert "backbone._conv_head.weight" in last and any(not torch.equal(before[k], after[k]) for k in last)
     assert all(torch.equal(before[k], after[k]) for k in earlier) == (strategy == "fine_tune_last_n")
+
+
+def test_efficientnet_transfer_model_exports_and_reloads_with_identical_logits(model, tmp_path):
+    import zipfile
+
+    from engine.transfer.backbones import prepare_inputs
+    from engine.transfer.export import export_zip, load_exported
+    from engine.transfer.train import TrainConfig, train_transfer
+    from tests.support import stripes_dataset
+
+    backbone, dataset = _small_backbone(model), stripes_dataset(per_class=4, side=32)
+    result = train_transfer(dataset, backbone, TrainConfig(epochs=2, patience=0))
+    archive = export_zip(result, dataset, tmp_path, name="export")
+    zipfile.ZipFile(archive).extractall(tmp_path / "unpacked")
+    loaded = load_exported(tmp_path / "unpacked")
+    assert loaded.config.backbone_type == "efficientnet_lite" and len(loaded.blocks) == 7
+    inputs = prepare_inputs(backbone, dataset.items)
+    with torch.no_grad():
+        assert torch.allclose(result.model.eval()(**inputs), loaded(**inputs), atol=1e-5)
