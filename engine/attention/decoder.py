@@ -30,7 +30,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache, PreT
 
 from engine.attention.rollout import AttentionDims, attention_rollout
 from engine.core.device import gpu_task, pick_device
-from engine.core import registry
+from engine.core import registry, settings
 from engine.core.hub import hub_reachable, is_offline, load_pretrained
 from engine.core.registry import get_source, load_once, local_path, sha256_of
 from engine.core.seeding import torch_generator
@@ -39,7 +39,6 @@ from engine.core.validation import clean_text
 TASK = "text-generation"  # registry task (engine.core.registry.TASKS)
 DEFAULT_DECODER = "smollm2"  # registry key of the packaged GGUF
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the same model in full precision, online only
-CACHE_ENV = "NEURODECK_CACHE"  # folder for converted weights; default ~/.cache/neurodeck
 CACHE_MARKER = "neurodeck-conversion.json"  # written last: a folder without it is an unfinished conversion
 
 MAX_NEW_TOKENS = 128
@@ -50,7 +49,7 @@ MAX_TEMPERATURE = 5.0  # higher values are clamped (the user is told): the distr
 MAX_PROMPT_CHARS = 2_000  # longer prompts are cut before tokenising (the user is told)
 MAX_PROMPT_TOKENS = 64  # the attention views and the API's attentions grow with the square of the length
 TOP_CANDIDATES = 10  # candidates captured per step
-MAX_SEED = 2**63 - 1
+MAX_SEED = settings.LIMITS.seed_max
 DEFAULT_PROMPT = "The capital of France is"
 KV_DEFAULT_TOKENS = 48
 
@@ -373,7 +372,8 @@ def choose_token(logits: torch.Tensor, settings: GenerationSettings, generator: 
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "neurodeck").expanduser()
+    """``$NEURODECK_CACHE``, else ~/.cache/neurodeck (read through :mod:`engine.core.settings`)."""
+    return settings.get().cache_dir.expanduser()
 
 
 def converted_folder(gguf_sha256: str) -> Path:
@@ -662,7 +662,7 @@ def run_generation(
     ``text`` and ``settings`` must already be validated (:func:`check_prompt`, :func:`check_settings`).
     """
     model_input, prompt_ids, prompt_notes = encode_prompt(decoder, text, settings.chat)
-    notes = list(notes) + prompt_notes
+    notes = list(decoder.notes) + list(notes) + prompt_notes
     tokenizer, model = decoder.tokenizer, decoder.model
     device = next(model.parameters()).device
     generator = None if settings.greedy else torch_generator(settings.seed)
@@ -764,7 +764,7 @@ def generate_stream(
     text, notes = check_prompt(prompt)
     settings, setting_notes = check_settings(max_new_tokens, temperature, top_k, top_p, seed, chat)
     decoder = yield from loading(model_id)
-    yield from run_generation(decoder, text, settings, list(decoder.notes) + notes + setting_notes)
+    yield from run_generation(decoder, text, settings, notes + setting_notes)
 
 
 def generate_payloads(prompt: str, *settings, model_id: str | None = None) -> Iterator[dict]:
@@ -814,6 +814,15 @@ def causal_rollout(attentions: np.ndarray, head_fusion: str = "mean", residual_w
     return np.where(future, 0.0, rollout)
 
 
+def without_first_token(matrix: np.ndarray) -> np.ndarray:
+    """Rows renormalised after setting column 0 aside (decoders' "attention sink"); a row with nothing
+    left (the first token's own row) stays zero."""
+    matrix = np.array(matrix, dtype=np.float64)
+    matrix[..., 0] = 0.0
+    totals = matrix.sum(axis=-1, keepdims=True)
+    return np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
+
+
 def newest_token_by_layer(attentions: np.ndarray, query: int = -1) -> np.ndarray:
     """(L, query + 1): what one query (default: the newest token) attends to in each layer, heads averaged."""
     count = attentions.shape[-1]
@@ -834,8 +843,9 @@ def measure_kv_cache(
     chat: bool = False,
     on_progress: Callable[[float, str], None] | None = None,
 ) -> KVCacheTiming:
-    """Generate the same greedy text twice: with the KV cache (each step runs only the newest token and
-    reads the stored keys/values) and without it (each step re-runs the whole sequence). Times each token."""
+    """Time each greedy token two ways: with the KV cache (the step runs only the newest token and reads
+    the stored keys/values) and without it (the step re-runs the whole sequence). Both run at every
+    position in turn, and both must pick the same token (``same_tokens``)."""
     text, notes = check_prompt(prompt)
     count = _integer(new_tokens, "Tokens to time", KV_DEFAULT_TOKENS)
     if not 2 <= count <= MAX_NEW_TOKENS:
@@ -846,33 +856,29 @@ def measure_kv_cache(
     extra = _forward_kwargs(model)
     synchronise = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
-    with_cache, cached_ids = [], []
+    # Interleaved, one position at a time, so a busy machine slows both ways alike.
+    with_cache, without_cache, cached_ids, plain_ids = [], [], [], []
     cache = DynamicCache(config=model.config)
     feed = torch.tensor([prompt_ids], device=device)
+    sequence = list(prompt_ids)
     with torch.inference_mode():
         for index in range(count):
+            started = time.perf_counter()
+            logits = model(input_ids=torch.tensor([sequence], device=device), use_cache=False, **extra).logits[0, -1]
+            plain_ids.append(int(torch.argmax(logits)))
+            synchronise()
+            without_cache.append(time.perf_counter() - started)
             started = time.perf_counter()
             logits = model(input_ids=feed, cache=cache, use_cache=True, **extra).logits[0, -1]
             token = int(torch.argmax(logits))
             synchronise()
             with_cache.append(time.perf_counter() - started)
             cached_ids.append(token)
+            sequence.append(token)
             feed = torch.tensor([[token]], device=device)
             if on_progress is not None:
-                on_progress(0.5 * (index + 1) / count, "with the KV cache")
-        del cache
-        without_cache, plain_ids = [], []
-        sequence = list(prompt_ids)
-        for index in range(count):
-            started = time.perf_counter()
-            logits = model(input_ids=torch.tensor([sequence], device=device), use_cache=False, **extra).logits[0, -1]
-            token = int(torch.argmax(logits))
-            synchronise()
-            without_cache.append(time.perf_counter() - started)
-            plain_ids.append(token)
-            sequence.append(token)
-            if on_progress is not None:
-                on_progress(0.5 + 0.5 * (index + 1) / count, "without the cache")
+                on_progress((index + 1) / count, f"token {index + 1} of {count}")
+    del cache
     return KVCacheTiming(
         model_name=decoder.name,
         positions=tuple(len(prompt_ids) + i for i in range(count)),

@@ -7,18 +7,17 @@ forward pass); every chart's text is at least 14 px so it reads from the back of
 
 from __future__ import annotations
 
-import functools
 import html
 import math
 import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-from engine.attention.render import colourise
+from engine.core.draw import CHART_FONT_PX, colourise, font
 
-FONT = {"size": 14}
+FONT = {"size": CHART_FONT_PX}
 TITLE_FONT = {"size": 17}
 MODEL_COLOUR = "#4c78a8"
 SAMPLED_COLOUR = "#f58518"
@@ -57,6 +56,12 @@ def _percent(value: float) -> str:
     return f"{100 * value:.1f}%" if value >= 0.001 else f"{100 * value:.2g}%"
 
 
+def _probability_ticks(top: float) -> list[float]:
+    """Round probability ticks up to ``top`` (never past 100%)."""
+    step = 0.05 if top <= 0.25 else 0.1 if top <= 0.5 else 0.2
+    return [round(i * step, 2) for i in range(int(min(top, 1.0) / step + 1e-9) + 1)]
+
+
 def candidates_figure(step, tokens_before: int | None = None, how: str = "") -> dict:
     """Horizontal bars: the model's top-10 next tokens before and after temperature/top-k/top-p.
 
@@ -84,6 +89,7 @@ def candidates_figure(step, tokens_before: int | None = None, how: str = "") -> 
         return {
             "type": "bar", "orientation": "h", "name": name, "y": positions, "x": [round(v, 6) for v in values],
             "text": [_percent(v) if v > 0 else "" for v in values], "textposition": "outside", "cliponaxis": False,
+            "constraintext": "none",
             "textfont": FONT, "marker": {"color": colour, "line": {"color": CHOSEN_COLOUR, "width": [o["width"] for o in outline]}},
             "customdata": labels, "hovertemplate": "%{customdata}<br>" + name + ": %{x:.4f}<extra></extra>",
         }
@@ -98,12 +104,13 @@ def candidates_figure(step, tokens_before: int | None = None, how: str = "") -> 
         "title": {"text": title, "font": TITLE_FONT, "x": 0.01, "xanchor": "left"},
         "font": FONT,
         "barmode": "group",
-        "bargap": 0.25,
-        "height": 470,
+        "bargap": 0.2,
+        "height": 440,
+        "uniformtext": {"minsize": 14, "mode": "show"},  # bar labels never shrink below 14 px
         "margin": {"l": 10, "r": 20, "t": 60, "b": 10},
-        "legend": {"orientation": "h", "y": -0.12, "x": 0, "font": FONT},
-        "xaxis": {"range": [0, top * 1.22], "tickformat": ".0%", "title": {"text": "probability", "font": FONT},
-                  "tickfont": FONT, "automargin": True},
+        "legend": {"orientation": "h", "y": -0.08, "yanchor": "top", "x": 0, "font": FONT},
+        "xaxis": {"range": [0, top * 1.22], "tickformat": ".0%", "tickmode": "array",
+                  "tickvals": _probability_ticks(top), "tickfont": FONT, "automargin": True},
         "yaxis": {"tickmode": "array", "tickvals": positions, "ticktext": labels, "autorange": "reversed",
                   "tickfont": FONT, "automargin": True},
     }
@@ -114,8 +121,23 @@ def candidates_figure(step, tokens_before: int | None = None, how: str = "") -> 
     }
 
 
-def causal_heatmap(matrix: np.ndarray, tokens, title: str, zmax: float | None = 1.0, subtitle: str | None = None) -> dict:
-    """A (T, T) causal attention matrix; the future (above the diagonal) drawn grey as masked."""
+def _scale_top(values: np.ndarray, skip_first: bool) -> float:
+    """Top of the colour scale: the largest value, or, with ``skip_first``, the largest outside column 0
+    (the first token soaks up attention in decoders and would leave every other cell dark)."""
+    values = np.asarray(values, dtype=np.float64)
+    if skip_first and values.shape[-1] > 1:
+        values = values[..., 1:]
+    top = float(np.nanmax(values)) if values.size and not np.all(np.isnan(values)) else 0.0
+    return top if top > 0 else 1.0
+
+
+def causal_heatmap(
+    matrix: np.ndarray, tokens, title: str, subtitle: str | None = None, skip_first: bool = False
+) -> dict:
+    """A (T, T) causal attention matrix; the future (above the diagonal) drawn grey as masked.
+
+    The colour scale runs from 0 to the largest weight (outside column 0 with ``skip_first``; larger
+    values there saturate, the hover still shows them)."""
     matrix = np.asarray(matrix, dtype=np.float64)
     count = matrix.shape[0]
     labels = _labels(tokens)
@@ -125,7 +147,7 @@ def causal_heatmap(matrix: np.ndarray, tokens, title: str, zmax: float | None = 
     mask = [[1 if f else None for f in row] for row in future.tolist()]
     names = [f"{i}: {label}" for i, label in enumerate(labels)]
     custom = [[[q, k] for k in names] for q in names]
-    top = zmax if zmax is not None else (float(np.nanmax(visible)) or 1.0)
+    top = _scale_top(visible, skip_first)
     heatmap = {
         "type": "heatmap", "z": z, "x": list(range(count)), "y": list(range(count)), "customdata": custom,
         "colorscale": "Viridis", "zmin": 0, "zmax": top, "hoverongaps": False,
@@ -139,6 +161,8 @@ def causal_heatmap(matrix: np.ndarray, tokens, title: str, zmax: float | None = 
     }
     ticks = _ticks(count, labels)
     subtitle = subtitle or "rows: query (the token attending) · columns: key · grey: the masked future"
+    if skip_first:
+        subtitle += " · colours scaled without token 0"
     layout = {
         "title": {"text": f"{title}<br><span style='font-size:14px'>{subtitle}</span>", "font": TITLE_FONT,
                   "x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top"},
@@ -152,7 +176,7 @@ def causal_heatmap(matrix: np.ndarray, tokens, title: str, zmax: float | None = 
     return {"data": [masked, heatmap], "layout": layout}
 
 
-def newest_token_figure(rows: np.ndarray, tokens, query: int) -> dict:
+def newest_token_figure(rows: np.ndarray, tokens, query: int, skip_first: bool = False) -> dict:
     """(L, query + 1) heatmap: what one token (the newest by default) attends to in every layer."""
     rows = np.asarray(rows, dtype=np.float64)
     layers, keys = rows.shape
@@ -161,13 +185,15 @@ def newest_token_figure(rows: np.ndarray, tokens, query: int) -> dict:
     heatmap = {
         "type": "heatmap", "z": rows.round(5).tolist(), "x": list(range(keys)), "y": list(range(1, layers + 1)),
         "customdata": [names for _ in range(layers)], "colorscale": "Viridis", "zmin": 0,
+        "zmax": _scale_top(rows, skip_first),
         "hovertemplate": "layer %{y}<br>key %{customdata}<br>weight %{z:.4f}<extra></extra>",
         "colorbar": {"thickness": 14, "tickfont": FONT},
     }
     title = f"What token {query} <b>{html.escape(display_token(tokens[query]))}</b> attends to, layer by layer"
     layout = {
         "title": {"text": f"{title}<br><span style='font-size:14px'>mean of the layer's heads; "
-                          "click a generated token above to pick another</span>",
+                          "click a token above to pick another" + (" · colours scaled without token 0" if skip_first else "")
+                          + "</span>",
                   "font": TITLE_FONT, "x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top"},
         "font": FONT,
         "height": max(480, min(760, 200 + 14 * keys)),
@@ -235,24 +261,19 @@ class HeadGrid:
         return None
 
 
-@functools.lru_cache(maxsize=2)
-def _font(size: int) -> ImageFont.ImageFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow without FreeType
-        return ImageFont.load_default()
-
-
 def head_grid(layers: int, heads: int, kv_heads: int, cell: int = 34) -> HeadGrid:
     group = max(1, heads // max(1, kv_heads))
     return HeadGrid(layers=layers, heads=heads, cell=cell, gap=3, left=44, top=26, group_gap=8 if group > 1 else 0, group=group)
 
 
-def model_view_image(attentions: np.ndarray, kv_heads: int, selected: tuple[int, int] | None = None) -> tuple[Image.Image, HeadGrid]:
+def model_view_image(
+    attentions: np.ndarray, kv_heads: int, selected: tuple[int, int] | None = None, skip_first: bool = False
+) -> tuple[Image.Image, HeadGrid]:
     """Small multiples of every layer (columns) x head (rows); masked future cells grey.
 
     Heads sharing a key/value head (grouped-query attention) are grouped, with a gap and a "KV n" label.
-    Each thumbnail is scaled to its own maximum over the visible (causal) cells.
+    Each thumbnail is scaled to its own maximum (outside column 0 with ``skip_first``: the first token's
+    column then saturates instead of leaving the rest dark).
     """
     layers, heads, tokens, _ = attentions.shape
     grid = head_grid(layers, heads, kv_heads)
@@ -265,24 +286,24 @@ def model_view_image(attentions: np.ndarray, kv_heads: int, selected: tuple[int,
     for layer in range(layers):
         for head in range(heads):
             matrix = attentions[layer, head][np.ix_(index, index)]
-            picture = colourise(matrix)
+            picture = colourise(matrix, vmax=_scale_top(attentions[layer, head], skip_first))
             picture[future] = grey
             y, x = grid.y(head), grid.x(layer)
             canvas[y : y + grid.cell, x : x + grid.cell] = picture
     image = Image.fromarray(canvas)
     draw = ImageDraw.Draw(image)
-    font = _font(14)
+    label_font = font(CHART_FONT_PX)
     for layer in range(layers):
         if layer == 0 or (layer + 1) % 5 == 0:
-            draw.text((grid.x(layer) + 2, 4), f"L{layer + 1}", fill=(40, 40, 40), font=font)
+            draw.text((grid.x(layer) + 2, 4), f"L{layer + 1}", fill=(40, 40, 40), font=label_font)
     for head in range(heads):
-        draw.text((4, grid.y(head) + grid.cell // 2 - 8), f"H{head + 1}", fill=(40, 40, 40), font=font)
+        draw.text((4, grid.y(head) + grid.cell // 2 - 8), f"H{head + 1}", fill=(40, 40, 40), font=label_font)
     if grid.group > 1:
         for kv in range(heads // grid.group):
             first, last = grid.y(kv * grid.group), grid.y((kv + 1) * grid.group - 1) + grid.cell
             x = grid.x(layers) + 4
             draw.line([(x, first), (x, last)], fill=(90, 90, 90), width=2)
-            draw.text((x + 6, (first + last) // 2 - 8), f"KV{kv + 1}", fill=(40, 40, 40), font=font)
+            draw.text((x + 6, (first + last) // 2 - 8), f"KV{kv + 1}", fill=(40, 40, 40), font=label_font)
     if selected is not None:
         layer, head = selected
         x, y = grid.x(layer), grid.y(head)
@@ -323,9 +344,9 @@ def kv_cache_figure(timing) -> dict:
 
 def _card(items: list[tuple[str, str]], foot: str = "") -> str:
     cells = "".join(
-        f'<div style="flex:1;min-width:130px;padding:8px 14px;border-radius:10px;background:var(--block-background-fill, #f5f5f7);'
+        f'<div style="flex:1;min-width:150px;padding:8px 14px;border-radius:10px;background:var(--block-background-fill, #f5f5f7);'
         f'border:1px solid var(--border-color-primary, #ddd)">'
-        f'<div style="font-size:30px;font-weight:700;line-height:1.15">{html.escape(value)}</div>'
+        f'<div style="font-size:28px;font-weight:700;line-height:1.15;white-space:nowrap">{html.escape(value)}</div>'
         f'<div style="font-size:15px;opacity:0.8">{html.escape(label)}</div></div>'
         for value, label in items
     )

@@ -1,0 +1,147 @@
+"""Decoder (SmolLM2-135M-Instruct) figures: tokens/s through the app vs bare ``model.generate``,
+first-token latency, cold (GGUF) and warm (cache) load times, peak memory.
+
+    python benchmarks/bench_decoder.py [--repeats 3] [--tokens 32] [--json benchmarks/results/decoder.json]
+
+Everything is measured in this one run, on this machine, with one torch thread (as app.py runs).
+Cold and warm loads run in fresh processes: cold converts the GGUF into an empty temporary cache
+folder, warm loads that folder. The app is the real ``python app.py`` server, called through
+gradio_client; its tokens stream back one message per token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # as app.py, so bare and served runs compare like for like
+
+from benchmarks.serving import ROOT, running_server, wait_until_warm  # noqa: E402
+
+PROMPT = "Once upon a time"  # greedy, it runs past 32 tokens without an end-of-text token
+
+LOAD_SCRIPT = """
+import json, resource, sys, time
+started = time.perf_counter()
+from engine.attention import decoder
+imported = time.perf_counter()
+model = decoder.load_decoder()
+loaded = time.perf_counter()
+result = decoder.generate(model, sys.argv[1], max_new_tokens=int(sys.argv[2]))
+done = time.perf_counter()
+print(json.dumps({
+    "import_s": imported - started, "load_s": loaded - imported, "generate_s": done - loaded,
+    "tokens": len(result.steps), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+
+def load_times(tokens: int) -> dict:
+    """Cold (GGUF -> float32 safetensors) and warm (from that cache) loads, each in a fresh process."""
+    runs = {}
+    with tempfile.TemporaryDirectory(prefix="neurodeck-bench-cache-") as cache:
+        env = dict(os.environ, NEURODECK_CACHE=cache, OMP_NUM_THREADS="1")
+        for name in ("cold", "warm"):
+            output = subprocess.run(
+                [sys.executable, "-c", LOAD_SCRIPT, PROMPT, str(tokens)], cwd=ROOT, env=env,
+                capture_output=True, text=True, check=True,
+            ).stdout
+            runs[name] = json.loads(output.strip().splitlines()[-1])
+    return {
+        "cold_load_from_gguf_s": round(runs["cold"]["load_s"], 2),
+        "warm_load_from_cache_s": round(runs["warm"]["load_s"], 2),
+        "cold_over_warm": round(runs["cold"]["load_s"] / runs["warm"]["load_s"], 1),
+        "engine_import_s": round(runs["warm"]["import_s"], 2),
+        "peak_rss_cold_mb": round(runs["cold"]["peak_rss_mb"]),
+        "peak_rss_warm_plus_generation_mb": round(runs["warm"]["peak_rss_mb"]),
+    }
+
+
+def bare_generate(tokens: int, repeats: int) -> dict:
+    import torch
+
+    from engine.attention.decoder import load_decoder
+
+    decoder = load_decoder()
+    inputs = decoder.tokenizer(PROMPT, return_tensors="pt")
+
+    def run(count):
+        started = time.perf_counter()
+        with torch.inference_mode():
+            output = decoder.model.generate(**inputs, max_new_tokens=count, do_sample=False)
+        return time.perf_counter() - started, output.shape[1] - inputs["input_ids"].shape[1]
+
+    run(4)  # warm the kernels
+    totals, firsts = [], []
+    for _ in range(repeats):
+        seconds, produced = run(tokens)
+        assert produced == tokens, f"bare generate stopped after {produced} tokens; pick another prompt"
+        totals.append(seconds)
+        firsts.append(run(1)[0])
+    return {
+        "tokens_per_s": round(tokens / statistics.median(totals), 2),
+        "first_token_s": round(statistics.median(firsts), 3),
+        "runs_s": [round(t, 2) for t in totals],
+    }
+
+
+def through_app(tokens: int, repeats: int) -> dict:
+    from gradio_client import Client
+
+    with running_server("app.py", {"NEURODECK_WARMUP": "1"}, timeout_s=300) as (url, _):
+        client = Client(url, verbose=False, ssl_verify=False)
+        wait_until_warm(client, timeout_s=300)
+        client.predict(PROMPT, 4, api_name="/attention_generate")  # first call: imports, caches
+        totals, firsts, streams, finals = [], [], [], []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            job = client.submit(PROMPT, tokens, api_name="/attention_generate")
+            arrivals = []
+            for _message in job:
+                arrivals.append(time.perf_counter() - started)
+            payload = job.result()
+            done = time.perf_counter() - started
+            assert len(payload["steps"]) == tokens and payload["attentions"]
+            totals.append(done)
+            firsts.append(arrivals[0])
+            finals.append(done - arrivals[-2] if len(arrivals) > 1 else float("nan"))
+            streams.append((len(arrivals) - 2) / (arrivals[-2] - arrivals[0]) if len(arrivals) > 2 else float("nan"))
+    return {
+        "end_to_end_tokens_per_s": round(tokens / statistics.median(totals), 2),
+        "streamed_tokens_per_s": round(statistics.median(streams), 2),
+        "first_token_s": round(statistics.median(firsts), 3),
+        "final_message_s": round(statistics.median(finals), 3),
+        "messages_per_run": len(arrivals),
+        "runs_s": [round(t, 2) for t in totals],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tokens", type=int, default=32)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    figures = {"prompt": PROMPT, "new_tokens": args.tokens, "load_average_at_start": os.getloadavg()[0]}
+    figures["load"] = load_times(args.tokens)
+    figures["bare_generate"] = bare_generate(args.tokens, args.repeats)
+    figures["app"] = through_app(args.tokens, args.repeats)
+    bare = figures["bare_generate"]["tokens_per_s"]
+    figures["ratio_app_end_to_end_vs_bare"] = round(figures["app"]["end_to_end_tokens_per_s"] / bare, 2)
+    figures["ratio_app_streamed_vs_bare"] = round(figures["app"]["streamed_tokens_per_s"] / bare, 2)
+    figures["target"] = "ratio >= 0.7 with per-step top-10 capture"
+    figures["load_average_at_end"] = os.getloadavg()[0]
+    print(json.dumps(figures, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Attention › Decoder through gradio_client against the shared real server, on the real SmolLM2-135M.
+
+The server's warm-up converts the packaged GGUF once into the user cache; this test process loads the
+same cached weights to compute references (model.generate, a direct forward pass).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from gradio_client.exceptions import AppError
+
+PROMPT = "The capital of France is"
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    from engine.attention.decoder import load_decoder
+
+    return load_decoder()
+
+
+def _generate(client, *args):
+    return client.predict(*args, api_name="/attention_generate")
+
+
+def test_greedy_continuation_equals_generate_and_says_paris(client, smollm2):
+    payload = _generate(client, PROMPT, 16)
+    ids = smollm2.tokenizer(PROMPT, return_tensors="pt")
+    with torch.no_grad():
+        reference = smollm2.model.generate(**ids, max_new_tokens=16, do_sample=False)[0, ids["input_ids"].shape[1]:]
+    assert [step["token_id"] for step in payload["steps"]] == reference.tolist()
+    assert payload["generated_text"] == smollm2.tokenizer.decode(reference, skip_special_tokens=True)
+    assert payload["generated_text"].strip().startswith("Paris")
+    assert payload["tokens"][:5] == ["The", " capital", " of", " France", " is"]
+    assert len(payload["tokens"]) == 5 + len(payload["steps"])
+    assert set(payload) == {"generated_text", "tokens", "steps", "attentions", "notes"}
+    assert any("4-bit approximation" in note for note in payload["notes"])
+
+
+def test_first_step_top5_equals_a_direct_forward_softmax(client, smollm2):
+    payload = _generate(client, PROMPT, 1)
+    ids = smollm2.tokenizer(PROMPT, return_tensors="pt")
+    with torch.no_grad():
+        probabilities = torch.softmax(smollm2.model(**ids).logits[0, -1].double(), -1)
+    top = probabilities.topk(5)
+    first = payload["steps"][0]
+    assert [c["token"] for c in first["top_k"][:5]] == [smollm2.tokenizer.decode([i]) for i in top.indices.tolist()]
+    assert [c["probability"] for c in first["top_k"][:5]] == pytest.approx(top.values.tolist(), abs=1e-5)
+    assert first["sampled_from"] == [{"token": " Paris", "probability": 1.0}]  # greedy: one-hot
+    assert len(first["top_k"]) == 10
+
+
+def test_attentions_are_causal_layer_head_query_key(client):
+    payload = _generate(client, "Once upon a time", 6)
+    count = len(payload["tokens"])
+    attentions = np.array(payload["attentions"])
+    assert attentions.shape == (30, 9, count, count)
+    np.testing.assert_allclose(attentions.sum(-1), 1.0, atol=1e-4)
+    assert np.all(attentions[..., np.triu_indices(count, 1)[0], np.triu_indices(count, 1)[1]] == 0)
+
+
+def test_sampling_streams_steps_and_follows_the_seed(client):
+    job = client.submit("Once upon a time", 8, 0.9, 40, 0.9, 7, False, api_name="/attention_generate")
+    messages = list(job)
+    final = job.result()
+    assert len(messages) >= 2  # tokens arrive one by one before the final payload
+    assert final["attentions"] and len(final["steps"]) == 8
+    for step in final["steps"]:
+        kept = step["sampled_from"]
+        assert 1 <= len(kept) <= 10 and sum(c["probability"] for c in kept) <= 1 + 1e-6
+        assert step["token"] in [c["token"] for c in kept] or len(kept) == 10
+    again = _generate(client, "Once upon a time", 8, 0.9, 40, 0.9, 7, False)
+    assert again["generated_text"] == final["generated_text"]
+
+
+def test_chat_template_answers(client):
+    payload = _generate(client, "What is the capital of France?", 12, 0.0, 50, 0.95, 0, True)
+    assert payload["tokens"][0] == "<|im_start|>" and "assistant" in "".join(payload["tokens"])
+    assert "Paris" in payload["generated_text"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("",), "prompt is empty"),
+        (("\u200b\u200b ",), "prompt is empty"),
+        ((PROMPT, 0), "between 1 and 128"),
+        ((PROMPT, 32, -0.5), "0 (greedy) or positive"),
+        ((PROMPT, 32, "nan"), "finite number"),
+        ((PROMPT, 32, 0.7, 50, 0.0), "top_p must be in (0, 1]"),
+        ((PROMPT, 32, 0.7, 50, 1.01), "top_p must be in (0, 1]"),
+    ],
+)
+def test_bad_input_gives_a_clear_error(client, server_alive, args, message):
+    with pytest.raises(AppError, match=message.replace("(", r"\(").replace(")", r"\)").replace("]", r"\]")):
+        _generate(client, *args)
+    server_alive()
+
+
+def test_long_odd_and_huge_inputs_are_cut_or_clamped_with_a_notice(client, server_alive):
+    long = _generate(client, "word " * 4_000, 2)
+    assert any("cut from 20,000 to 2,000 characters" in note for note in long["notes"])
+    assert any("only its first 64" in note for note in long["notes"])
+    odd = _generate(client, "I love it 😀🔥 مرحبا בעולם \u200b\u200fend", 3)
+    assert len(odd["steps"]) >= 1 and "😀" in "".join(odd["tokens"]) + "😀"  # byte pieces may split the emoji
+    huge = _generate(client, PROMPT, 10_000, 0.0, 50, 0.95, 0, False)
+    assert any("10,000 is above the limit of 128" in note for note in huge["notes"])
+    assert len(huge["steps"]) <= 128
+    server_alive()
+
+
+def test_two_users_generating_at_once_get_their_own_outputs(app_url):
+    from gradio_client import Client
+
+    requests = [("The capital of France is", 12, 0.0, 50, 0.95, 0), ("Once upon a time", 12, 1.0, 50, 0.95, 11)]
+    alone = [Client(app_url, verbose=False).predict(*r, api_name="/attention_generate")["generated_text"] for r in requests]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(lambda r: Client(app_url, verbose=False).predict(*r, api_name="/attention_generate")["generated_text"], requests))
+    assert together == alone and together[0] != together[1]
+
+
+def test_kv_cache_endpoint_times_both_ways(client):
+    _, card, payload = client.predict(PROMPT, 8, False, api_name="/attention_kv_cache")
+    assert len(payload["ms_with_cache"]) == len(payload["ms_without_cache"]) == 8
+    assert payload["same_tokens"] is True and payload["positions"][0] == 5
+    assert "per token with the cache" in card
+
+
+def test_hub_id_fails_fast_and_clearly_offline(client, server_alive):
+    with pytest.raises(AppError, match="Could not load 'HuggingFaceTB/SmolLM2-135M-Instruct'"):
+        _generate(client, PROMPT, 4, 0.0, 50, 0.95, 0, False, "HuggingFaceTB/SmolLM2-135M-Instruct")
+    server_alive()
