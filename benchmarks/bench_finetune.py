@@ -2,13 +2,15 @@
 
     .venv/bin/python -m benchmarks.bench_finetune [--tasks text-head,text-last2,textures-full] [--out FILE]
 
-Each task runs the real command twice on the same settings and seed:
-  * one process, 2 torch threads:  python -m scripts.finetune ...
+Each task runs the real command three times on the same settings and seed:
+  * one process, 1 torch thread:   python -m scripts.finetune ...
+  * one process, 2 torch threads:  the same with OMP_NUM_THREADS=2
   * two processes, 1 thread each:  accelerate launch --multi_gpu --num_processes 2 -m scripts.finetune --cpu ...
 (accelerate 1.15 starts several CPU processes only through --multi_gpu/torchrun or mpirun.)
 Figures: the command's wall time (Python start, model load and export included), the training loop's
 seconds and the feature-extraction seconds from metrics.json, validation accuracy and macro-F1.
-The machine's load average is printed: other jobs on a shared machine move the times.
+The machine's load average is printed: other jobs on a shared machine move the times (two OpenMP
+threads suffer most when the cores are busy: each small product waits for a hand-off).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CONFIGURATIONS = ((1, 1), (1, 2), (2, 1))  # (processes, torch threads per process); two processes last
 TASKS = {
     # frozen MiniLM + linear head: one feature pass, then 15 cheap epochs (communication-bound)
     "text-head": ["--data", "builtin:text-topics", "--strategy", "feature_extraction", "--epochs", "15"],
@@ -74,26 +77,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for task in args.tasks.split(","):
             rows = []
-            for processes, threads in ((1, 2), (2, 1)):
-                row = run_command(TASKS[task], processes, threads, Path(folder) / f"{task}-{processes}")
+            for processes, threads in CONFIGURATIONS:
+                row = run_command(TASKS[task], processes, threads, Path(folder) / f"{task}-{processes}x{threads}")
                 rows.append(row)
                 print(task, json.dumps(row), flush=True)
-            one, two = rows
+            two = rows[-1]
+            one = min(rows[:-1], key=lambda row: row["train_s"])  # the faster one-process run
             results["tasks"][task] = {
-                "args": TASKS[task], "one_process": one, "two_processes": two,
-                "train_time_ratio_two_over_one": round(two["train_s"] / max(one["train_s"], 1e-9), 2),
-                "wall_time_ratio_two_over_one": round(two["wall_s"] / one["wall_s"], 2),
+                "args": TASKS[task], "runs": rows,
+                "train_time_ratio_two_over_best_one": round(two["train_s"] / max(one["train_s"], 1e-9), 2),
+                "wall_time_ratio_two_over_best_one": round(two["wall_s"] / one["wall_s"], 2),
                 "accuracy_difference_points": round(100 * (two["val_accuracy"] - one["val_accuracy"]), 1),
             }
     results["load_average_end"] = [round(x, 1) for x in os.getloadavg()]
     print("\n| task | processes x threads | wall s | train s | features s | val accuracy | macro-F1 | epochs |")
     print("|---|---|---|---|---|---|---|---|")
     for task, entry in results["tasks"].items():
-        for row in (entry["one_process"], entry["two_processes"]):
+        for row in entry["runs"]:
             print(f"| {task} | {row['processes']} x {row['threads_per_process']} | {row['wall_s']:.1f} | {row['train_s']:.2f} | "
                   f"{row['feature_s']:.2f} | {row['val_accuracy']:.4f} | {row['macro_f1']:.4f} | {row['epochs_run']} |")
-        print(f"| {task} | two / one | {entry['wall_time_ratio_two_over_one']:.2f}x | "
-              f"{entry['train_time_ratio_two_over_one']:.2f}x | | {entry['accuracy_difference_points']:+.1f} pts | | |")
+        print(f"| {task} | 2 x 1 / faster 1-process | {entry['wall_time_ratio_two_over_best_one']:.2f}x | "
+              f"{entry['train_time_ratio_two_over_best_one']:.2f}x | | {entry['accuracy_difference_points']:+.1f} pts | | |")
     print(f"load average at the end: {results['load_average_end']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))

@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from engine.transfer.data import BUILTIN_DATASETS, TransferDataset
+from engine.transfer.data import BUILTIN_DATASETS, STORED_SIDE, TransferDataset
 from engine.transfer.options import STRATEGIES
 
 PROJECT_FORMAT = "neurodeck-training-project"
@@ -401,6 +401,9 @@ def write_project(config, dataset: TransferDataset, backbone_key: str, work_dir:
         "examples": len(dataset),
         "classes": dict(dataset.report.counts),
         "fingerprint_sha256": fingerprint(dataset),
+        # Uploads are held at STORED_SIDE x STORED_SIDE, which reloads pixel for pixel; other sizes are resized on load.
+        "exact_round_trip": dataset.modality == "text" or all(
+            np.shape(item)[:2] == (STORED_SIDE, STORED_SIDE) for item in dataset.items),
         "train_per_class": dataset.train_per_class if hasattr(dataset, "train_per_class") else 0,
         "items": [[item_name, dataset.class_names[int(label)]]
                   for item_name, label in zip(dataset.item_names or [""] * len(dataset), dataset.labels)],

@@ -87,7 +87,7 @@ def test_embedded_images_reload_as_the_same_dataset(tmp_path):
     assert fingerprint(reloaded) == fingerprint(dataset)  # same pixels, order, labels and classes
     manifest = json.loads((folder / "data_manifest.json").read_text())
     assert manifest["classes"] == {"cats": 3, "dogs": 3} and manifest["fingerprint_sha256"] == fingerprint(dataset)
-    assert len(manifest["items"]) == 6 and manifest["file_sha256"]
+    assert len(manifest["items"]) == 6 and manifest["file_sha256"] and manifest["exact_round_trip"]
 
 
 def test_embedded_text_with_awkward_rows_reloads_as_the_same_dataset(tmp_path):
