@@ -183,22 +183,23 @@ def build(demo: gr.Blocks) -> None:
     """Lay out the Faces sub-tab's content (call inside a ``gr.Tab``)."""
     gr.Markdown("## Photoreal faces from a real StyleGAN2, offline", elem_id="gan-faces-title")
     with gr.Row(equal_height=False):
-        with gr.Column(scale=5, min_width=380):
+        with gr.Column(scale=4, min_width=340):
             with gr.Row():
                 seed = EngineNumber(value=DEFAULT_SEED, precision=0, label="Seed", elem_id="gan-faces-seed",
-                                 min_width=90)
-                count = EngineSlider(1, 8, value=1, step=1, label="Faces", elem_id="gan-faces-count", min_width=120)
+                                    scale=1, min_width=80)
+                size = EngineRadio(SIZES, value=256, label="Size (px)", elem_id="gan-faces-size", scale=3,
+                                   min_width=250)
             with gr.Row():
+                count = EngineSlider(1, 8, value=1, step=1, label="Faces", elem_id="gan-faces-count", min_width=140)
                 psi = EngineSlider(0.0, 1.0, value=0.7, step=0.05, label="Truncation ψ", elem_id="gan-faces-psi",
-                                min_width=140)
-                size = EngineRadio(SIZES, value=256, label="Size (px)", elem_id="gan-faces-size", min_width=200)
+                                   min_width=140)
             button = gr.Button("Generate", variant="primary", elem_id="gan-faces-generate")
             gallery = gr.Gallery(label="Generated faces", show_label=False, columns=2, height="auto", format="png",
                                  object_fit="contain", elem_id="gan-faces-gallery")  # one face spans the width
             gr.Markdown(LICENCE, elem_id="gan-faces-licence")
             with gr.Accordion("Request details (JSON, as the API returns it)", open=False):
                 info = gr.JSON(show_label=False, elem_id="gan-faces-info")
-        with gr.Column(scale=7, min_width=480):
+        with gr.Column(scale=8, min_width=480):
             gr.Markdown("### Truncation, shown: quality vs diversity")
             truncation = gr.Image(label="Truncation row", show_label=False, interactive=False, format="png",
                                   elem_id="gan-faces-truncation")

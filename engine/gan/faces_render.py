@@ -76,7 +76,8 @@ def truncation_sheet(grid: Sequence[Sequence[Image.Image]], psis: Sequence[float
                      cell: int = 192) -> Image.Image:
     """Rows = seeds, columns = ψ values (the truncation row)."""
     titles = [f"ψ = {psi:g}" + (" (average)" if psi == 0 else "") for psi in psis]
-    return labelled_grid(grid, titles, [f"seed {seed}" for seed in seeds], cell=cell)
+    return labelled_grid(grid, titles, [f"seed {seed}" for seed in seeds], cell=cell,
+                         title="the same seeds, pulled towards the average face")
 
 
 def frames_to_gif(frames: Sequence[Image.Image], duration_ms: int = 140) -> bytes:
