@@ -34,10 +34,17 @@ SEEDS = [1, 2, 3, 4]
 TEXTURES = sorted((ROOT / "assets" / "examples" / "autoencoder" / "textures").glob("*.png"))[:4]
 
 
-def _client(url: str):
+def _client(url: str, attempts: int = 5):
+    """A gradio_client session; a generous timeout, since the machine may be busy (connecting is retried)."""
     from gradio_client import Client
 
-    return Client(url, verbose=False, ssl_verify=False)
+    for attempt in range(attempts):
+        try:
+            return Client(url, verbose=False, ssl_verify=False, httpx_kwargs={"timeout": 120})
+        except Exception:  # noqa: BLE001  (a busy server can be slow to hand out its config)
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2)
 
 
 def _digits(gallery) -> bytes:
@@ -84,12 +91,13 @@ ENDPOINTS = ("/attention_text", "/gan_generate", "/ae_anomaly")
 def mixed_level(url: str, clients: int, seconds: float, checker: Checker) -> dict:
     records = {name: {"latencies": [], "errors": [], "wrong": 0} for name in ENDPOINTS}
     lock = threading.Lock()
-    ready = threading.Barrier(clients + 1)
+    sessions = [_client(url) for _ in range(clients)]  # connected before the clock starts
     state = {"deadline": float("inf")}
+    go = threading.Event()
 
     def worker(number: int) -> None:
-        client = _client(url)
-        ready.wait()
+        client = sessions[number]
+        go.wait()
         step = number
         while time.perf_counter() < state["deadline"]:
             endpoint, index = ENDPOINTS[step % 3], (step // 3) % 4
@@ -112,9 +120,9 @@ def mixed_level(url: str, clients: int, seconds: float, checker: Checker) -> dic
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
     for thread in threads:
         thread.start()
-    ready.wait()  # every client connected; the clock starts now
     started = time.perf_counter()
     state["deadline"] = started + seconds
+    go.set()  # every client connected; the clock starts now
     for thread in threads:
         thread.join(timeout=seconds + 120)
     wall = time.perf_counter() - started
@@ -144,12 +152,19 @@ def streams_and_interactive(url: str, seconds: float, checker: Checker) -> dict:
     started = time.perf_counter()
     jobs = [client.submit(*args, api_name=name) for client, (name, args) in zip(clients, streams)]
     first_frame: list[float | None] = [None] * len(jobs)
+
+    def watch() -> None:  # its own thread, so a slow interactive call never delays the reading
+        while time.perf_counter() - started < seconds and None in first_frame:
+            for i, job in enumerate(jobs):
+                if first_frame[i] is None and job.outputs():
+                    first_frame[i] = round(time.perf_counter() - started, 2)
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     latencies, errors, wrong = [], [], 0
     step = 0
     while time.perf_counter() - started < seconds:
-        for i, job in enumerate(jobs):
-            if first_frame[i] is None and job.outputs():
-                first_frame[i] = round(time.perf_counter() - started, 2)
         endpoint, index = ("/attention_text", "/gan_generate")[step % 2], (step // 2) % 4
         step += 1
         call_started = time.perf_counter()
@@ -159,6 +174,7 @@ def streams_and_interactive(url: str, seconds: float, checker: Checker) -> dict:
         except Exception as exc:  # noqa: BLE001
             errors.append(f"{type(exc).__name__}: {str(exc)[:120]}")
         time.sleep(0.2)  # a person clicking, not a tight loop
+    watcher.join(5)
     frames = [len(job.outputs()) for job in jobs]
     for job in jobs:
         job.cancel()

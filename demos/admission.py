@@ -9,9 +9,18 @@ request gets HTTP 503 ("queue full") with a message saying which limit it hit; n
 Cancelled requests never start: gradio removes a waiting request from the queue when its client cancels
 or disconnects (tested in tests/app/test_shared_link.py), so only a request that was already running
 finishes its current step.
+
+:func:`atomic_cache_writes` fixes the same race as the GAN gallery's (issue 14 #1) inside gradio: an image
+output is saved under a name made of its content's hash, and gradio rewrote that file on every request, so
+two identical requests at once rewrote a file while it was being downloaded (measured by
+benchmarks/bench_load.py: "peer closed connection without sending complete message body" on /attention_text).
 """
 
 from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
 
 import gradio as gr
 
@@ -43,8 +52,11 @@ def refusal(queue, session_hash: str | None, api_name: str | None, joining: dict
 
 
 def install(demo: gr.Blocks) -> None:
-    """Wrap ``demo``'s queue (after ``demo.queue(...)``) with the per-session and per-endpoint caps."""
+    """Wrap ``demo``'s queue (after ``demo.queue(...)``) with the per-session and per-endpoint caps,
+    and make gradio's cache writes atomic."""
     from gradio import route_utils
+
+    atomic_cache_writes()
 
     queue = demo._queue
     push = queue.push
@@ -71,3 +83,45 @@ def install(demo: gr.Blocks) -> None:
                     del joining[key]
 
     queue.push = limited_push
+
+
+def _write_once(folder: Path, name: str, data: bytes) -> str:
+    """``folder/name`` holding ``data``: written under a unique name and renamed into place, only if missing.
+
+    The folder is named by the content's hash, so an existing file already holds exactly these bytes; it is
+    only touched (``delete_cache`` ages files by ctime), never rewritten while someone may be reading it.
+    """
+    folder.mkdir(exist_ok=True, parents=True)
+    path = (folder / name).resolve()
+    if path.exists():
+        try:
+            os.utime(path)
+        except OSError:
+            pass
+        return str(path)
+    handle, staging = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    os.replace(staging, path)
+    return str(path)
+
+
+def atomic_cache_writes() -> None:
+    """Make gradio's content-addressed cache writes (PIL images, bytes) write-once and atomic."""
+    from gradio import processing_utils as pu
+
+    if getattr(pu.save_pil_to_cache, "_neurodeck_atomic", False):
+        return
+
+    def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+        data = pu.encode_pil_to_bytes(img, format)
+        return _write_once(Path(cache_dir) / pu.hash_bytes(data), f"{name}.{format}", data)
+
+    def save_bytes_to_cache(data: bytes, file_name: str, cache_dir: str) -> str:
+        if not Path(file_name).suffix:
+            file_name = file_name + pu.detect_audio_format(data)
+        return _write_once(Path(cache_dir) / pu.hash_bytes(data), Path(file_name).name, data)
+
+    save_pil_to_cache._neurodeck_atomic = True
+    pu.save_pil_to_cache = save_pil_to_cache
+    pu.save_bytes_to_cache = save_bytes_to_cache

@@ -303,3 +303,21 @@ def test_admission_caps_waiting_requests_per_session_and_per_expensive_endpoint(
     assert "/gan_quality" in refusal(queue, "someone-else", "gan_quality")
     assert refusal(queue, "someone-else", "gan_generate") is None
     assert "this session" in refusal(queue, "s0", "gan_generate", {"s0": LIMITS.queued_per_session - 1})
+
+
+def test_gradio_never_rewrites_a_cached_image_that_may_be_in_download(tmp_path):
+    """bench_load found gradio's own image cache rewriting a file per identical request (truncated downloads)."""
+    from pathlib import Path
+
+    from gradio import processing_utils
+
+    from demos.admission import atomic_cache_writes
+
+    atomic_cache_writes()  # app.build_app() does this through admission.install
+    image = Image.new("RGB", (8, 8), (10, 20, 30))
+    path = processing_utils.save_pil_to_cache(image, str(tmp_path), format="png")
+    with Image.open(path) as saved:
+        assert saved.size == (8, 8)
+    Path(path).write_bytes(b"a download of this file is in progress")
+    assert processing_utils.save_pil_to_cache(image, str(tmp_path), format="png") == path  # same content, same name
+    assert Path(path).read_bytes() == b"a download of this file is in progress"  # ...and it was not rewritten
