@@ -188,7 +188,7 @@ class Generation(AttentionDims):
     stop_reason: str  # "end-of-text token" or "max_new_tokens"
     first_token_seconds: float  # prefill + first choice
     total_seconds: float  # every step (the final attention pass excluded)
-    attention_seconds: float  # the extra forward pass with output_attentions
+    attention_seconds: float  # the extra cached step for the last token's attention row, and assembling
     notes: tuple[str, ...] = field(default=())
 
     def gqa_sentence(self) -> str:
@@ -210,7 +210,7 @@ class Generation(AttentionDims):
             "generated_text": self.generated_text,
             "tokens": list(self.tokens),
             "steps": [step.as_json() for step in self.steps],
-            "attentions": np.round(self.attentions.astype(np.float64), 6).tolist(),
+            "attentions": np.round(self.attentions.astype(np.float64), 5).tolist(),
             "notes": list(self.notes),
         }
 
@@ -643,6 +643,25 @@ def _candidates(tokenizer, probabilities: torch.Tensor, count: int, positive_onl
     )
 
 
+def _attention_block(output) -> np.ndarray:
+    """(L, H, queries, keys) float32 from a forward pass run with ``output_attentions=True``."""
+    return torch.stack([layer[0] for layer in output.attentions]).float().cpu().numpy()
+
+
+def _assemble(blocks: list[np.ndarray], count: int) -> np.ndarray:
+    """Stack row blocks (the prefill's square block, then one row per step) into (L, H, T, T)."""
+    layers, heads = blocks[0].shape[:2]
+    attentions = np.zeros((layers, heads, count, count), dtype=np.float32)
+    row = 0
+    for block in blocks:
+        queries, keys = block.shape[2:]
+        attentions[:, :, row : row + queries, :keys] = block
+        row += queries
+    if row != count:
+        raise RuntimeError(f"attention rows cover {row} of {count} positions")
+    return attentions
+
+
 @torch.inference_mode()
 def sequence_attentions(decoder: DecoderModel, token_ids: list[int]) -> np.ndarray:
     """(L, H, T, T) float32 attention of one forward pass over ``token_ids`` (eager, causal)."""
@@ -657,7 +676,11 @@ def run_generation(
     decoder: DecoderModel, text: str, settings: GenerationSettings, notes: list[str] | tuple[str, ...] = ()
 ) -> Iterator[PromptReady | GenerationStep | Generation]:
     """Generate token by token with a KV cache: yields :class:`PromptReady`, each :class:`GenerationStep`,
-    then the :class:`Generation` (with the attentions of one extra forward pass over the whole sequence).
+    then the :class:`Generation`.
+
+    The attentions of the whole sequence are collected on the way: the prompt's rows from the first
+    (prefill) pass, each later token's row from the step that feeds it, and the last token's row from
+    one extra cached step at the end (the same weights a full forward pass gives, without re-running it).
 
     ``text`` and ``settings`` must already be validated (:func:`check_prompt`, :func:`check_settings`).
     """
@@ -671,6 +694,7 @@ def run_generation(
     steps: list[GenerationStep] = []
     generated: list[int] = []
     feed = torch.tensor([prompt_ids], device=device)
+    rows: list[np.ndarray] = []  # (L, H, queries, keys) blocks of the causal attention, in order
     stop_reason = "max_new_tokens"
     prompt_tokens = tuple(token_text(tokenizer, i) for i in prompt_ids)
     yield PromptReady(decoder.name, model_input, prompt_tokens, settings, tuple(notes))
@@ -679,7 +703,9 @@ def run_generation(
     for index in range(settings.max_new_tokens):
         step_started = time.perf_counter()
         with torch.inference_mode():
-            logits = model(input_ids=feed, cache=cache, use_cache=True, **extra).logits[0, -1].float().cpu()
+            output = model(input_ids=feed, cache=cache, use_cache=True, output_attentions=True, **extra)
+        logits = output.logits[0, -1].float().cpu()
+        rows.append(_attention_block(output))
         token_id, distribution = choose_token(logits, settings, generator)
         probabilities = torch.softmax(logits.to(torch.float64), dim=-1)
         chosen_probability = float(probabilities[token_id])
@@ -707,10 +733,14 @@ def run_generation(
             break
         feed = torch.tensor([[token_id]], device=device)
     total_seconds = steps[-1].elapsed
-    del cache
     attention_started = time.perf_counter()
+    with torch.inference_mode():  # the last token's own row: one more cached step
+        output = model(input_ids=torch.tensor([[generated[-1]]], device=device), cache=cache, use_cache=True,
+                       output_attentions=True, **extra)
+    rows.append(_attention_block(output))
+    del cache, output
     all_ids = prompt_ids + generated
-    attentions = sequence_attentions(decoder, all_ids)
+    attentions = _assemble(rows, len(all_ids))
     yield Generation(
         model_name=decoder.name,
         settings=settings,

@@ -102,14 +102,14 @@ def test_bad_input_gives_a_clear_error(client, server_alive, args, message):
 
 
 def test_long_odd_and_huge_inputs_are_cut_or_clamped_with_a_notice(client, server_alive):
-    long = _generate(client, "word " * 4_000, 2)
+    long = _generate(client, "word " * 4_000, 1)
     assert any("cut from 20,000 to 2,000 characters" in note for note in long["notes"])
     assert any("only its first 64" in note for note in long["notes"])
     odd = _generate(client, "I love it 😀🔥 مرحبا בעולם \u200b\u200fend", 3)
     assert len(odd["steps"]) >= 1 and "😀" in "".join(odd["tokens"]) + "😀"  # byte pieces may split the emoji
-    huge = _generate(client, PROMPT, 10_000, 0.0, 50, 0.95, 0, False)
+    huge = _generate(client, "Say hello.", 10_000, 0.0, 50, 0.95, 0, True)  # the chat answer ends early on its own
     assert any("10,000 is above the limit of 128" in note for note in huge["notes"])
-    assert len(huge["steps"]) <= 128
+    assert 1 <= len(huge["steps"]) <= 128
     server_alive()
 
 

@@ -123,6 +123,8 @@ def test_attentions_are_causal_and_cover_the_whole_sequence(tiny_llama):
     assert result.attentions.shape == (2, 4, count, count) and result.num_kv_heads == 2
     np.testing.assert_allclose(result.attentions.sum(-1), 1.0, atol=1e-5)
     assert np.all(result.attentions[..., np.triu_indices(count, 1)[0], np.triu_indices(count, 1)[1]] == 0)
+    full = decoder.sequence_attentions(tiny_llama, list(result.token_ids))  # one plain forward pass
+    np.testing.assert_allclose(result.attentions, full, atol=1e-5)  # the rows collected step by step match it
     rollout = decoder.causal_rollout(result.attentions)
     np.testing.assert_allclose(rollout.sum(-1), 1.0, atol=1e-9)
     assert np.all(np.triu(rollout, 1) == 0)
