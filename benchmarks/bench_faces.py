@@ -11,6 +11,9 @@ Everything is measured in this one run, on this machine:
 - ``app``: ``/gan_faces`` (1 face, 256 px, fresh seeds) through gradio_client against ``python app.py``,
   minus the ``/ping`` round trip, over the bare mapping + synthesis with the app's own setting,
   the three interleaved so that machine load drifts hit all of them alike. Target: <= 1.3x.
+  Beside the wall-clock ratio, the same ratio in CPU seconds (the server process's CPU time per
+  request from psutil, the bare run's from ``time.process_time``), which waiting for a busy
+  machine's cores does not inflate.
 """
 
 from __future__ import annotations
@@ -101,6 +104,20 @@ def w_average_cost() -> dict:
             "estimate_s": round(estimate_s, 3), "read_from_disk_cache_s": round(read_s, 5), "source": cached.source}
 
 
+def _server_cpu() -> float:
+    """CPU seconds used so far by this process's children (the app server started by running_server)."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def app_vs_bare(repeats: int) -> dict:
     from gradio_client import Client
 
@@ -113,17 +130,22 @@ def app_vs_bare(repeats: int) -> dict:
         for seed in (1, 2):  # the first call compiles the model and estimates the w average
             client.predict(seed, api_name="/gan_faces")
         bare_s, app_s, ping_s = [], [], []
+        bare_cpu, app_cpu, ping_cpu = [], [], []
         for i in range(repeats):
-            started = time.perf_counter()
+            cpu, started = time.process_time(), time.perf_counter()
             _one_face(bare, 20_000 + i)
             bare_s.append(time.perf_counter() - started)
-            started = time.perf_counter()
+            bare_cpu.append(time.process_time() - cpu)
+            cpu, started = _server_cpu(), time.perf_counter()
             client.predict(api_name="/ping")
             ping_s.append(time.perf_counter() - started)
-            started = time.perf_counter()
+            ping_cpu.append(_server_cpu() - cpu)
+            cpu, started = _server_cpu(), time.perf_counter()
             client.predict(30_000 + i, api_name="/gan_faces")
             app_s.append(time.perf_counter() - started)
-            print(f"bare {bare_s[-1]:.3f}  ping {ping_s[-1]:.3f}  app {app_s[-1]:.3f}", flush=True)
+            app_cpu.append(_server_cpu() - cpu)
+            print(f"bare {bare_s[-1]:.3f} s ({bare_cpu[-1]:.3f} CPU)  ping {ping_s[-1]:.3f} s ({ping_cpu[-1]:.3f} CPU)  "
+                  f"app {app_s[-1]:.3f} s ({app_cpu[-1]:.3f} CPU)", flush=True)
     app_minus_ping = p50(app_s) - p50(ping_s)
     return {
         "client": "gradio_client, ssl_verify=False (downloads the image like a browser)",
@@ -133,6 +155,12 @@ def app_vs_bare(repeats: int) -> dict:
         "app_minus_ping_s": round(app_minus_ping, 3),
         "ratio": round(app_minus_ping / p50(bare_s), 2),
         "target_ratio": 1.3,
+        "bare_cpu_p50_s": round(p50(bare_cpu), 3),
+        "app_server_cpu_p50_s": round(p50(app_cpu), 3),
+        "ping_server_cpu_p50_s": round(p50(ping_cpu), 3),
+        "cpu_ratio": round((p50(app_cpu) - p50(ping_cpu)) / p50(bare_cpu), 2),
+        "wall_samples_s": {"bare": [round(x, 3) for x in bare_s], "ping": [round(x, 3) for x in ping_s],
+                           "app": [round(x, 3) for x in app_s]},
         "openvino_threads_per_request": bare.threads,
         "openvino_streams": bare.streams,
     }

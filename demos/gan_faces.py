@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -67,16 +69,35 @@ def _render():
     return engine_module("gan.faces_render")
 
 
-def _cache_file(key: str, suffix: str, data: bytes) -> str:
-    """Write ``data`` into gradio's cache folder under a name derived from the request (reused if present)."""
+def _cache_path(key: str, suffix: str) -> Path:
     folder = Path(gradio_utils.get_upload_folder()) / "neurodeck_faces"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / (hashlib.sha1(key.encode()).hexdigest()[:24] + suffix)
+    return folder / (hashlib.sha1(key.encode()).hexdigest()[:24] + suffix)
+
+
+def _publish(path: Path, write) -> str:
+    """Write a file once, atomically: staged under a unique name, then renamed into place."""
     if not path.exists():
-        staging = path.with_suffix(".tmp")
-        staging.write_bytes(data)
-        staging.replace(path)
+        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp", delete=False)
+        with handle:
+            write(handle)
+        os.replace(handle.name, path)  # a concurrent identical request renames identical bytes
     return str(path)
+
+
+def _cache_file(key: str, suffix: str, data: bytes) -> str:
+    """``data`` in gradio's cache folder under a name derived from the request (reused if present)."""
+    return _publish(_cache_path(key, suffix), lambda handle: handle.write(data))
+
+
+def _gallery_files(images, keys) -> list[str]:
+    """PNGs written straight into gradio's cache folder (fast zlib level), named by what they show.
+
+    Handing PIL images to gr.Gallery makes gradio encode them at PNG's default level, hash the bytes
+    and copy them; a 1024² face took ~0.4 s that way. Files already in the cache are served as they are.
+    """
+    return [_publish(_cache_path(key, ".png"), lambda handle, im=image: im.save(handle, format="PNG", compress_level=1))
+            for image, key in zip(images, keys)]
 
 
 def _progress_callback(progress, enabled: bool = True):
@@ -92,7 +113,8 @@ def gan_faces(seed, count=1, psi=0.7, size=256, progress=gr.Progress()):
     faces = _faces()
     many = faces.check_count(count) > 1
     result = faces.generate_faces(seed, count, psi, size, on_progress=_progress_callback(progress, many))
-    gallery = [(image, f"seed {s}") for image, s in zip(result.images, result.seeds)]
+    keys = [json.dumps(["face", s, result.psi, result.size]) for s in result.seeds]
+    gallery = [(path, f"seed {s}") for path, s in zip(_gallery_files(result.images, keys), result.seeds)]
     return gallery, result.payload()
 
 
