@@ -16,6 +16,7 @@ import numpy as np
 from gradio.components.plot import PlotData
 
 from demos import attention_decoder
+from demos import attention_seq2seq
 from demos import transfer_imagenet
 from demos.common import STANDARD_S, LargeJSON, engine_module, session_id, user_errors
 from engine.core.registry import SOURCES
@@ -470,4 +471,6 @@ def build_tab(demo: gr.Blocks) -> TextAttentionLink:
                 attention_decoder.build(demo)
             with gr.Tab("Image", id="attention-image", elem_id="tab-attention-image"):
                 _build_image(demo)
+            with gr.Tab("Encoder–decoder", id="attention-seq2seq", elem_id="tab-attention-seq2seq"):
+                attention_seq2seq.build(demo)
     return TextAttentionLink(tabs, text, text_pair, model_id, attention_text, run_inputs, run_outputs)

