@@ -56,6 +56,7 @@ def main() -> None:
             page.wait_for_function(
                 "n => document.querySelector('#dec-candidates').innerText.includes('Step ' + n + ':')", arg=args.click + 1
             )
+            page.mouse.move(5, 5)  # no hover toolbar on the chart
             page.wait_for_timeout(1500)  # Plotly re-draw
             args.out.parent.mkdir(parents=True, exist_ok=True)
             if args.full_page:
