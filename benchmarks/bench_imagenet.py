@@ -211,7 +211,7 @@ def upload(count: int = 500) -> dict:
             "val_accuracy": result["accuracy"], "target_s": 30}
 
 
-def accuracy(seeds: list[int], threads: int) -> dict:
+def accuracy(seeds: list[int], threads: int, backbones: tuple[str, ...] = ("efficientnet-lite0", "neurodeck-cnn")) -> dict:
     """The built-in few-shot task (8 training pictures a class): validation accuracy per strategy, mean ± std."""
     import numpy as np
     import torch
@@ -224,7 +224,7 @@ def accuracy(seeds: list[int], threads: int) -> dict:
     torch.set_num_threads(threads)
     dataset = load_builtin("objects-few-shot")
     table = {}
-    for key in ("efficientnet-lite0", "neurodeck-cnn"):
+    for key in backbones:
         backbone = load_backbone(key, "image")
         inputs = prepare_inputs(backbone, dataset.items)
         cache: dict = {}
@@ -261,6 +261,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--upload-images", type=int, default=500)
     parser.add_argument("--accuracy-threads", type=int, default=2)
+    parser.add_argument("--backbones", nargs="+", default=["efficientnet-lite0", "neurodeck-cnn"],
+                        help="image backbones for the accuracy part")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here (merged into an existing file)")
     args = parser.parse_args()
     import torch
@@ -287,7 +289,8 @@ def main() -> None:
         elif part == "upload":
             figures["upload_500"] = upload(args.upload_images)
         elif part == "accuracy":
-            figures["few_shot_accuracy"] = accuracy(args.seeds, args.accuracy_threads)
+            previous = figures.get("few_shot_accuracy", {})
+            figures["few_shot_accuracy"] = {**previous, **accuracy(args.seeds, args.accuracy_threads, tuple(args.backbones))}
         print(f"[{part}] {time.perf_counter() - part_started:.0f} s", flush=True)
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -72,7 +72,7 @@ def build(demo: gr.Blocks) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=280):
             image = gr.Image(value=str(photo_path("coffee")), type="filepath", sources=["upload", "webcam", "clipboard"],
-                             label="Your photo (upload, webcam or paste)", height=300, elem_id="imagenet-input")
+                             label="Your photo", height=300, elem_id="imagenet-input")
             layer = gr.Dropdown(layer_choices(), value=DEFAULT_LAYER, label="Grad-CAM layer", elem_id="imagenet-layer")
             run = gr.Button("What does it see?", variant="primary", elem_id="imagenet-run")
             gr.Examples([[str(photo_path(name))] for name in EXAMPLE_PHOTOS], inputs=[image],

@@ -258,6 +258,15 @@ _cache: dict[str, object] = {}
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
+# diffusers' and transformers' from_pretrained patch torch process-wide while they build a model:
+# accelerate's init_empty_weights swaps nn.Module.register_parameter for a meta-device version and
+# no_init_weights blanks torch.nn.init. Any module built in another thread meanwhile gets meta or
+# uninitialised parameters (measured: 40 of 40 EfficientNet-Lite0s built beside a NeuroDeckCNN.from_pretrained
+# loop), and two overlapping loads can leave the patch in place for good. So every registry build holds
+# this lock, and so does code that builds models while serving (``with MODEL_BUILD_LOCK:``). Re-entrant:
+# builders may load other registered models. Cache hits never take it.
+MODEL_BUILD_LOCK = threading.RLock()
+
 
 def load_once(key: str, factory: Callable[[], T]) -> T:
     """Return ``factory()``, built at most once per process per ``key``.
@@ -269,7 +278,7 @@ def load_once(key: str, factory: Callable[[], T]) -> T:
         return _cache[key]  # type: ignore[return-value]
     with _locks_guard:
         lock = _locks.setdefault(key, threading.Lock())
-    with lock:
+    with MODEL_BUILD_LOCK, lock:  # always in this order, so nested builds cannot deadlock
         if key not in _cache:
             _cache[key] = factory()
     return _cache[key]  # type: ignore[return-value]
@@ -291,7 +300,7 @@ def load_bounded(key: str, factory: Callable[[], T], capacity: int = 2) -> T:
             _bounded.move_to_end(key)
             return _bounded[key]  # type: ignore[return-value]
         lock = _locks.setdefault("bounded:" + key, threading.Lock())
-    with lock:
+    with MODEL_BUILD_LOCK, lock:  # see MODEL_BUILD_LOCK: a Hub load also patches torch while it builds
         with _bounded_guard:
             if key in _bounded:
                 return _bounded[key]  # type: ignore[return-value]

@@ -141,7 +141,16 @@ def load_backbone(key: str | None, modality: str) -> Backbone:
 
 
 def new_classifier(backbone: Backbone, labels: tuple[str, ...], dropout: float = 0.1, pretrained: bool = True) -> TransferClassifier:
-    """A fresh classifier; ``pretrained=False`` keeps the same architecture with random init."""
+    """A fresh classifier; ``pretrained=False`` keeps the same architecture with random init.
+
+    Built under ``registry.MODEL_BUILD_LOCK``: a model loading in another thread must not hand this one
+    meta-device or uninitialised parameters.
+    """
+    with registry.MODEL_BUILD_LOCK:
+        return _new_classifier(backbone, labels, dropout, pretrained)
+
+
+def _new_classifier(backbone: Backbone, labels: tuple[str, ...], dropout: float, pretrained: bool) -> TransferClassifier:
     model = TransferClassifier(
         backbone_type=backbone.backbone_type, backbone_config=backbone.backbone_config,
         feature_dim=backbone.feature_dim, labels=tuple(labels), dropout=float(dropout),

@@ -280,6 +280,8 @@ def build_imagenet_model(source: ModelSource | None = None, use_cache: bool = Tr
 
 
 def _frozen(model: EfficientNetLite0) -> EfficientNetLite0:
+    if any(t.is_meta for t in model.state_dict().values()):  # see registry.MODEL_BUILD_LOCK
+        raise ValueError("EfficientNet-Lite0 was built on the meta device while another model was loading; try again.")
     model.requires_grad_(False)
     return model.eval()
 

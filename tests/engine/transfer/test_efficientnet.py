@@ -254,3 +254,32 @@ def test_efficientnet_transfer_model_exports_and_reloads_with_identical_logits(m
     inputs = prepare_inputs(backbone, dataset.items)
     with torch.no_grad():
         assert torch.allclose(result.model.eval()(**inputs), loaded(**inputs), atol=1e-5)
+
+
+def test_models_built_while_another_loads_get_real_parameters(model):
+    """diffusers' from_pretrained patches nn.Module.register_parameter process-wide (meta device) while it builds;
+    registry builds and new_classifier share MODEL_BUILD_LOCK, so a classifier built meanwhile is real."""
+    import threading
+
+    from engine.core import registry
+    from engine.transfer.backbones import new_classifier
+    from engine.transfer.cnn import NeuroDeckCNN
+
+    folder = registry.verified_path(registry.get_source("neurodeck-cnn"))
+    done = threading.Event()
+
+    def load_many() -> None:
+        for number in range(15):
+            registry.load_once(f"test-race-{number}", lambda: NeuroDeckCNN.from_pretrained(folder, use_safetensors=True))
+        done.set()
+
+    loader = threading.Thread(target=load_many)
+    loader.start()
+    built = 0
+    while not done.is_set() or built < 3:
+        classifier = new_classifier(_small_backbone(model), ("a", "b"), pretrained=built % 2 == 0)
+        assert not any(t.is_meta for t in classifier.state_dict().values())
+        built += 1
+    loader.join()
+    for number in range(15):
+        registry._cache.pop(f"test-race-{number}", None)
