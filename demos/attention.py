@@ -422,8 +422,14 @@ def _build_image(demo: gr.Blocks) -> None:
         with gr.Column():
             label = gr.Label(num_top_classes=5, label="Prediction (top-5 probabilities)", elem_id="attn-image-label")
             with gr.Row():
-                rollout_image = gr.Image(label="Rollout into [CLS]", interactive=False, elem_id="attn-image-rollout")
-                head_image = gr.Image(label="[CLS] attention of the chosen layer/head", interactive=False)
+                with gr.Column(min_width=220):
+                    gr.Markdown("**Rollout into [CLS]**: all layers combined")
+                    rollout_image = gr.Image(label="Rollout into [CLS]", show_label=False, interactive=False,
+                                             elem_id="attn-image-rollout", buttons=[])
+                with gr.Column(min_width=220):
+                    gr.Markdown("**[CLS] attention** of the chosen layer and head")
+                    head_image = gr.Image(label="[CLS] attention of the chosen layer/head", show_label=False, interactive=False,
+                                          elem_id="attn-image-head", buttons=[])
                 transfer_imagenet.attach_attention_gradcam(classify_upload, image, classify_sketch, sketch, model_id)
     raw = gr.JSON(visible=False)
     gr.Markdown(

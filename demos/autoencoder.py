@@ -15,7 +15,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from demos.common import STANDARD_S, engine_module, user_errors
+from demos.common import STANDARD_S, empty_card, engine_module, figure_cards, log, result_card, show_card, user_errors
 from engine.autoencoder.noise import NOISE_KINDS, NOISE_LEVELS
 from engine.core.registry import ASSETS_DIR
 from engine.core.settings import LIMITS
@@ -191,6 +191,37 @@ def bottleneck():
     return service.bottleneck_view()
 
 
+# ------------------------------------------------------------------ cards
+def _card(summary: str, hint: str):
+    """A private formatter: the JSON payload -> HTML card through ``engine.autoencoder.render.<summary>``."""
+
+    def format_card(payload):
+        if not payload:
+            return empty_card(hint)
+        try:
+            return figure_cards(getattr(engine_module("autoencoder.render"), summary)(payload))
+        except Exception:  # noqa: BLE001  (a card never breaks the tab; the JSON is still in Details)
+            log.exception("Could not format the %s card", summary)
+            return empty_card("See Details (JSON) for this result.")
+
+    format_card.__name__ = f"ae_{summary}_card"
+    return format_card
+
+
+ae_denoise_card = _card("denoise_summary", "Pick a photo, then press Add noise and denoise.")
+ae_hub_card = _card("hub_summary", "Press Encode + decode (needs the app online).")
+ae_anomaly_card = _card("anomaly_summary", "Pick a texture, then press Find anomalies.")
+ae_eval_card = _card("evaluation_summary", "Computing the evaluation set...")
+ae_decode_card = _card("decode_summary", "Click the map, or press Decode this point.")
+ae_bottleneck_card = _card("bottleneck_summary", "Press Compute bottleneck comparison.")
+
+
+def _image(label: str, elem_id: str, **kwargs) -> gr.Image:
+    """An output image under its own caption (a label badge would cover the picture's top-left corner)."""
+    gr.Markdown(f"**{label}**", elem_classes=["nd-caption"])
+    return gr.Image(label=label, show_label=False, elem_id=elem_id, format="png", buttons=["download"], **kwargs)
+
+
 # ------------------------------------------------------------------ layout
 
 def _denoise_tab() -> None:
@@ -205,14 +236,22 @@ def _denoise_tab() -> None:
                 button = gr.Button("Add noise and denoise", variant="primary", elem_id="ae-denoise-btn")
                 gr.Examples(service.denoise_examples(EXAMPLES_DIR / "photos"), inputs=[image], label="Held-out photos (never trained on)")
             with gr.Column(scale=2):
+                denoise_card = result_card("ae-denoise-card", "Pick a photo, then press Add noise and denoise.")
                 with gr.Row():
-                    noisy = gr.Image(label="Noisy input", elem_id="ae-noisy", format="png")
-                    denoised = gr.Image(label="Autoencoder output", elem_id="ae-denoised", format="png")
-                    difference = gr.Image(label="|output - clean| x4", elem_id="ae-difference", format="png")
+                    with gr.Column(min_width=200):
+                        noisy = _image("Noisy input", "ae-noisy")
+                    with gr.Column(min_width=200):
+                        denoised = _image("Autoencoder output", "ae-denoised")
+                    with gr.Column(min_width=200):
+                        difference = _image("|output − clean| x4", "ae-difference")
                 with gr.Row():
-                    blur = gr.Image(label="Baseline: Gaussian blur (sigma from a per-noise-level table)", elem_id="ae-blur", format="png")
-                    classic = gr.Image(label="Baseline: TV / non-local means", elem_id="ae-classic", format="png")
-                metrics = gr.JSON(label="PSNR (dB) and SSIM against the clean photo", elem_id="ae-denoise-metrics")
+                    with gr.Column(min_width=200):
+                        blur = _image("Baseline: Gaussian blur (sigma from a per-noise-level table)", "ae-blur")
+                    with gr.Column(min_width=200):
+                        classic = _image("Baseline: TV / non-local means", "ae-classic")
+                with gr.Accordion("Details (JSON)", open=False, elem_id="ae-denoise-details"):
+                    metrics = gr.JSON(label="PSNR (dB) and SSIM against the clean photo", elem_id="ae-denoise-metrics")
+                show_card(metrics, denoise_card, ae_denoise_card)
         button.click(
             denoise,
             [image, noise, level, seed, classical],
@@ -229,10 +268,15 @@ def _denoise_tab() -> None:
             with gr.Row():
                 model_id = gr.Textbox(HUB_DEFAULT, label="Hub id or local folder", elem_id="ae-hub-id")
                 hub_button = gr.Button("Encode + decode", elem_id="ae-hub-btn")
+            hub_card = result_card("ae-hub-card", "Press Encode + decode (needs the app online).")
             with gr.Row():
-                hub_recon = gr.Image(label="Reconstruction", elem_id="ae-hub-recon", format="png")
-                hub_latents = gr.Image(label="Latent channels", elem_id="ae-hub-latents", format="png")
-            hub_info = gr.JSON(label="Latent shape and reconstruction PSNR", elem_id="ae-hub-info")
+                with gr.Column():
+                    hub_recon = _image("Reconstruction", "ae-hub-recon")
+                with gr.Column():
+                    hub_latents = _image("Latent channels", "ae-hub-latents")
+            with gr.Accordion("Details (JSON)", open=False, elem_id="ae-hub-details"):
+                hub_info = gr.JSON(label="Latent shape and reconstruction PSNR", elem_id="ae-hub-info")
+            show_card(hub_info, hub_card, ae_hub_card)
         hub_button.click(
             hub_roundtrip, [image, model_id], [hub_recon, hub_latents, hub_info], api_name="ae_hub_roundtrip",
             preprocess=False, time_limit=3 * STANDARD_S, concurrency_limit=1,
@@ -252,22 +296,35 @@ def _anomaly_tab() -> None:
                 gr.Markdown(f"*{service.NORMALISATION_NOTE}*", elem_id="ae-normalisation-note")
                 button = gr.Button("Find anomalies", variant="primary", elem_id="ae-anomaly-btn")
             with gr.Column(scale=2):
+                anomaly_card = result_card("ae-anomaly-card", "Pick a texture, then press Find anomalies.")
                 with gr.Row():
-                    heatmap = gr.Image(label="Reconstruction-error heatmap", elem_id="ae-heatmap", format="png")
-                    mask = gr.Image(label="Predicted defect mask (red)", elem_id="ae-mask", format="png")
-                info = gr.JSON(label="Score, threshold, decision", elem_id="ae-anomaly-info")
+                    with gr.Column(min_width=384):
+                        heatmap = _image("Reconstruction-error heatmap", "ae-heatmap", height=400)
+                    with gr.Column(min_width=384):
+                        mask = _image("Predicted defect mask (red)", "ae-mask", height=400)
+                with gr.Accordion("Details (JSON)", open=False, elem_id="ae-anomaly-details"):
+                    info = gr.JSON(label="Score, threshold, decision", elem_id="ae-anomaly-info")
+                show_card(info, anomaly_card, ae_anomaly_card)
         with gr.Accordion("Draw your own defect on a normal texture", open=False):
             with gr.Row():
-                pick = gr.Dropdown([p for p in examples if "normal" in p], label="Normal texture to draw on", elem_id="ae-draw-pick")
+                # Names on screen, the example's path as the value (a server path is never shown).
+                pick = gr.Dropdown([(Path(p).stem, p) for p in examples if "normal" in Path(p).name],
+                                   label="Normal texture to draw on", elem_id="ae-draw-pick")
                 load_button = gr.Button("Load into editor", elem_id="ae-draw-load")
             editor = gr.ImageEditor(type="pil", label="Draw a scratch or blob, then score it", elem_id="ae-editor", canvas_size=(256, 256))
             draw_button = gr.Button("Score my drawing", elem_id="ae-draw-btn")
         gr.Markdown("#### Labelled evaluation set: synthetic defects on the held-out right quarter (moving the threshold updates everything live)")
+        eval_card = result_card("ae-eval-card", "Computing the evaluation set...")
         with gr.Row():
-            gallery = gr.Gallery(label="Predicted mask (red) vs ground truth outline (cyan)", columns=6, height=360, elem_id="ae-eval-gallery")
-            with gr.Column():
-                roc = gr.Image(label="ROC", elem_id="ae-roc", format="png")
-                eval_metrics = gr.JSON(label="Precision / recall / F1 at this threshold", elem_id="ae-eval-metrics")
+            with gr.Column(scale=3):
+                gr.Markdown("**Predicted mask (red) vs the true defect's outline (cyan)**", elem_classes=["nd-caption"])
+                gallery = gr.Gallery(label="Predicted mask (red) vs ground truth outline (cyan)", show_label=False, columns=4,
+                                     height=440, elem_id="ae-eval-gallery")
+            with gr.Column(scale=2):
+                roc = gr.Image(label="ROC", show_label=False, elem_id="ae-roc", format="png", buttons=[])
+        with gr.Accordion("Details (JSON)", open=False, elem_id="ae-eval-details"):
+            eval_metrics = gr.JSON(label="Precision / recall / F1 at this threshold", elem_id="ae-eval-metrics")
+        show_card(eval_metrics, eval_card, ae_eval_card)
         inputs = [image, threshold, normalisation]
         outputs = [heatmap, mask, info]
         button.click(anomaly, inputs, outputs, api_name="ae_anomaly", preprocess=False, time_limit=STANDARD_S)
@@ -291,21 +348,29 @@ def _latent_tab():
                 x = gr.Slider(-5, 5, value=0, step=0.01, label="latent z1", elem_id="ae-latent-x")
                 y = gr.Slider(-5, 5, value=0, step=0.01, label="latent z2", elem_id="ae-latent-y")
                 decode_button = gr.Button("Decode this point", variant="primary", elem_id="ae-decode-btn")
-                decoded = gr.Image(label="Decoded digit", elem_id="ae-decoded", format="png", height=220)
-                decode_info = gr.JSON(label="Point and nearest test digit", elem_id="ae-decode-info")
+                decoded = _image("Decoded digit", "ae-decoded", height=220)
+                decode_card = result_card("ae-decode-card", "Click the map, or press Decode this point.")
+                with gr.Accordion("Details (JSON)", open=False, elem_id="ae-decode-details"):
+                    decode_info = gr.JSON(label="Point and nearest test digit", elem_id="ae-decode-info")
+                show_card(decode_info, decode_card, ae_decode_card)
         frame = gr.JSON(visible=False)
         with gr.Row():
             class_a = gr.Dropdown(list(range(10)), value=0, label="From digit", elem_id="ae-interp-a")
             class_b = gr.Dropdown(list(range(10)), value=1, label="To digit", elem_id="ae-interp-b")
             steps = gr.Slider(2, 16, value=8, step=1, label="Steps", elem_id="ae-interp-steps")
             interp_button = gr.Button("Interpolate", elem_id="ae-interp-btn")
-        strip = gr.Image(label="Start digit, decoded path, end digit", elem_id="ae-interp-strip", format="png")
+        strip = _image("Start digit, decoded path, end digit", "ae-interp-strip")
         interp_info = gr.JSON(visible=False)
         gr.Markdown("#### Bottleneck width vs reconstruction error (test digits), autoencoder vs PCA at the same size")
         bottleneck_button = gr.Button("Compute bottleneck comparison", elem_id="ae-bottleneck-btn")
+        bottleneck_card = result_card("ae-bottleneck-card", "Press Compute bottleneck comparison.")
         with gr.Row():
-            bottleneck_plot = gr.Image(label="Reconstruction MSE vs latent size", elem_id="ae-bottleneck-plot", format="png")
-            bottleneck_table = gr.JSON(label="MSE per latent size", elem_id="ae-bottleneck-table")
+            bottleneck_plot = gr.Image(label="Reconstruction MSE vs latent size", show_label=False, elem_id="ae-bottleneck-plot",
+                                       format="png", buttons=[])
+            with gr.Column():
+                with gr.Accordion("Details (JSON)", open=False, elem_id="ae-bottleneck-details"):
+                    bottleneck_table = gr.JSON(label="MSE per latent size", elem_id="ae-bottleneck-table")
+        show_card(bottleneck_table, bottleneck_card, ae_bottleneck_card)
         map_image.select(map_clicked, None, [x, y, decoded, map_image, decode_info], api_visibility="private")
         decode_button.click(decode_latent, [x, y], [decoded, map_image, decode_info], api_name="ae_decode_latent", preprocess=False)
         interp_button.click(interpolate_digits, [class_a, class_b, steps], [strip, map_image, interp_info], api_name="ae_interpolate", preprocess=False)

@@ -22,7 +22,8 @@ import gradio as gr
 from gradio import utils as gradio_utils
 
 from engine.gan.lab_config import COLLAPSE_PRESET, DATASETS, LIVE_FIELDS, LOSSES, OPTIMIZERS, UI_FIELDS, LabConfig
-from demos.common import LONG_S, QUICK_S, STANDARD_S, engine_module, user_errors
+from demos.common import (LONG_S, QUICK_S, STANDARD_S, editor_composite, empty_card, engine_module, figure_cards,
+                          live_editor, log, result_card, show_card, user_errors)
 from demos import gan_faces
 from demos.common import session_id
 from engine.core.settings import LIMITS
@@ -45,10 +46,11 @@ LIVE_MAX_SECONDS = 110  # one Start runs at most this long (the event's time lim
 SKETCH_SIDE = 256  # the sketchpad canvas: a 32x32 digit enlarged 8x
 
 HUB_FORMAT = """
-**Bring your own generator.** Any folder or Hub repo in NeuroDeck's format loads here:
+Any Hugging Face Hub repo in NeuroDeck's format loads here (the app must be online):
 `generator/config.json` + `generator/diffusion_pytorch_model.safetensors`, written by
-`ConditionalGenerator.save_pretrained("<repo>/generator")` from `engine/gan_models.py`
-(a diffusers `ModelMixin`; optional `discriminator/` likewise). Hub ids need the app to be online.
+`ConditionalGenerator.save_pretrained("<repo>/generator")` from `engine/gan/models.py`
+(a diffusers `ModelMixin`; optional `discriminator/` likewise). Server folders are refused unless the
+server was started with `NEURODECK_ALLOW_LOCAL_MODELS=1`.
 """
 
 
@@ -135,8 +137,8 @@ def gan_interpolate(seed_a=0, seed_b=1, digit_a="3", digit_b="8", frames=12, psi
     """Interpolate between two seeds/classes; returns (animated GIF path, frame strip image, info)."""
     inference, render = engine_module("gan.inference"), engine_module("gan.render")
     images = inference.interpolate(inference.load_generator(), seed_a, seed_b, digit_a, digit_b, frames, psi)
-    tiles = [render.digit_image(image, scale=4) for image in images]
-    strip = render.digits_grid(images, columns=len(images), cell=48)
+    tiles = [render.digit_image(image, scale=8) for image in images]
+    strip = render.digits_grid(images, columns=min(len(images), 12), cell=48)  # wrapped: 48 frames = 4 rows of 12
     info = {"seed_a": int(seed_a), "seed_b": int(seed_b), "class_a": int(digit_a), "class_b": int(digit_b),
             "frames": len(images), "psi": float(psi)}
     return _gif_path(render.frames_to_gif(tiles)), strip, info
@@ -151,7 +153,7 @@ def gan_walk(seed=0, digit="5", direction_seed=1, amount=0.0, psi=1.0):
     amounts = [-3, -2, -1, 0, 1, 2, 3]
     strip_images = inference.latent_walk(generator, seed, digit, direction_seed, amounts, psi)
     current = inference.latent_walk(generator, seed, digit, direction_seed, [amount], psi)[0]
-    return render.digit_image(current, scale=6), render.digits_grid(strip_images, columns=len(amounts), cell=48)
+    return render.digit_image(current, scale=8), render.digits_grid(strip_images, columns=len(amounts), cell=72)
 
 
 # ----------------------------------------------------------------------------------------- score
@@ -182,7 +184,7 @@ def gan_sketch_load(seed=0, digit="3"):
     scored, _ = _score(big, digit)
     history = [scored.realness]
     chart = _history_chart(history)
-    return {"background": big, "layers": [], "composite": big}, scored.info(), chart, history
+    return {"background": big, "layers": [_empty_layer()], "composite": big}, scored.info(), chart, history
 
 
 def _history_chart(history):
@@ -190,21 +192,51 @@ def _history_chart(history):
     import numpy as np  # noqa: PLC0415  (numpy only; keeps module import light)
 
     xs = np.arange(len(history), dtype=float)
-    return render.render_curves([(xs, np.asarray(history, float), (200, 60, 60), "realness")],
-                                width=420, height=150, title="realness after each edit", y_range=(0.0, 1.0))
+    return render.render_curves([(xs, np.asarray(history, float), render.REALNESS_COLOUR, "realness")],
+                                width=560, height=230, title="D's realness after each edit (0 to 1)", y_range=(0.0, 1.0),
+                                x_label="edit")
 
 
 @user_errors
 def gan_score_sketch(editor, digit="auto", history=None):
     """Score the sketchpad's composite; appends to the per-session history. Returns (info, chart, history)."""
     validation = engine_module("core.validation")
-    composite = editor.get("composite") if isinstance(editor, dict) else editor
+    composite = editor_composite(editor, "gan-sketch")  # a file, or the drawing the browser streamed (by id)
     if composite is None:
         raise ValueError("The sketchpad is empty: load a generated digit or draw one (white ink on black).")
     pil = validation.load_image(composite, max_pixels=LIMITS.digit_image_pixels)
     result, _ = _score(pil, digit)
     history = (list(history or []) + [result.realness])[-200:]
     return result.info(), _history_chart(history), history
+
+
+# ----------------------------------------------------------------------------------------- cards
+def _card(summary: str, hint: str, reference: bool = False):
+    """A private formatter: the JSON payload -> HTML card through ``engine.gan.render.<summary>``."""
+
+    def format_card(payload):
+        if not payload:
+            return empty_card(hint)
+        try:
+            render = engine_module("gan.render")
+            if reference:
+                return figure_cards(getattr(render, summary)(payload, engine_module("gan.inference").realness_reference()))
+            return figure_cards(getattr(render, summary)(payload))
+        except Exception:  # noqa: BLE001  (a card never breaks the tab; the JSON is still in Details)
+            log.exception("Could not format the %s card", summary)
+            return empty_card("See Details (JSON) for this result.")
+
+    format_card.__name__ = f"gan_{summary}_card"
+    return format_card
+
+
+gan_generate_card = _card("generate_summary", "Press Generate to make digits.")
+gan_interp_card = _card("interpolation_summary", "Press Interpolate.")
+gan_score_card = _card("realness_summary", "Upload a digit and press Score upload.", reference=True)
+gan_sketch_card = _card("realness_summary", "Load a generated digit, or draw one, to see its score.", reference=True)
+gan_lab_card = _card("lab_summary", "Press Play, Step or Reset.")
+gan_live_card = _card("live_summary", "Press Start to train.")
+gan_quality_card = _card("quality_summary", "Press Re-measure now to score the generator again.")
 
 
 # ----------------------------------------------------------------------------------------- GAN Lab
@@ -423,13 +455,17 @@ def _build_generate():
         count = gr.Slider(1, 64, value=16, step=1, label="Count", elem_id="gan-count")
         psi = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Truncation ψ", elem_id="gan-psi")
     with gr.Row():
-        model_id = gr.Textbox(value="", label="Generator (empty = embedded; or a Hub id / folder in NeuroDeck's format)",
-                              placeholder="embedded", elem_id="gan-model-id", scale=3)
+        model_id = gr.Textbox(value="", label="Generator: empty = the embedded model, or a Hub id in NeuroDeck's format "
+                              "(needs the app online)", placeholder="embedded", elem_id="gan-model-id", scale=3)
         button = gr.Button("Generate", variant="primary", elem_id="gan-generate-btn", scale=1)
-    gallery = gr.Gallery(label="Generated digits (caption = requested class)", columns=8, height=420,
+    gallery = gr.Gallery(label="Generated digits (caption = requested class)", show_label=False, columns=8, height="auto",
                          elem_id="gan-gallery", format="png")
-    info = gr.JSON(label="What was generated", elem_id="gan-generate-info")
-    gr.Markdown(HUB_FORMAT)
+    card = result_card("gan-generate-card", "Press Generate to make digits.")
+    with gr.Accordion("Details (JSON)", open=False, elem_id="gan-generate-details"):
+        info = gr.JSON(label="What was generated", elem_id="gan-generate-info")
+    with gr.Accordion("Bring your own generator (Hub format)", open=False, elem_id="gan-hub-format"):
+        gr.Markdown(HUB_FORMAT)
+    show_card(info, card, gan_generate_card)
     button.click(gan_generate, inputs=[seed, digit, count, psi, model_id], outputs=[gallery, info],
                  api_name="gan_generate", time_limit=STANDARD_S, preprocess=False)  # raw values: the engine checks them
 
@@ -445,9 +481,17 @@ def _build_latent():
         psi = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Truncation ψ", elem_id="gan-interp-psi")
     button = gr.Button("Interpolate", variant="primary", elem_id="gan-interp-btn")
     with gr.Row():
-        gif = gr.Image(label="Animation", type="filepath", interactive=False, elem_id="gan-interp-gif", format="gif")
-        strip = gr.Image(label="Frames", interactive=False, elem_id="gan-interp-strip")
-    info = gr.JSON(label="Interpolation", elem_id="gan-interp-info")
+        with gr.Column(scale=2, min_width=280):
+            gr.Markdown("**Animation** (forward, then back)")
+            gif = gr.Image(label="Animation", show_label=False, type="filepath", interactive=False, elem_id="gan-interp-gif",
+                           format="gif", buttons=["download"], height=300)
+        with gr.Column(scale=3):
+            gr.Markdown("**Every frame**, left to right, row by row")
+            strip = gr.Image(label="Frames", show_label=False, interactive=False, elem_id="gan-interp-strip", buttons=[])
+    interp_card = result_card("gan-interp-card", "Press Interpolate.")
+    with gr.Accordion("Details (JSON)", open=False, elem_id="gan-interp-details"):
+        info = gr.JSON(label="Interpolation", elem_id="gan-interp-info")
+    show_card(info, interp_card, gan_interp_card)
     button.click(gan_interpolate, inputs=[seed_a, seed_b, digit_a, digit_b, frames, psi], outputs=[gif, strip, info],
                  api_name="gan_interpolate", time_limit=STANDARD_S, preprocess=False)
 
@@ -459,8 +503,14 @@ def _build_latent():
         walk_psi = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Truncation ψ", elem_id="gan-walk-psi")
     amount = gr.Slider(-3, 3, value=0, step=0.1, label="Move along the direction", elem_id="gan-walk-amount")
     with gr.Row():
-        current = gr.Image(label="Here", interactive=False, elem_id="gan-walk-image")
-        walk_strip = gr.Image(label="From -3 to +3", interactive=False, elem_id="gan-walk-strip")
+        with gr.Column(scale=2, min_width=240):
+            gr.Markdown("**Here** (at the slider's position)")
+            current = gr.Image(label="Here", show_label=False, interactive=False, elem_id="gan-walk-image", buttons=[],
+                               height=240)
+        with gr.Column(scale=3):
+            gr.Markdown("**From −3 to +3** along the same direction")
+            walk_strip = gr.Image(label="From -3 to +3", show_label=False, interactive=False, elem_id="gan-walk-strip",
+                                  buttons=[])
     inputs = [seed, digit, direction, amount, walk_psi]
     amount.release(gan_walk, inputs=inputs, outputs=[current, walk_strip], api_name="gan_walk", time_limit=QUICK_S,
                    preprocess=False)
@@ -482,24 +532,38 @@ def _build_score():
             score_class = gr.Dropdown(SCORE_CLASS_CHOICES, value="auto", label="Score as class (auto = judge's reading)",
                                       elem_id="gan-score-class")
             score_button = gr.Button("Score upload", variant="primary", elem_id="gan-score-btn")
-            label = gr.Label(num_top_classes=10, label="Realness if read as each class", elem_id="gan-score-label")
-            score_info = gr.JSON(label="Score", elem_id="gan-score-info")
+            score_card = result_card("gan-score-card", "Upload a digit and press Score upload.")
+            with gr.Accordion("Details (JSON)", open=False, elem_id="gan-score-details"):
+                # D's realness under each class condition, for the API. Not shown: a gr.Label would headline
+                # the largest one as if D had predicted that class, and D predicts no class.
+                label = gr.Label(num_top_classes=10, label="Realness if read as each class", elem_id="gan-score-label",
+                                 visible=False)
+                score_info = gr.JSON(label="Score", elem_id="gan-score-info")
+            show_card(score_info, score_card, gan_score_card)
         with gr.Column():
             with gr.Row():
                 sketch_seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="gan-sketch-seed")
                 sketch_digit = gr.Dropdown(DIGIT_CHOICES[1:], value="3", label="Class", elem_id="gan-sketch-digit")
                 load = gr.Button("Load a generated digit", elem_id="gan-sketch-load")
-            black = {"background": _black_canvas(), "layers": [], "composite": None}
+            black = {"background": _black_canvas(), "layers": [_empty_layer()], "composite": None}
             sketch = gr.Sketchpad(value=black, type="numpy", image_mode="RGB", canvas_size=(SKETCH_SIDE, SKETCH_SIDE),
                                   brush=gr.Brush(colors=["#ffffff", "#000000"], default_color="#ffffff", default_size=12),
                                   format="png", label="Scribble here", elem_id="gan-sketch")
-            sketch_info = gr.JSON(label="Realness of the sketch", elem_id="gan-sketch-info")
-            history_chart = gr.Image(label="Realness history", interactive=False, elem_id="gan-sketch-history")
+            live_editor(sketch)  # its change event streams the drawing: gan_score_sketch resolves it by id
+            sketch_card = result_card("gan-sketch-card", "Load a generated digit, or draw one, to see its score.")
+            history_chart = gr.Image(label="Realness history", show_label=False, interactive=False,
+                                     elem_id="gan-sketch-history", buttons=[])
+            with gr.Accordion("Details (JSON)", open=False, elem_id="gan-sketch-details"):
+                sketch_info = gr.JSON(label="Realness of the sketch", elem_id="gan-sketch-info")
+            show_card(sketch_info, sketch_card, gan_sketch_card)
     history = gr.State([])
     score_button.click(gan_score, inputs=[upload, score_class], outputs=[label, score_info], api_name="gan_score",
                        preprocess=False, time_limit=QUICK_S)
     load.click(gan_sketch_load, inputs=[sketch_seed, sketch_digit], outputs=[sketch, sketch_info, history_chart, history],
                api_name="gan_sketch_load", time_limit=QUICK_S, preprocess=False)
+    # Every stroke is scored with the drawing as it is after the stroke. (Gradio's editor skips its first
+    # change event; the empty layer in its value uses that up when the value loads, so the user's first
+    # stroke is scored too, not only from the second on.)
     sketch.change(gan_score_sketch, inputs=[sketch, score_class, history], outputs=[sketch_info, history_chart, history],
                   api_name="gan_score_sketch", time_limit=QUICK_S, trigger_mode="always_last", show_progress="hidden",
                   preprocess=False)  # the editor's raw files: load_image checks them (not an image, too many pixels)
@@ -509,6 +573,14 @@ def _black_canvas():
     from PIL import Image  # noqa: PLC0415
 
     return Image.new("RGB", (SKETCH_SIDE, SKETCH_SIDE), (0, 0, 0))
+
+
+def _empty_layer():
+    """A transparent layer to draw on. Loading a value with a layer fires the editor's change once, which
+    Gradio 6.31's editor skips: without it, the user's first stroke was the skipped change (not scored)."""
+    from PIL import Image  # noqa: PLC0415
+
+    return Image.new("RGBA", (SKETCH_SIDE, SKETCH_SIDE), (0, 0, 0, 0))
 
 
 def _build_lab():
@@ -555,9 +627,14 @@ def _build_lab():
                 step = gr.Button("Step", elem_id="gan-lab-step")
                 reset = gr.Button("Reset", elem_id="gan-lab-reset")
             with gr.Row():
-                field = gr.Image(label="Data space", show_label=False, interactive=False, elem_id="gan-lab-field", format="png")
-                charts = gr.Image(label="Losses and mode coverage", show_label=False, interactive=False, elem_id="gan-lab-charts", format="png")
-            stats = gr.JSON(label="Status", elem_id="gan-lab-stats")
+                field = gr.Image(label="Data space", show_label=False, interactive=False, elem_id="gan-lab-field", format="png",
+                                 buttons=["fullscreen"])
+                charts = gr.Image(label="Losses and mode coverage", show_label=False, interactive=False, elem_id="gan-lab-charts",
+                                  format="png", buttons=[])
+            lab_card = result_card("gan-lab-card", "Press Play, Step or Reset.")
+            with gr.Accordion("Details (JSON)", open=False, elem_id="gan-lab-details"):
+                stats = gr.JSON(label="Status", elem_id="gan-lab-stats")
+            show_card(stats, lab_card, gan_lab_card)
     widgets = {"dataset": dataset, "noise_dim": noise_dim, "g_width": g_width, "g_depth": g_depth, "d_width": d_width,
                "d_depth": d_depth, "g_lr": g_lr, "d_lr": d_lr, "optimizer": optimizer, "loss": loss, "d_steps": d_steps,
                "seed": seed}
@@ -601,9 +678,13 @@ def _build_live():
         stop = gr.Button("Stop", elem_id="gan-live-stop")
         reset = gr.Button("Reset", elem_id="gan-live-reset")
     with gr.Row():
-        grid = gr.Image(label="Samples (rows: 0-9)", interactive=False, elem_id="gan-live-samples", format="png")
-        chart = gr.Image(label="Losses", interactive=False, elem_id="gan-live-losses", format="png")
-    status = gr.JSON(label="Status", elem_id="gan-live-status")
+        grid = gr.Image(label="Samples (rows: 0-9)", show_label=False, interactive=False, elem_id="gan-live-samples",
+                        format="png", buttons=[])
+        chart = gr.Image(label="Losses", show_label=False, interactive=False, elem_id="gan-live-losses", format="png", buttons=[])
+    live_card = result_card("gan-live-card", "Press Start to train.")
+    with gr.Accordion("Details (JSON)", open=False, elem_id="gan-live-details"):
+        status = gr.JSON(label="Status", elem_id="gan-live-status")
+    show_card(status, live_card, gan_live_card)
     event = start.click(gan_live_train, inputs=[seed, seconds, state], outputs=[grid, chart, status, state],
                         api_name="gan_live_train", time_limit=LONG_S, concurrency_limit=LIMITS.live_runs,
                         concurrency_id="gan-live", trigger_mode="once", show_progress="minimal", preprocess=False)
@@ -617,7 +698,10 @@ def _build_quality():
     with gr.Row():
         samples = gr.Slider(20, 1000, value=200, step=10, label="Samples to re-measure", elem_id="gan-quality-samples")
         button = gr.Button("Re-measure now", elem_id="gan-quality-btn")
-    figures = gr.JSON(label="Measured now", elem_id="gan-quality-json")
+    quality_card = result_card("gan-quality-card", "Press Re-measure now to score the generator again (a few seconds).")
+    with gr.Accordion("Details (JSON)", open=False, elem_id="gan-quality-details"):
+        figures = gr.JSON(label="Measured now", elem_id="gan-quality-json")
+    show_card(figures, quality_card, gan_quality_card)
     button.click(gan_quality, inputs=[samples], outputs=[figures], api_name="gan_quality", time_limit=LONG_S,
                  concurrency_limit=1, preprocess=False)  # also at most LIMITS.expensive_queued waiting (demos.admission)
 

@@ -60,6 +60,11 @@ def _config(unfreeze, epochs, lr, batch, wd, dropout, augment, patience, val_fra
 def _results_rows(session) -> list[list]:
     rows = []
     for strategy, result in session.results.items():
+        if not transfer_render.is_trained(result):  # stopped before epoch 1: random weights, not a result
+            untrained = transfer_render.NOT_TRAINED
+            rows.append([strategy, untrained, untrained, untrained, untrained, round(result.train_seconds, 2),
+                         round(result.feature_seconds, 2), 0, result.stop_reason])
+            continue
         rows.append([strategy, round(result.metrics.accuracy, 4), round(result.metrics.macro_f1, 4),
                      round(result.train_accuracy, 4), round(result.gap, 4), round(result.train_seconds, 2),
                      round(result.feature_seconds, 2), len(result.history), result.stop_reason])
@@ -156,10 +161,10 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
                     stop_btn = gr.Button("Stop (keep best model)", variant="stop", elem_id="transfer-stop-btn")
                 status = gr.Markdown("Load data, then press Train.", elem_id="transfer-status")
         gr.Markdown("### 3. Evaluate")
-        curves = gr.Plot(label="Live curves", elem_id="transfer-curves")
+        curves = gr.Plot(label="Live curves", show_label=False, elem_id="transfer-curves")
         with gr.Row():
-            comparison = gr.Plot(label="Strategy comparison", elem_id="transfer-comparison")
-            confusion = gr.Plot(label="Confusion matrix", elem_id="transfer-confusion")
+            comparison = gr.Plot(label="Strategy comparison", show_label=False, elem_id="transfer-comparison")
+            confusion = gr.Plot(label="Confusion matrix", show_label=False, elem_id="transfer-confusion")
         results_table = gr.Dataframe(headers=RESULT_HEADERS, label="Strategies (validation split)", interactive=False,
                                      elem_id="transfer-results")
         kfold_info = gr.Markdown(elem_id="transfer-kfold-info")
@@ -298,9 +303,9 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
                 elif update.note:
                     yield (update.note + "…", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                            gr.skip(), gr.skip(), gr.skip())
-            if not session.results:
+            best = transfer_render.best_trained(session.results)  # a strategy stopped before epoch 1 is never "best"
+            if best is None:
                 raise ValueError("Training was stopped before any model finished an epoch; press Train again.")
-            best = session.result()
             figure, per_class_rows, images, texts = _detail_outputs(session, best.strategy)
             kfold_text = session.kfold.describe() if (kfold_k and session.kfold) else ""
             stopped = any(r.stop_reason != "completed" for r in session.results.values())

@@ -126,3 +126,34 @@ def words_dataset(per_class: int = 8):
     items = animals[:per_class] + vehicles[:per_class]
     classes = ["animal"] * per_class + ["vehicle"] * per_class
     return _finish("text", items, [f"row {i}" for i in range(len(items))], classes, [], [], "words")
+
+
+# Hand-drawn digits as polylines in unit coordinates (x right, y down), drawn plainly: a 7 without a
+# crossbar, a 1 as one stroke, an open-top 4. Used to check that drawings are read as what they show.
+DIGIT_STROKES = {
+    "0": [[(0.5, 0.15), (0.3, 0.25), (0.25, 0.5), (0.3, 0.75), (0.5, 0.85), (0.7, 0.75), (0.75, 0.5), (0.7, 0.25), (0.5, 0.15)]],
+    "1": [[(0.5, 0.15), (0.5, 0.85)]],
+    "2": [[(0.3, 0.3), (0.4, 0.17), (0.6, 0.17), (0.7, 0.3), (0.65, 0.45), (0.3, 0.85), (0.72, 0.85)]],
+    "3": [[(0.3, 0.2), (0.6, 0.15), (0.7, 0.3), (0.5, 0.48), (0.7, 0.62), (0.65, 0.8), (0.3, 0.83)]],
+    "4": [[(0.6, 0.85), (0.6, 0.15), (0.27, 0.6), (0.75, 0.6)]],
+    "5": [[(0.7, 0.15), (0.35, 0.15), (0.32, 0.45), (0.6, 0.45), (0.7, 0.62), (0.6, 0.82), (0.3, 0.82)]],
+    "6": [[(0.65, 0.15), (0.4, 0.35), (0.3, 0.65), (0.45, 0.85), (0.65, 0.75), (0.6, 0.55), (0.35, 0.6)]],
+    "7": [[(0.28, 0.18), (0.72, 0.18), (0.45, 0.85)]],
+    "8": [[(0.5, 0.5), (0.3, 0.32), (0.5, 0.15), (0.7, 0.32), (0.5, 0.5), (0.28, 0.68), (0.5, 0.86), (0.72, 0.68), (0.5, 0.5)]],
+    "9": [[(0.68, 0.35), (0.5, 0.18), (0.32, 0.3), (0.45, 0.48), (0.68, 0.35), (0.65, 0.85)]],
+}
+
+
+def draw_digit(digit: str, side: int = 280, width: int = 12, scale: float = 1.0, offset=(0.0, 0.0),
+               ink=(0, 0, 0), paper=(255, 255, 255)):
+    """A PIL drawing of ``digit`` (see DIGIT_STROKES) with round strokes ``width`` px wide, like a sketchpad's."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (side, side), paper)
+    draw = ImageDraw.Draw(image)
+    for line in DIGIT_STROKES[digit]:
+        points = [((0.5 + (x - 0.5) * scale + offset[0]) * side, (0.5 + (y - 0.5) * scale + offset[1]) * side) for x, y in line]
+        draw.line(points, fill=ink, width=width, joint="curve")
+        for px, py in points:
+            draw.ellipse([px - width / 2, py - width / 2, px + width / 2, py + width / 2], fill=ink)
+    return image

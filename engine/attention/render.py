@@ -12,8 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from engine.core.draw import colourise
+from engine.core.draw import CHART_FONT_PX, colourise
 from engine.core.draw import font as draw_font
+
+FONT = {"size": CHART_FONT_PX}  # every chart text: ticks, axis titles, colour bars
+TITLE_FONT = {"size": CHART_FONT_PX + 2}
+MAX_TICK_LABELS = 40  # beyond this many tokens, label every 2nd (3rd, ...) one so 14 px labels don't overlap
 
 # Distinct colours for overlaid heads (bertviz uses a categorical palette the same way).
 HEAD_COLOURS = (
@@ -21,6 +25,11 @@ HEAD_COLOURS = (
     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a",
     "#637939", "#8c6d31", "#843c39", "#7b4173",
 )
+
+
+def _tick_positions(count: int) -> list[int]:
+    step = max(1, -(-count // MAX_TICK_LABELS))
+    return list(range(0, count, step))
 
 
 def attention_heatmap(
@@ -38,7 +47,6 @@ def attention_heatmap(
     queries = [f"{i}: {t}" for i, t in enumerate(query_labels)]
     keys = [f"{j}: {t}" for j, t in enumerate(key_labels)]
     custom = [[[query, key] for key in keys] for query in queries]
-    tick_font = 11 if max(rows, cols) <= 32 else 8
     top = zmax if zmax is not None else (float(matrix.max()) or 1.0)
     heatmap = {
         "type": "heatmap",
@@ -50,19 +58,23 @@ def attention_heatmap(
         "zmin": 0,
         "zmax": top,
         "hovertemplate": "query %{customdata[0]}<br>key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>",
-        "colorbar": {"thickness": 12},
+        "colorbar": {"thickness": 14, "tickfont": FONT},
     }
+    x_ticks, y_ticks = _tick_positions(cols), _tick_positions(rows)
     layout = {
-        "title": {"text": f"{title}<br><sub>rows: query (attending) · columns: key (attended to)</sub>",
-                  "font": {"size": 14}, "y": 0.98, "yanchor": "top"},
-        "height": max(440, min(820, 160 + 16 * rows)),
+        "title": {"text": f"{title}<br><span style='font-size:{CHART_FONT_PX}px'>rows: query (attending) · "
+                          "columns: key (attended to)</span>",
+                  "font": TITLE_FONT, "y": 0.98, "yanchor": "top"},
+        "height": max(460, min(860, 180 + 20 * min(rows, MAX_TICK_LABELS))),
         "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
+        "font": FONT,
+        "hoverlabel": {"font": FONT},
         # automargin: plotly.py's default template turns it on; a raw figure dict must ask for it,
         # or the token labels are clipped away.
-        "xaxis": {"tickmode": "array", "tickvals": list(range(cols)), "ticktext": list(key_labels),
-                  "side": "bottom", "tickangle": -60, "tickfont": {"size": tick_font}, "automargin": True},
-        "yaxis": {"tickmode": "array", "tickvals": list(range(rows)), "ticktext": list(query_labels),
-                  "autorange": "reversed", "tickfont": {"size": tick_font}, "automargin": True},
+        "xaxis": {"tickmode": "array", "tickvals": x_ticks, "ticktext": [key_labels[i] for i in x_ticks],
+                  "side": "bottom", "tickangle": -60, "tickfont": FONT, "automargin": True},
+        "yaxis": {"tickmode": "array", "tickvals": y_ticks, "ticktext": [query_labels[i] for i in y_ticks],
+                  "autorange": "reversed", "tickfont": FONT, "automargin": True},
     }
     return {"data": [heatmap], "layout": layout}
 
@@ -78,14 +90,18 @@ def token_flow_bars(flow: np.ndarray, tokens: list[str], target_label: str) -> d
         "marker": {"color": "#4c78a8"},
         "hovertemplate": "%{customdata}<br>share %{y:.4f}<extra></extra>",
     }
+    ticks = _tick_positions(len(flow))
     layout = {
-        "title": {"text": f"Rollout: how much each input token flows into {target_label}", "font": {"size": 14},
+        "title": {"text": f"Rollout: how much each input token flows into {target_label}", "font": TITLE_FONT,
                   "y": 0.95, "yanchor": "top"},
-        "height": 340,
+        "height": 380,
         "margin": {"l": 10, "r": 10, "t": 70, "b": 10},
-        "xaxis": {"tickmode": "array", "tickvals": list(range(len(flow))), "ticktext": list(tokens), "tickangle": -60,
+        "font": FONT,
+        "hoverlabel": {"font": FONT},
+        "xaxis": {"tickmode": "array", "tickvals": ticks, "ticktext": [tokens[i] for i in ticks], "tickangle": -60,
+                  "tickfont": FONT, "automargin": True},
+        "yaxis": {"title": {"text": "share of attention flow", "font": FONT}, "rangemode": "tozero", "tickfont": FONT,
                   "automargin": True},
-        "yaxis": {"title": {"text": "share of attention flow"}, "rangemode": "tozero", "automargin": True},
     }
     return {"data": [bars], "layout": layout}
 
@@ -142,11 +158,13 @@ def model_view_image(
             canvas[y : y + cell, x : x + cell] = colourise(matrix)
     image = Image.fromarray(canvas)
     draw = ImageDraw.Draw(image)
-    font = draw_font(12)
+    font = draw_font(CHART_FONT_PX)
     for head in range(heads):
-        draw.text((layout.left + head * (cell + gap) + cell // 2 - 8, 2), f"H{head + 1}", fill=(60, 60, 60), font=font)
+        label = f"H{head + 1}"
+        x = layout.left + head * (cell + gap) + (cell - draw.textlength(label, font=font)) / 2
+        draw.text((x, 1), label, fill=(60, 60, 60), font=font)
     for layer in range(layers):
-        draw.text((2, layout.top + layer * (cell + gap) + cell // 2 - 7), f"L{layer + 1}", fill=(60, 60, 60), font=font)
+        draw.text((2, layout.top + layer * (cell + gap) + cell // 2 - 8), f"L{layer + 1}", fill=(60, 60, 60), font=font)
     if selected is not None:
         layer, head = selected
         x = layout.left + head * (cell + gap)
@@ -174,12 +192,12 @@ def head_view_svg(
         A self-contained ``<svg>`` string. Line width and opacity are proportional to attention.
     """
     count = len(tokens)
-    row = 20
-    width, left_x, right_x = 560, 160, 400
+    row = 22
+    width, left_x, right_x = 600, 180, 420
     height = 40 + row * count
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" style="background:#fff;font-family:monospace;font-size:13px">'
+        f'viewBox="0 0 {width} {height}" style="background:#fff;font-family:monospace;font-size:15px">'
     ]
     queries = range(count) if selected_token is None else [selected_token]
     # With every query drawn, faint lines would swamp the picture (and the page): keep the strong ones.
@@ -216,13 +234,13 @@ def head_view_svg(
         boundary = segments.index(1)
         y = 30 + row * boundary - row // 2 - 2
         parts.append(f'<line x1="10" y1="{y}" x2="{width - 10}" y2="{y}" stroke="#999" stroke-dasharray="4 3"/>')
-        parts.append(f'<text x="{width - 12}" y="{y - 3}" text-anchor="end" fill="#777" font-size="10">A ▲ / ▼ B</text>')
+        parts.append(f'<text x="{width - 12}" y="{y - 3}" text-anchor="end" fill="#555" font-size="14">A ▲ / ▼ B</text>')
     legend_x = 10
     for head in heads:
         colour = HEAD_COLOURS[head % len(HEAD_COLOURS)]
-        parts.append(f'<rect x="{legend_x}" y="4" width="12" height="12" fill="{colour}"/>')
-        parts.append(f'<text x="{legend_x + 15}" y="14" font-size="11">H{head + 1}</text>')
-        legend_x += 42
+        parts.append(f'<rect x="{legend_x}" y="3" width="13" height="13" fill="{colour}"/>')
+        parts.append(f'<text x="{legend_x + 16}" y="15" font-size="14">H{head + 1}</text>')
+        legend_x += 48
     parts.append("</svg>")
     return "".join(parts)
 

@@ -36,6 +36,7 @@ class DigitsViTConfig:
     weight_decay: float = 0.05
     seed: int = 0  # seeds init, shuffling and augmentation
     plain_sevens: bool = True  # add crossbar-free copies of the training 7s (digit_input.plain_sevens)
+    init_from: str = ""  # a save_pretrained folder to start from (fine-tuning) instead of random weights
 
 
 def build_vit(config: DigitsViTConfig) -> ViTForImageClassification:
@@ -84,7 +85,10 @@ def train_digits_vit(
     test_x = upscale_digits(split.test_images, config.image_size)
     test_y = torch.as_tensor(split.test_labels)
 
-    model = build_vit(config)
+    if config.init_from:
+        model = ViTForImageClassification.from_pretrained(config.init_from, attn_implementation="eager", use_safetensors=True)
+    else:
+        model = build_vit(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps_per_epoch = int(np.ceil(len(train_x) / config.batch_size))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(

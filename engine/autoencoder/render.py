@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from engine.core.draw import colour_map, figure_to_pil, new_figure, to_pil
+from engine.core.draw import KeyFigure, KeyFigures, colour_map, figure_to_pil, new_figure, to_pil
 
 
 def DIGIT_COLOURS(digit: int) -> tuple[float, float, float, float]:
@@ -73,7 +73,7 @@ def roc_plot(curves: dict, operating_point: tuple[float, float] | None = None) -
         axes.plot(*operating_point, "ko", label="image level @ threshold")
     axes.plot([0, 1], [0, 1], ":", color="grey")
     axes.set(xlabel="false-positive rate", ylabel="true-positive rate", xlim=(0, 1), ylim=(0, 1.01), title="ROC on held-out defects")
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(loc="lower right", fontsize=11)
     figure.tight_layout()
     return figure_to_pil(figure)
 
@@ -153,7 +153,7 @@ def latent_scatter(
     axes.set_ylim(*y_range)
     axes.set_xlabel("latent z1")
     axes.set_ylabel("latent z2")
-    axes.set_title("Test digits in the 2-D latent space (click to decode)", fontsize=10)
+    axes.set_title("Test digits in the 2-D latent space (click to decode)", fontsize=12)
     return figure_to_pil(figure)
 
 
@@ -164,3 +164,119 @@ def latent_channels_grid(latents: np.ndarray, tile: int = 128) -> Image.Image:
         span = float(channel.max() - channel.min()) or 1.0
         tiles.append(to_pil((channel - channel.min()) / span).resize((tile, tile), Image.NEAREST))
     return image_grid(tiles, columns=len(tiles))
+
+
+# ------------------------------------------------------------------ result cards
+# Plain-words summaries of the tab's JSON payloads (the API's outputs), for the on-screen cards.
+_BASELINE_NAMES = {"gaussian_blur": "Gaussian blur", "tv_chambolle": "TV denoising", "nl_means": "non-local means"}
+
+
+def denoise_summary(metrics: dict) -> KeyFigures:
+    """/ae_denoise's metrics: the autoencoder's PSNR gain over the noisy image, against the baselines."""
+    noisy = metrics["noisy"]
+    autoencoder = metrics["autoencoder"]
+    gain = float(autoencoder["psnr_db"]) - float(noisy["psnr_db"])
+    baselines = {key: metrics[key] for key in _BASELINE_NAMES if isinstance(metrics.get(key), dict)}
+    best_key = max(baselines, key=lambda key: float(baselines[key]["psnr_db"])) if baselines else None
+    verb = "Denoised" if gain > 0 else "Not denoised"
+    headline = f"{verb}: {gain:+.1f} dB over the noisy image"
+    tone = "good" if gain > 0 else "bad"
+    if best_key is not None:
+        best = baselines[best_key]
+        best_gain = float(best["psnr_db"]) - float(noisy["psnr_db"])
+        margin = float(autoencoder["psnr_db"]) - float(best["psnr_db"])
+        relation = "better than" if margin > 0 else "not as good as"
+        headline += f", {relation} the best baseline ({_BASELINE_NAMES[best_key]}: {best_gain:+.1f} dB)"
+    headline += "."
+    figures = [
+        KeyFigure("Autoencoder", f"{gain:+.1f} dB", f"PSNR {float(autoencoder['psnr_db']):.1f} dB vs noisy {float(noisy['psnr_db']):.1f} dB",
+                  tone),
+        KeyFigure("Structure kept (SSIM)", f"{float(autoencoder['ssim']):.2f}",
+                  f"1 = identical to the clean photo; noisy input: {float(noisy['ssim']):.2f}"),
+    ]
+    for key, scores in baselines.items():
+        note = f"PSNR {float(scores['psnr_db']):.1f} dB, SSIM {float(scores['ssim']):.2f}"
+        if key == "gaussian_blur" and "sigma" in scores:
+            note += f", sigma {float(scores['sigma']):g}"
+        figures.append(KeyFigure(_BASELINE_NAMES[key], f"{float(scores['psnr_db']) - float(noisy['psnr_db']):+.1f} dB", note))
+    if metrics.get("resized_from"):
+        width, height = metrics["resized_from"]
+        figures.append(KeyFigure("Photo size", "{} x {}".format(*metrics["size"]), f"scaled down from {width} x {height}"))
+    return KeyFigures(headline=headline, figures=tuple(figures), tone=tone)
+
+
+def hub_summary(info: dict) -> KeyFigures:
+    """/ae_hub_roundtrip's info: compression and reconstruction quality of a Hub autoencoder."""
+    shape = " x ".join(str(v) for v in info["latent_shape"])
+    return KeyFigures(
+        headline=(f"{info['model']} squeezes the photo {float(info['compression']):g}x into a {shape} latent and "
+                  f"rebuilds it at {float(info['psnr_db']):.1f} dB PSNR."),
+        figures=(
+            KeyFigure("Compression", f"{float(info['compression']):g}x", "input numbers per latent number"),
+            KeyFigure("Latent", shape, str(info.get("class", ""))),
+            KeyFigure("Reconstruction PSNR", f"{float(info['psnr_db']):.1f} dB", "higher = closer to the input"),
+        ),
+    )
+
+
+def anomaly_summary(info: dict) -> KeyFigures:
+    """/ae_anomaly's info: the verdict, the score against the threshold, how much of the image is flagged."""
+    score, threshold, flagged = float(info["score"]), float(info["threshold"]), float(info["anomalous_pixel_fraction"])
+    if info["is_anomaly"]:
+        headline, verdict, tone = f"Defect found: score {score:.2f} is above the threshold {threshold:.2f}.", "Defect", "bad"
+    else:
+        headline, verdict, tone = f"Looks normal: score {score:.2f} is below the threshold {threshold:.2f}.", "Normal", "good"
+    figures = [
+        KeyFigure("Verdict", verdict, "red in the mask = pixels over the threshold", tone),
+        KeyFigure("Anomaly score", f"{score:.2f}", f"threshold {threshold:.2f}; normal crops score up to about 3"),
+        KeyFigure("Pixels flagged", f"{flagged:.1%}", "share of the image over the threshold"),
+    ]
+    if info.get("texture_calibration"):
+        figures.append(KeyFigure("Compared with normal", str(info["texture_calibration"]), "the texture it looks like"))
+    return KeyFigures(headline=headline, figures=tuple(figures), tone=tone)
+
+
+def evaluation_summary(metrics: dict) -> KeyFigures:
+    """/ae_anomaly_threshold's metrics: image- and pixel-level precision / recall / F1 at one threshold."""
+    image, pixel = metrics["image"], metrics["pixel"]
+    return KeyFigures(
+        headline=(f"At threshold {float(metrics['threshold']):.2f}: {float(image['recall']):.0%} of the defective images "
+                  f"are caught, and {float(image['precision']):.0%} of the flagged images really are defective."),
+        figures=(
+            KeyFigure("Images: recall", f"{float(image['recall']):.0%}", "defective images caught"),
+            KeyFigure("Images: precision", f"{float(image['precision']):.0%}", "flagged images that are defective"),
+            KeyFigure("Images: F1", f"{float(image['f1']):.2f}", ""),
+            KeyFigure("Pixels: F1", f"{float(pixel['f1']):.2f}",
+                      f"precision {float(pixel['precision']):.0%}, recall {float(pixel['recall']):.0%}"),
+            KeyFigure("AUROC (image / pixel)", f"{float(metrics['image_auroc']):.2f} / {float(metrics['pixel_auroc']):.2f}",
+                      f"1 = perfect ranking; on {int(metrics['eval_images'])} held-out images"),
+        ),
+    )
+
+
+def decode_summary(info: dict) -> KeyFigures:
+    """/ae_decode_latent's info: the point decoded and the nearest real test digit."""
+    nearest = info["nearest_test_digit"]
+    return KeyFigures(
+        headline=(f"Decoded the point ({float(info['x']):.2f}, {float(info['y']):.2f}); the nearest test digit in the map is "
+                  f"a {nearest['label']}."),
+        figures=(
+            KeyFigure("Point (z1, z2)", f"{float(info['x']):.2f}, {float(info['y']):.2f}"),
+            KeyFigure("Nearest test digit", f"{nearest['label']}", f"distance {float(nearest['distance']):.2f} in the latent map"),
+        ),
+    )
+
+
+def bottleneck_summary(table: dict) -> KeyFigures:
+    """/ae_bottleneck's table: reconstruction error per latent size, autoencoder vs PCA."""
+    sizes = sorted(table, key=int)
+    figures = []
+    for size in sizes:
+        row = table[size]
+        ae, pca = float(row["autoencoder_mse"]), float(row["pca_mse"])
+        figures.append(KeyFigure(f"{size} number{'s' if int(size) != 1 else ''}", f"{ae:.4f}",
+                                 f"PCA {pca:.4f}: autoencoder {'better' if ae < pca else 'worse'}", "good" if ae < pca else ""))
+    wins = [size for size in sizes if table[size]["autoencoder_beats_pca"]]
+    headline = (f"Test error per pixel (lower is better): the autoencoder beats PCA at {len(wins)} of {len(sizes)} "
+                "bottleneck sizes.")
+    return KeyFigures(headline=headline, figures=tuple(figures))

@@ -81,7 +81,7 @@ SOURCES: dict[str, ModelSource] = {
         task="image-attention",
         kind="asset",
         location="digits_vit",
-        sha256="2d872e74d15be1b74410190bb6a67039fb18d6a3eb16917cfa970ba113a71c8a",
+        sha256="1ee9e98e8ad687f413e55f3ec02a9f88e693fb7c6bdd2c35003bdfa05102b813",
         description="ViT (4 layers x 4 heads, 8x8 patches) trained by NeuroDeck on scikit-learn digits",
         hub_alternatives=("google/vit-base-patch16-224",),
     ),

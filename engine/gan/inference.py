@@ -296,3 +296,33 @@ def measure_quality(samples: int = 200, seed: int = 12345) -> GanQuality:
     samples = check_count(samples, 2000, "number of samples")
     with single_thread():
         return evaluate_generator(load_generator(), load_judge(), samples=samples, seed=check_seed(seed))
+
+
+@dataclass(frozen=True)
+class RealnessReference:
+    """What D's realness looks like for real digits and for noise: the yardstick the score card reads against."""
+
+    real_low: float  # 5th percentile of D's realness on the held-out real digits (as their true class)
+    real_high: float  # 95th percentile of the same
+    noise: float  # median realness of uniform-noise images (as random classes)
+
+
+def realness_reference() -> RealnessReference:
+    """D's realness on the 360 held-out real digits and on 100 noise images; computed once per process."""
+
+    @single_thread()
+    @torch.no_grad()
+    def compute() -> RealnessReference:
+        from engine.core.datasets import digits_split
+
+        discriminator = load_discriminator()
+        split = digits_split()
+        real = torch.sigmoid(discriminator(upscale_digits(split.test_images, discriminator.config.image_size),
+                                           torch.as_tensor(split.test_labels))).numpy().ravel()
+        rng = torch_generator(0)
+        side = discriminator.config.image_size
+        noise = torch.sigmoid(discriminator(torch.rand(100, 1, side, side, generator=rng),
+                                            torch.randint(10, (100,), generator=rng))).numpy().ravel()
+        return RealnessReference(float(np.percentile(real, 5)), float(np.percentile(real, 95)), float(np.median(noise)))
+
+    return registry.load_once("gan-realness-reference", compute)

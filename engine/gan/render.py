@@ -7,14 +7,16 @@ frame costs a few milliseconds and the live view can refresh several times a sec
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from engine.core.draw import CHART_FONT_PX, KeyFigure, KeyFigures
 from engine.core.draw import font as draw_font
 
-from engine.gan.lab import LabFrame
+if TYPE_CHECKING:  # the lab (and torch) is imported only by whoever makes a frame
+    from engine.gan.lab import LabFrame
 
 # Decision surface colours: fake-looking regions purple, real-looking regions green (GAN Lab's scheme).
 _FAKE_RGB = np.array([150, 110, 200], np.float32)
@@ -26,8 +28,12 @@ ARROW = (60, 60, 60)
 D_COLOUR = (30, 100, 200)
 G_COLOUR = (220, 90, 30)
 COVER_COLOUR = (20, 140, 60)
-
-
+REALNESS_COLOUR = (200, 60, 60)
+FIELD_SIDE = 480  # GAN Lab field image, px
+CHART_WIDTH = 480  # line charts, px
+# The tab shows these images at about 80% of their size (two side by side at 1280 px), so their text
+# is drawn at 18 px to stay >= CHART_FONT_PX (14 px) on screen.
+IMAGE_FONT_PX = max(CHART_FONT_PX, 18)
 
 
 def surface_to_rgb(surface: np.ndarray) -> np.ndarray:
@@ -56,7 +62,7 @@ def _stamp(canvas: np.ndarray, pixels: np.ndarray, colour: tuple[int, int, int],
             canvas[rows, cols] = colour
 
 
-def render_lab_field(frame: LabFrame, size: int = 420, arrows: bool = True) -> Image.Image:
+def render_lab_field(frame: LabFrame, size: int = FIELD_SIDE, arrows: bool = True) -> Image.Image:
     """The main GAN Lab view: D's surface, real (green) and generated (purple) points, G's gradient arrows."""
     background = Image.fromarray(surface_to_rgb(frame.surface)).resize((size, size), Image.BILINEAR)
     canvas = np.array(background)
@@ -70,26 +76,42 @@ def render_lab_field(frame: LabFrame, size: int = 420, arrows: bool = True) -> I
         for (x0, y0), (x1, y1) in zip(start.tolist(), end.tolist()):
             draw.line([(x0, y0), (x1, y1)], fill=ARROW, width=1)
             draw.ellipse([x1 - 1, y1 - 1, x1 + 1, y1 + 1], fill=ARROW)
-    font = draw_font()
-    draw.text((6, 4), f"step {frame.step}   coverage {frame.latest_coverage:.0%}", fill=(0, 0, 0), font=font)
-    draw.text((6, size - 14), f"background: {frame.surface_label}   green = real, purple = generated", fill=(0, 0, 0), font=font)
+    font = draw_font(IMAGE_FONT_PX)
+    band = IMAGE_FONT_PX + 8
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    shade = ImageDraw.Draw(overlay)
+    shade.rectangle([0, 0, size, band], fill=(255, 255, 255, 200))
+    shade.rectangle([0, size - band, size, size], fill=(255, 255, 255, 200))
+    image = Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    draw.text((6, 4), f"step {frame.step:,}   modes covered {frame.latest_coverage:.0%}", fill=(0, 0, 0), font=font)
+    caption = f"background: {frame.surface_label}   green real, purple generated"
+    if draw.textlength(caption, font=font) > size - 12:
+        caption = f"background: {frame.surface_label}"
+    draw.text((6, size - band + 4), caption, fill=(0, 0, 0), font=font)
     return image
 
 
 def render_curves(
     series: Sequence[tuple[np.ndarray, np.ndarray, tuple[int, int, int], str]],
-    width: int = 420,
-    height: int = 150,
+    width: int = CHART_WIDTH,
+    height: int = 190,
     title: str = "",
     y_range: tuple[float, float] | None = None,
+    x_label: str = "step",
 ) -> Image.Image:
-    """A small line chart: each series is (xs, ys, colour, label). Axis range is printed, not ticked."""
+    """A line chart: each series is (xs, ys, colour, label). Axis range is printed, not ticked; text is 14 px."""
     image = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(image)
-    font = draw_font()
-    left, right, top, bottom = 40, width - 8, 18, height - 16
+    font = draw_font(IMAGE_FONT_PX)
+    line = IMAGE_FONT_PX + 6
+    legend_width = sum(draw.textlength(l, font=font) + 30 for *_, l in series)
+    two_rows = draw.textlength(title, font=font) + legend_width + 60 > width
+    left, right = 58, width - 10
+    top, bottom = (2 * line + 4 if two_rows else line + 6), height - line - 2
     draw.rectangle([left, top, right, bottom], outline=(180, 180, 180))
-    draw.text((left, 2), title, fill=(0, 0, 0), font=font)
+    draw.text((6, 2), title, fill=(0, 0, 0), font=font)
+    legend_y = line + 2 if two_rows else 2
     usable = [(np.asarray(x, float), np.asarray(y, float), c, l) for x, y, c, l in series if len(x) >= 1]
     if not usable:
         draw.text((left + 8, (top + bottom) // 2), "no data yet", fill=(120, 120, 120), font=font)
@@ -105,35 +127,39 @@ def render_curves(
         y_low, y_high = y_low - 0.5, y_high + 0.5
     if x_high - x_low < 1e-9:
         x_high = x_low + 1
-    legend_x = right - 4
+    legend_x = right
     for xs, ys, colour, label in usable:
         px = left + (xs - x_low) / (x_high - x_low) * (right - left)
         py = bottom - (np.clip(ys, y_low, y_high) - y_low) / (y_high - y_low) * (bottom - top)
-        if len(px) == 1:
-            draw.ellipse([px[0] - 2, py[0] - 2, px[0] + 2, py[0] + 2], fill=colour)
-        else:
+        if len(px) <= 2:
+            for x_dot, y_dot in zip(px, py):
+                draw.ellipse([x_dot - 3, y_dot - 3, x_dot + 3, y_dot + 3], fill=colour)
+        if len(px) > 1:
             draw.line(list(zip(px.tolist(), py.tolist())), fill=colour, width=2)
         text_width = draw.textlength(label, font=font)
-        legend_x -= text_width + 14
-        draw.rectangle([legend_x, 5, legend_x + 8, 13], fill=colour)
-        draw.text((legend_x + 10, 3), label, fill=(0, 0, 0), font=font)
-    draw.text((2, top - 2), f"{y_high:.2g}", fill=(90, 90, 90), font=font)
-    draw.text((2, bottom - 10), f"{y_low:.2g}", fill=(90, 90, 90), font=font)
-    draw.text((left, bottom + 2), f"{x_low:.0f}", fill=(90, 90, 90), font=font)
+        legend_x -= text_width + 30
+        draw.rectangle([legend_x, legend_y + 4, legend_x + 14, legend_y + 18], fill=colour)
+        draw.text((legend_x + 18, legend_y), label, fill=(0, 0, 0), font=font)
+    grey = (80, 80, 80)
+    draw.text((4, top - 2), f"{y_high:.2g}", fill=grey, font=font)
+    draw.text((4, bottom - IMAGE_FONT_PX), f"{y_low:.2g}", fill=grey, font=font)
+    draw.text((left, bottom + 3), f"{x_low:.0f}", fill=grey, font=font)
     end_label = f"{x_high:.0f}"
-    draw.text((right - draw.textlength(end_label, font=font), bottom + 2), end_label, fill=(90, 90, 90), font=font)
+    draw.text((right - draw.textlength(end_label, font=font), bottom + 3), end_label, fill=grey, font=font)
+    if x_label:
+        draw.text(((left + right - draw.textlength(x_label, font=font)) / 2, bottom + 3), x_label, fill=grey, font=font)
     return image
 
 
-def render_lab_charts(frame: LabFrame, width: int = 420) -> Image.Image:
+def render_lab_charts(frame: LabFrame, width: int = CHART_WIDTH) -> Image.Image:
     """Loss curves (top) and mode coverage (bottom) stacked in one image."""
     losses = render_curves(
         [(frame.loss_steps, frame.d_losses, D_COLOUR, "D loss"), (frame.loss_steps, frame.g_losses, G_COLOUR, "G loss")],
-        width=width, title="losses",
+        width=width, height=FIELD_SIDE - 170, title="losses",
     )
     coverage = render_curves(
-        [(frame.coverage_steps, frame.coverage, COVER_COLOUR, "modes covered")],
-        width=width, height=120, title=f"mode coverage ({len(frame.modes)} modes)", y_range=(0.0, 1.0),
+        [(frame.coverage_steps, frame.coverage, COVER_COLOUR, "covered")],
+        width=width, height=170, title=f"share of the {len(frame.modes)} modes covered", y_range=(0.0, 1.0),
     )
     combined = Image.new("RGB", (width, losses.height + coverage.height), (255, 255, 255))
     combined.paste(losses, (0, 0))
@@ -187,3 +213,163 @@ def lab_view(session, arrows: bool = True) -> tuple[Image.Image, Image.Image, di
         "settings": {name: getattr(frame.config, name) for name in UI_FIELDS},
     }
     return render_lab_field(frame, arrows=bool(arrows)), render_lab_charts(frame), stats
+
+
+# ----------------------------------------------------------------------------------------- result cards
+# Plain-words summaries of the tab's JSON payloads (the API's outputs), for the on-screen cards.
+def _class_word(digit) -> str:
+    return "an 8" if str(digit) == "8" else f"a {digit}"
+
+
+def generate_summary(info: dict) -> KeyFigures:
+    """What /gan_generate made: count, classes, seed, ψ, model."""
+    count, seed, psi = int(info["count"]), info["seed"], float(info["psi"])
+    classes = list(info.get("classes") or [])
+    if info["class"] == "random":
+        what = f"{count} digit{'s' if count != 1 else ''} of random classes"
+        class_value, class_note = "random", f"{len(set(classes))} different classes in this batch"
+    else:
+        what = f"{count} × the digit {info['class']}"
+        class_value, class_note = str(info["class"]), "the class the generator was asked for"
+    psi_note = "1 = the plain model; lower = more typical, less varied" if psi != 0 else "0 = the average digit of each class"
+    return KeyFigures(
+        headline=f"{what}, from seed {seed} at ψ = {psi:g}. Each caption is the class that image was asked to be.",
+        figures=(
+            KeyFigure("Images", f"{count}", f"{info.get('image_size', '')} px each, shown enlarged" if info.get("image_size") else ""),
+            KeyFigure("Class asked for", class_value, class_note),
+            KeyFigure("Seed", f"{seed}", "same seed, same digits"),
+            KeyFigure("Truncation ψ", f"{psi:g}", psi_note),
+            KeyFigure("Generator", "embedded" if str(info.get("model") or "").startswith("embedded") else "from the Hub",
+                      str(info.get("model") or "")),
+        ),
+    )
+
+
+def interpolation_summary(info: dict) -> KeyFigures:
+    """What /gan_interpolate made: frames from (seed A, class A) to (seed B, class B)."""
+    frames = int(info["frames"])
+    return KeyFigures(
+        headline=(f"{frames} frames from {_class_word(info['class_a'])} (seed {info['seed_a']}) to "
+                  f"{_class_word(info['class_b'])} (seed {info['seed_b']}), ψ = {float(info['psi']):g}: "
+                  "the noise moves along a great circle while the class blends."),
+        figures=(
+            KeyFigure("Frames", f"{frames}", "first and last are exactly the two seeds' digits"),
+            KeyFigure("From", f"{info['class_a']}", f"seed {info['seed_a']}"),
+            KeyFigure("To", f"{info['class_b']}", f"seed {info['seed_b']}"),
+        ),
+    )
+
+
+def realness_summary(info: dict, reference=None) -> KeyFigures:
+    """D's score for one image (a /gan_score or /gan_score_sketch payload), in words.
+
+    D outputs no class: it scores "a real digit of class c?" for the class it is given. So the card
+    names only that class (labelled as the user's choice or the judge's reading) and the judge's own
+    reading (labelled as the judge's); no other digit is ever named. ``reference`` (optional, an
+    ``inference.RealnessReference``) gives the yardstick: D's realness on real digits and on noise.
+    """
+    realness, digit, source = float(info["realness"]), int(info["class"]), info["class_from"]
+    judge_reads, judge_confidence = int(info["judge_reads"]), float(info["judge_confidence"])
+    per_class = [float(v) for v in info.get("realness_per_class") or []]
+    given = "the judge's reading" if source == "judge" else "the class you chose"
+    if reference is not None:
+        low, high, noise = reference.real_low, reference.real_high, reference.noise
+        yardstick = f"real digits score {low:.0%}–{high:.0%}, random noise {noise:.0%}"
+        if realness >= low - 0.02:
+            verdict, tone = "scores like a real digit (D can't tell)", "good"
+        elif realness <= noise + 0.05:
+            verdict, tone = "scores as low as random noise: D calls it fake", "bad"
+        else:
+            verdict, tone = "scores below real digits: D leans towards fake", ""
+    else:
+        yardstick, verdict, tone = "about 50% = D can't tell; far lower = looks fake", "", ""
+    figures = [
+        KeyFigure(f"D's realness as {_class_word(digit)}", f"{realness:.0%}", yardstick, tone),
+        KeyFigure("Class D was told", f"{digit}", given),
+        KeyFigure("The judge reads", f"{judge_reads}",
+                  f"a separate digit classifier, {judge_confidence:.0%} sure; D itself outputs no class"),
+    ]
+    if per_class:
+        figures.append(KeyFigure("D's realness for each of the 10 classes", f"{min(per_class):.0%}–{max(per_class):.0%}",
+                                 "D scores realness for the class it is given; it does not pick one"))
+    headline = f"The discriminator rates this {realness:.0%} real as {_class_word(digit)} ({given})"
+    return KeyFigures(headline=headline + (f": it {verdict}." if verdict else "."), figures=tuple(figures), tone=tone)
+
+
+def lab_summary(stats: dict) -> KeyFigures:
+    """GAN Lab's status (a /gan_lab_* frame), or the summary of an uploaded CSV (/gan_lab_csv)."""
+    if "points" in stats and "step" not in stats:
+        return KeyFigures(
+            headline=f"Your CSV: {stats['points']:,} points, {stats['modes']} clusters found. Press Play to train on it.",
+            figures=(
+                KeyFigure("Points", f"{stats['points']:,}"),
+                KeyFigure("Clusters (modes)", f"{stats['modes']}"),
+                KeyFigure("x range", f"{stats['x_range'][0]:.3g} to {stats['x_range'][1]:.3g}"),
+                KeyFigure("y range", f"{stats['y_range'][0]:.3g} to {stats['y_range'][1]:.3g}"),
+            ),
+        )
+    step, modes, coverage = int(stats["step"]), int(stats["modes"]), float(stats["mode_coverage"])
+    covered = int(round(coverage * modes))
+    settings = stats.get("settings") or {}
+    if step == 0:
+        headline, tone = "Step 0: fresh networks. Press Play (or Step) to train.", ""
+    elif coverage >= 0.999:
+        headline, tone = f"Step {step:,}: the generator covers all {modes} modes.", "good"
+    elif coverage < 0.5 and step >= 500:
+        headline, tone = f"Step {step:,}: only {covered} of {modes} modes covered: mode collapse.", "bad"
+    else:
+        headline, tone = f"Step {step:,}: the generator covers {covered} of {modes} modes.", ""
+
+    def loss(value):
+        return "–" if value is None else f"{float(value):.3f}"
+
+    setting_note = ""
+    if settings:
+        setting_note = (f"{settings.get('loss')} loss, {settings.get('optimizer')}, G lr {settings.get('g_lr')}, "
+                        f"D lr {settings.get('d_lr')}, {settings.get('d_steps')} D step(s) per G step")
+    return KeyFigures(
+        headline=headline,
+        figures=(
+            KeyFigure("Step", f"{step:,}", "generator updates so far"),
+            KeyFigure("Modes covered", f"{covered} / {modes}", f"{coverage:.0%} of the real clusters", tone),
+            KeyFigure("Losses, D / G", f"{loss(stats.get('d_loss'))} / {loss(stats.get('g_loss'))}", setting_note),
+            KeyFigure("Speed", f"{float(stats.get('steps_per_second') or 0):,.0f} steps/s", ""),
+        ),
+        tone=tone,
+    )
+
+
+def live_summary(status: dict) -> KeyFigures:
+    """The live digits GAN's status (a /gan_live_train frame)."""
+    step, seconds = int(status["step"]), float(status.get("seconds_trained") or 0.0)
+    speed = float(status.get("steps_per_second") or 0.0)
+    return KeyFigures(
+        headline=f"Step {step:,} after {seconds:.0f} s of training (seed {status.get('seed')}). Rows are the digits 0-9.",
+        figures=(
+            KeyFigure("Step", f"{step:,}", "generator updates so far"),
+            KeyFigure("Trained for", f"{seconds:.1f} s", "on this server's CPU"),
+            KeyFigure("Speed", f"{speed:,.0f} steps/s", ""),
+        ),
+    )
+
+
+def quality_summary(figures: dict) -> KeyFigures:
+    """/gan_quality's figures (engine.gan.judge.GanQuality.as_dict) against the quality bar."""
+    agreement, produced = float(figures["agreement"]), int(figures["classes_produced"])
+    diversity, passes = float(figures["min_diversity_ratio"]), bool(figures.get("passes_bar"))
+    verdict = "Passes the bar" if passes else "Below the bar"
+    return KeyFigures(
+        headline=(f"{verdict}: on {figures['samples']:,} new digits the judge reads {agreement:.0%} as the class asked for, "
+                  f"{produced} of 10 classes appear, and the least varied class keeps {diversity:.0%} of real digits' variety."),
+        figures=(
+            KeyFigure("Judge agrees with the class asked for", f"{agreement:.1%}", "bar: at least 90%",
+                      "good" if agreement >= 0.9 else "bad"),
+            KeyFigure("Classes produced", f"{produced} / 10", "bar: all 10", "good" if produced == 10 else "bad"),
+            KeyFigure("Variety, worst class", f"{diversity:.0%}", "generated vs real spread; bar: at least 50%",
+                      "good" if diversity >= 0.5 else "bad"),
+            KeyFigure("Fréchet distance", f"{float(figures['fid_generated_vs_heldout']):.2f}",
+                      f"on judge features, lower is better; real vs real: {float(figures['fid_real_train_vs_heldout']):.2f}"),
+            KeyFigure("Judge accuracy on real digits", f"{float(figures['judge_test_accuracy']):.1%}", "held-out digits"),
+        ),
+        tone="good" if passes else "bad",
+    )

@@ -9,11 +9,24 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
+from engine.core.draw import readable_text
 from engine.transfer.attention import AttentionShift
 from engine.transfer.data import TransferDataset
 from engine.transfer.train import EpochLog, TrainResult
 
 COLOURS = {"feature_extraction": "#1f77b4", "fine_tune_last_n": "#2ca02c", "full_fine_tune": "#9467bd", "from_scratch": "#d62728"}
+NOT_TRAINED = "not trained"
+
+
+def is_trained(result: TrainResult) -> bool:
+    """False for a strategy stopped before it finished one epoch: its "accuracy" is that of random weights."""
+    return result.best_epoch > 0 and len(result.history) > 0
+
+
+def best_trained(results: dict[str, TrainResult]) -> TrainResult | None:
+    """The most accurate strategy that finished at least one epoch (ties: the faster), or None."""
+    trained = [r for r in results.values() if is_trained(r)]
+    return max(trained, key=lambda r: (r.metrics.accuracy, -r.train_seconds)) if trained else None
 
 
 def curves_figure(histories: dict[str, tuple[EpochLog, ...]]) -> Figure:
@@ -31,9 +44,9 @@ def curves_figure(histories: dict[str, tuple[EpochLog, ...]]) -> Figure:
         acc_axis.plot(epochs, [log.val_accuracy for log in history], "-", color=colour, label=strategy)
     loss_axis.set(title="Loss (solid = validation, dashed = train)", xlabel="epoch")
     acc_axis.set(title="Accuracy", xlabel="epoch", ylim=(0, 1.02))
-    if histories:
-        acc_axis.legend(fontsize=8, loc="lower right")
-    return figure
+    if any(histories.values()):
+        acc_axis.legend(fontsize=11, loc="lower right")
+    return readable_text(figure)
 
 
 def confusion_figure(confusion: np.ndarray, labels: tuple[str, ...], title: str = "Validation confusion matrix") -> Figure:
@@ -48,20 +61,23 @@ def confusion_figure(confusion: np.ndarray, labels: tuple[str, ...], title: str 
     axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     axis.set_yticks(range(len(labels)), labels)
     axis.set(xlabel="predicted", ylabel="true", title=title)
-    return figure
+    return readable_text(figure)
 
 
 def comparison_figure(results: dict[str, TrainResult]) -> Figure:
     """Validation accuracy vs wall-clock per strategy; a bar up to train accuracy shows the gap."""
-    figure = Figure(figsize=(7, 3.6), layout="constrained")
+    figure = Figure(figsize=(7, 4.0), layout="constrained")
     axis = figure.subplots()
+    # A strategy stopped before its first epoch has random weights: it is no result, so it is listed, not plotted.
+    untrained = [s for s, r in results.items() if not is_trained(r)]
+    results = {s: r for s, r in results.items() if is_trained(r)}
     for strategy, result in results.items():
         seconds = result.train_seconds + result.feature_seconds
         colour = COLOURS.get(strategy, "black")
         axis.vlines(seconds, result.metrics.accuracy, result.train_accuracy, color=colour, alpha=0.5, linewidth=4)
         axis.scatter([seconds], [result.metrics.accuracy], color=colour, s=60, zorder=3)
         axis.annotate(f"{strategy}\nval {result.metrics.accuracy:.0%}, gap {result.gap:+.0%}", (seconds, result.metrics.accuracy),
-                      textcoords="offset points", xytext=(6, -18), fontsize=8)
+                      textcoords="offset points", xytext=(6, -22), fontsize=11)
     title = "Strategies on the same split (bar = train − val gap)"
     gain = pretraining_gain(results)
     if gain is not None:
@@ -74,7 +90,10 @@ def comparison_figure(results: dict[str, TrainResult]) -> Figure:
     if results:
         longest = max(r.train_seconds + r.feature_seconds for r in results.values())
         axis.set_xlim(0, max(2.0, longest) * 4)  # room for the labels right of the last point
-    return figure
+    if untrained:
+        axis.text(0.01, 0.02, f"{NOT_TRAINED} (stopped before epoch 1): " + ", ".join(untrained), transform=axis.transAxes,
+                  fontsize=11, color="#555555", va="bottom")
+    return readable_text(figure)
 
 
 def pretraining_gain(results: dict[str, TrainResult]) -> float | None:
@@ -99,9 +118,9 @@ def attention_figure(shift: AttentionShift) -> Figure:
     axis.set_yticks(range(4), ["[CLS] rollout, base", "[CLS] rollout, fine-tuned", "last layer, base", "last layer, fine-tuned"])
     axis.set_xticks(range(len(shift.tokens)), shift.tokens, rotation=60, ha="right")
     axis.set_title(f"Attention before vs after fine-tuning ([CLS]/[SEP] hidden, rows renormalised)\n"
-                   f"rollout change: {shift.change:.3f} total variation (0 = identical)", fontsize=10)
+                   f"rollout change: {shift.change:.3f} total variation (0 = identical)", fontsize=12)
     figure.colorbar(image, ax=axis, fraction=0.03)
-    return figure
+    return readable_text(figure)
 
 
 def misclassified(result: TrainResult, dataset: TransferDataset, limit: int = 24) -> list[tuple[object, str]]:
