@@ -154,7 +154,7 @@ def _stream(events, layer, head, hide_first):
             prompt, steps = event, []
             card = render.generation_card(0, event.settings.max_new_tokens, 0.0, None, _how(event.settings), done=False)
             tokens = render.highlight_tokens(event.tokens, len(event.tokens))
-            yield _pad(skip, card, tokens, skip, _notes(event.model_name, event.notes))
+            yield _pad(None, card, tokens, skip, _notes(event.model_name, event.notes))  # clicks wait for this run
         elif isinstance(event, decoder.GenerationStep):
             steps.append(event)
             card = render.generation_card(

@@ -14,6 +14,7 @@ when the temperature is 0. Greedy output equals ``model.generate(do_sample=False
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -145,6 +146,11 @@ class GenerationStep:
     text: str  # the generated text so far, this token included (decoded together)
 
     def as_json(self) -> dict:
+        """The step in the API payload (built once: streamed payloads repeat every earlier step)."""
+        return self._json
+
+    @functools.cached_property
+    def _json(self) -> dict:
         return {
             "token": self.token,
             "token_id": self.token_id,

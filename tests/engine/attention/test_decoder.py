@@ -4,6 +4,7 @@ hand-computed numbers, causality, greedy == ``generate``, validation, rollout an
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -198,8 +199,7 @@ def test_drawings_mark_the_choice_mask_the_future_and_read_from_afar(tiny_llama)
     result = decoder.generate(tiny_llama, "the cat", max_new_tokens=3, temperature=1.0, top_k=0, seed=5)
     step = result.steps[0]
     far = decoder.Candidate("zzz", 999_999, 0.001)
-    outside = decoder.GenerationStep(**{**step.__dict__, "token": "zzz", "token_id": 999_999, "chosen_rank": 57,
-                                        "sampled_from": step.sampled_from + (far,)})
+    outside = dataclasses.replace(step, token="zzz", token_id=999_999, chosen_rank=57, sampled_from=step.sampled_from + (far,))
     figure = decoder_render.candidates_figure(outside)
     labels = figure["layout"]["yaxis"]["ticktext"]
     assert len(labels) == 11 and "57. zzz" in labels[-1] and labels[-1].startswith("<b>▶")
