@@ -63,8 +63,8 @@ WARM_MODULES = (
     "attention.text", "attention.image", "attention.render", "attention.decoder", "attention.decoder_render",
     "gan.inference", "gan.lab", "gan.live", "gan.render",
     "autoencoder.models", "autoencoder.anomaly", "autoencoder.denoise", "autoencoder.latent", "autoencoder.hub",
-    "transfer.imagenet", "transfer.gradcam",
     "transfer.train", "transfer.session", "transfer.render", "transfer.export", "transfer.predict", "transfer.attention",
+    "transfer.imagenet", "transfer.gradcam",
 )
 
 

@@ -216,13 +216,14 @@ def build(demo: gr.Blocks) -> None:
 
     view_controls = [view_model, layer, head, position]
     view_figures = [cross, model_view, highlight, encoder_self, decoder_self, position, layer, head]
+    lab_outputs = [results, cards, notes, *view_figures, raw]
+    gr.on([run.click, text.submit], seq2seq_view, inputs=[text, *view_controls], outputs=lab_outputs,
+          api_name="seq2seq_view", time_limit=STANDARD_S)
     example.input(lambda choice: choice or gr.skip(), inputs=[example], outputs=[text], api_visibility="private",
                   queue=False).then(
-        seq2seq_view, inputs=[text, *view_controls], outputs=[results, cards, notes, *view_figures, raw],
+        seq2seq_view, inputs=[text, *view_controls], outputs=lab_outputs, api_name="seq2seq_view_example",
         api_visibility="private", time_limit=STANDARD_S)
-    gr.on([run.click, text.submit], seq2seq_view, inputs=[text, *view_controls],
-          outputs=[results, cards, notes, *view_figures, raw], api_name="seq2seq_view", time_limit=STANDARD_S)
-    demo.load(seq2seq_view, inputs=[text, *view_controls], outputs=[results, cards, notes, *view_figures, raw],
+    demo.load(seq2seq_view, inputs=[text, *view_controls], outputs=lab_outputs, api_name="seq2seq_view_on_load",
               api_visibility="private", time_limit=STANDARD_S)
     gr.on([view_model.input, layer.release, head.release, position.input], seq2seq_redraw,
           inputs=[results, *view_controls], outputs=view_figures, api_name="seq2seq_redraw",

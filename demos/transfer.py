@@ -93,6 +93,9 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
     top-level tabs) enable the 'Open in the Attention tab' button."""
     with gr.Tab("Transfer learning", id="transfer", elem_id="transfer-tab"):
         gr.Markdown(INTRO)
+        with gr.Tabs(elem_id="transfer-subtabs"):
+            with gr.Tab("Meet the pre-trained model", id="transfer-imagenet", elem_id="tab-transfer-imagenet"):
+                transfer_imagenet.build(demo)
         webcam_shots = gr.State({})  # class slot index -> list of snapshot file paths (this browser only)
         with gr.Row():
             with gr.Column(scale=1):
@@ -100,9 +103,6 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
                 source = gr.Radio(SOURCES, value=SOURCES[0], label="Data source", elem_id="transfer-source")
                 builtin = gr.Dropdown([(text, key) for key, text in BUILTIN_DATASETS.items()], value="text-topics",
                                       label="Built-in dataset", elem_id="transfer-builtin")
-        with gr.Tabs(elem_id="transfer-subtabs"):
-            with gr.Tab("Meet the pre-trained model", id="transfer-imagenet", elem_id="tab-transfer-imagenet"):
-                transfer_imagenet.build(demo)
                 upload = gr.File(label="Data file: .zip of class folders (images) or .csv with text,label columns",
                                  file_types=[".zip", ".csv", ".tsv", ".txt"], elem_id="transfer-upload")
                 with gr.Accordion("Build classes (Teachable-Machine style)", open=False, elem_id="transfer-classes"):
