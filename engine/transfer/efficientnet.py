@@ -31,8 +31,10 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from diffusers import ConfigMixin, ModelMixin
-from diffusers.configuration_utils import register_to_config
+# Submodule imports, not diffusers' lazy top-level names: two threads resolving `from diffusers import
+# ConfigMixin` at once can see a half-built namespace ("cannot import name 'ConfigMixin'", seen at page load).
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.modeling_utils import ModelMixin
 
 from engine.core.registry import ModelSource, get_source, sha256_of, verified_path
 from engine.transfer.options import IMAGENET_LAYERS
