@@ -300,7 +300,7 @@ def load_bounded(key: str, factory: Callable[[], T], capacity: int = 2) -> T:
             _bounded.move_to_end(key)
             return _bounded[key]  # type: ignore[return-value]
         lock = _locks.setdefault("bounded:" + key, threading.Lock())
-    with MODEL_BUILD_LOCK, lock:  # see MODEL_BUILD_LOCK: a Hub load also patches torch while it builds
+    with lock:  # per key only: callers that build torch modules take MODEL_BUILD_LOCK inside the factory
         with _bounded_guard:
             if key in _bounded:
                 return _bounded[key]  # type: ignore[return-value]
@@ -373,4 +373,11 @@ def load(task: str, name_or_hub_id: str | None = None):
     if spec.build_hub is None:
         raise ValueError(f"{task} uses the embedded model {spec.default!r} only; it takes no Hub ids.")
     model_id = check_model_id(name)
-    return load_bounded(f"{task}:{model_id}", lambda: _builder(spec.build_hub)(model_id))
+
+    def build_hub():
+        # The build patches torch process-wide (see MODEL_BUILD_LOCK), so it holds that lock; requests for
+        # models already loaded (cache hits) never take it, and other ids wait only for this id's build.
+        with MODEL_BUILD_LOCK:
+            return _builder(spec.build_hub)(model_id)
+
+    return load_bounded(f"{task}:{model_id}", build_hub)
