@@ -42,6 +42,7 @@ def main() -> None:
             page.get_by_role("tab", name="Decoder", exact=True).first.click()
             done = "document.querySelector('#dec-card') && document.querySelector('#dec-card').innerText.includes('Done')"
             page.wait_for_function(done)  # the default generation shown on open
+            page.wait_for_selector("#dec-kv-plot .js-plotly-plot")  # and the KV-cache timing, so nothing else runs
             page.locator("#dec-prompt textarea").fill(args.prompt)
             page.locator("#dec-max-tokens input[type=number]").fill(str(args.tokens))
             page.locator("#dec-max-tokens input[type=number]").press("Enter")
