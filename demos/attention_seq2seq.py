@@ -35,6 +35,9 @@ API_MODELS = ("transformer", "rnn_attention", "rnn")
 LIVE_MAX_SECONDS = 90
 LIVE_FRAME_SECONDS = 3.0
 DEFAULT_LAYER, DEFAULT_HEAD = 2, 1
+MAX_OUTPUT_STEPS = 14  # engine.attention.seq2seq.inference.MAX_OUTPUT_STEPS
+INITIAL_POSITIONS = [(f"{i}: {c}", i) for i, c in enumerate([*"2021-03-03", "</s>"])] + [
+    (str(i), i) for i in range(11, MAX_OUTPUT_STEPS)]
 
 INTRO = (
     "### Encoder–decoder: writing dates in ISO 8601\n"
@@ -75,8 +78,11 @@ def _view_outputs(views, with_controls: bool):
         gr.update(choices=views.positions, value=views.position),
     ]
     if with_controls:
-        out += [gr.update(maximum=views.layers, value=views.layer, interactive=views.layers > 1),
-                gr.update(maximum=views.heads, value=views.head, interactive=views.heads > 1)]
+        if views.layers > 1:  # the transformer: its layers and heads
+            out += [gr.update(maximum=views.layers, value=views.layer, interactive=True),
+                    gr.update(maximum=views.heads, value=views.head, interactive=True)]
+        else:  # the attention GRU has one alignment matrix: keep the sliders for when the transformer is back
+            out += [gr.update(interactive=False), gr.update(interactive=False)]
     return out
 
 
@@ -162,8 +168,10 @@ def build(demo: gr.Blocks) -> None:
         view_model = gr.Radio(VIEW_MODELS, value="transformer", label="Model", elem_id="s2s-view-model", scale=2)
         layer = gr.Slider(1, 2, value=DEFAULT_LAYER, step=1, label="Layer (transformer)", elem_id="s2s-layer", scale=1)
         head = gr.Slider(1, 4, value=DEFAULT_HEAD, step=1, label="Head (transformer)", elem_id="s2s-head", scale=1)
-    position = gr.Radio([], label="Click an output character to see which input characters it attended to",
-                        elem_id="s2s-position")
+    # Replaced by each translation's own characters; these initial values (every possible position) are what
+    # the API accepts for `position`.
+    position = gr.Radio(INITIAL_POSITIONS, value=0, elem_id="s2s-position",
+                        label="Click an output character to see which input characters it attended to")
     highlight = gr.HTML(elem_id="s2s-highlight")
     with gr.Row():
         with gr.Column(scale=3):
@@ -223,13 +231,17 @@ def build(demo: gr.Blocks) -> None:
                   queue=False).then(
         seq2seq_view, inputs=[text, *view_controls], outputs=lab_outputs, api_name="seq2seq_view_example",
         api_visibility="private", time_limit=STANDARD_S)
+    what_if_inputs = [text, prefix, view_model, layer, head]
+    what_if_outputs = [what_if_cards, what_if_notes, what_if_plot, what_if_raw]
     demo.load(seq2seq_view, inputs=[text, *view_controls], outputs=lab_outputs, api_name="seq2seq_view_on_load",
-              api_visibility="private", time_limit=STANDARD_S)
+              api_visibility="private", time_limit=STANDARD_S).then(
+        seq2seq_what_if, inputs=what_if_inputs, outputs=what_if_outputs, api_name="seq2seq_what_if_on_load",
+        api_visibility="private", time_limit=STANDARD_S)
     gr.on([view_model.input, layer.release, head.release, position.input], seq2seq_redraw,
           inputs=[results, *view_controls], outputs=view_figures, api_name="seq2seq_redraw",
           api_visibility="private", trigger_mode="always_last", show_progress="hidden", time_limit=QUICK_S)
-    gr.on([what_if_run.click, prefix.submit], seq2seq_what_if, inputs=[text, prefix, view_model, layer, head],
-          outputs=[what_if_cards, what_if_notes, what_if_plot, what_if_raw], api_name="seq2seq_what_if", time_limit=STANDARD_S)
+    gr.on([what_if_run.click, prefix.submit], seq2seq_what_if, inputs=what_if_inputs, outputs=what_if_outputs,
+          api_name="seq2seq_what_if", time_limit=STANDARD_S)
     gr.api(seq2seq_translate, api_name="seq2seq_translate", time_limit=STANDARD_S)
     live_event = live_start.click(
         seq2seq_train_live, inputs=[live_seed, live_model, live_seconds, live_state],

@@ -14,6 +14,7 @@ def test_tab_mirrors_engine_constants():
 
     assert attention_seq2seq.EXAMPLES == list(inference.EXAMPLES)  # the tab lists them without importing torch
     assert attention_seq2seq.API_MODELS == inference.MODEL_KINDS
+    assert attention_seq2seq.MAX_OUTPUT_STEPS == inference.MAX_OUTPUT_STEPS
     assert {value for _, value in attention_seq2seq.VIEW_MODELS} == set(live.LIVE_MODELS)
 
 

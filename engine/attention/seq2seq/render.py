@@ -17,11 +17,17 @@ MODEL_LABELS = {"transformer": "Transformer", "rnn_attention": "GRU + attention"
 HIGHLIGHT = "#ff2d55"
 
 
+def plotly_text(label) -> str:
+    """A token as Plotly text: Plotly reads "<s>" / "</s>" as strike-through tags, so escape them."""
+    return html.escape(str(label), quote=False)
+
+
 def _axis(labels, title: str, reversed_: bool = False) -> dict:
     axis = {
         "tickmode": "array",
         "tickvals": list(range(len(labels))),
-        "ticktext": list(labels),
+        "ticktext": [plotly_text(label) for label in labels],
+        "tickangle": 0,
         "tickfont": TICK_FONT,
         "title": {"text": title, "font": FONT},
         "automargin": True,
@@ -38,7 +44,8 @@ def attention_heatmap(matrix, row_labels, col_labels, title: str, row_title: str
     """A (rows, cols) attention matrix as a heatmap; ``highlight_row`` is outlined."""
     matrix = np.asarray(matrix, dtype=np.float64)
     rows, cols = matrix.shape
-    custom = [[[f"{i}: {r}", f"{j}: {c}"] for j, c in enumerate(col_labels)] for i, r in enumerate(row_labels)]
+    custom = [[[f"{i}: {plotly_text(r)}", f"{j}: {plotly_text(c)}"] for j, c in enumerate(col_labels)]
+              for i, r in enumerate(row_labels)]
     heatmap = {
         "type": "heatmap",
         "z": matrix.round(4).tolist(),
@@ -74,15 +81,15 @@ def model_view(stack, row_labels, col_labels, title: str, selected: tuple[int, i
     """Every layer x head of an (L, H, rows, cols) stack as small heatmaps (rows: layers, columns: heads)."""
     stack = np.asarray(stack, dtype=np.float64)
     layers, heads = stack.shape[:2]
-    gap = 0.03
-    width, height = (1 - gap * (heads - 1)) / heads, (1 - 0.08 - gap * (layers - 1)) / layers
+    gap, label_band = 0.03, 0.1  # label_band: room above each row for its "L1 H1" labels (paper units)
+    width, height = (1 - gap * (heads - 1)) / heads, (1 - label_band * layers) / layers
     data, annotations, shapes, layout = [], [], [], {}
     for layer in range(layers):
         for head in range(heads):
             n = layer * heads + head + 1
             suffix = "" if n == 1 else str(n)
             x0 = head * (width + gap)
-            y1 = 0.92 - layer * (height + gap)
+            y1 = 1 - label_band - layer * (height + label_band)
             layout[f"xaxis{suffix}"] = {"domain": [x0, x0 + width], "showticklabels": False, "showgrid": False,
                                         "zeroline": False, "anchor": f"y{suffix}"}
             layout[f"yaxis{suffix}"] = {"domain": [y1 - height, y1], "showticklabels": False, "showgrid": False,
@@ -100,7 +107,7 @@ def model_view(stack, row_labels, col_labels, title: str, selected: tuple[int, i
     layout.update({
         "title": {"text": title, "font": TITLE_FONT, "x": 0.01, "xanchor": "left"},
         "font": FONT,
-        "height": 120 + 150 * layers,
+        "height": 100 + 170 * layers,
         "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
         "annotations": annotations,
         "shapes": shapes,

@@ -58,7 +58,11 @@ def why_attention() -> tuple[dict | None, dict | None, str]:
         for form in forms:
             lines.append(f"| {form} | " + " | ".join(f"{r['evaluation']['per_form'][form]:.2%}" for r in dates.values()) + " |")
         lines.append("| parameters | " + " | ".join(f"{r['record']['parameters']:,}" for r in dates.values()) + " |")
-        lines.append("| training time (CPU) | " + " | ".join(f"{r['record']['train_seconds']:.0f} s" for r in dates.values()) + " |")
+        lines.append("| training steps | " + " | ".join(f"{r['config']['steps']:,}" for r in dates.values()) + " |")
+        lines.append("| training wall time (shared 2-core box, 1 thread) | "
+                     + " | ".join(f"{r['record']['train_seconds']:.0f} s" for r in dates.values()) + " |")
+        lines.append("| training CPU time | " + " | ".join(
+            f"{r['record']['cpu_seconds']:.0f} s" if "cpu_seconds" in r["record"] else "not recorded" for r in dates.values()) + " |")
     if copies:
         lines.append("")
         lines.append("| copy task, exact match at 55-60 symbols | " + " | ".join(MODEL_NAMES[k] for k in copies) + " |")
