@@ -18,6 +18,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import gradio as gr  # noqa: E402
 
 from demos import attention, autoencoder, gan, stage, transfer  # noqa: E402
+from demos.common import CARD_CSS, STAGE_CSS  # noqa: E402
 from demos import admission  # noqa: E402
 from engine.core import settings  # noqa: E402
 from engine.core.validation import MAX_UPLOAD_BYTES  # noqa: E402
@@ -115,7 +116,7 @@ def main() -> None:
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         max_file_size=MAX_UPLOAD_BYTES,
         theme=gr.themes.Soft(),
-        css=stage.CSS,
+        css=stage.CSS + CARD_CSS + STAGE_CSS,
     )
     if settings.get().warm_up:
         threading.Thread(target=warm_up, name="neurodeck-warm-up", daemon=True).start()

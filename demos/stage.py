@@ -33,6 +33,7 @@ HEADER = """
 </div>
 """
 
+# The stage's own rules; app.py adds demos.common's CARD_CSS (result cards) and STAGE_CSS (phones, pixel art).
 CSS = """
 .nd-header h1 { margin: 0; font-size: 1.9em; line-height: 1.2; }
 #nd-link-row { gap: 8px; }
@@ -54,11 +55,6 @@ body.nd-presenter .gradio-container .prose h1 { font-size: 36px; }
 body.nd-presenter .gradio-container .prose h2, body.nd-presenter .gradio-container .prose h3 { font-size: 26px; }
 body.nd-presenter .js-plotly-plot .main-svg text { font-size: 18px !important; }
 body.nd-presenter .nd-dev, body.nd-presenter #nd-header, body.nd-presenter .nd-tagline { display: none !important; }
-/* Phones: the tab names wrap instead of hiding behind an unlabelled overflow button. */
-@media (max-width: 640px) {
-  .nd-cards { grid-template-columns: 1fr 1fr; }
-  .tab-wrapper .tab-container, div[role=tablist] { flex-wrap: wrap !important; height: auto !important; overflow: visible !important; }
-}
 """
 
 # Adds / removes the body class; also keeps ?presenter=1 in the address bar so a copied link keeps it.
