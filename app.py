@@ -108,7 +108,25 @@ def warm_up() -> None:
     WARM_UP_DONE.set()
 
 
+def _patient_localhost_check() -> None:
+    """Gradio's launch() HEADs the local URL once with a 3 s timeout and refuses to start when that times
+    out. On a busy 2-core machine the first page render of this large app can take longer; retry a few
+    times before giving up (the server itself is already listening)."""
+    from gradio import networking
+
+    check = networking.url_ok
+    if getattr(check, "patient", False):
+        return
+
+    def patient(url: str) -> bool:
+        return any(check(url) for _ in range(5))
+
+    patient.patient = True
+    networking.url_ok = patient
+
+
 def main() -> None:
+    _patient_localhost_check()
     demo = build_app()
     demo.launch(
         prevent_thread_lock=True,
