@@ -111,7 +111,7 @@ def load_pretrained(loader: Callable[..., T], model_id: str, *, has_weights: boo
     local = local_models_allowed() and Path(model_id).is_dir()
     if not local and not is_offline() and not hub_reachable():
         raise ValueError(
-            f"Could not load {model_id!r} from the Hugging Face Hub: this server has no network right now. "
+            f"Could not load {model_id!r} from the Hugging Face Hub: this server is offline (no network right now). "
             "Use the embedded default model, or run NeuroDeck online (e.g. on a Space) to use Hub ids."
         )
     if has_weights:
