@@ -15,6 +15,7 @@ TITLE_FONT = {"size": 17}
 MODEL_COLOURS = {"transformer": "#1f77b4", "rnn_attention": "#2ca02c", "rnn": "#d62728"}
 MODEL_LABELS = {"transformer": "Transformer", "rnn_attention": "GRU + attention", "rnn": "GRU, no attention"}
 HIGHLIGHT = "#ff2d55"
+MARKERS = {"transformer": (16, "circle"), "rnn_attention": (11, "square"), "rnn": (7, "diamond")}
 
 
 def plotly_text(label) -> str:
@@ -28,6 +29,7 @@ def _axis(labels, title: str, reversed_: bool = False) -> dict:
         "tickvals": list(range(len(labels))),
         "ticktext": [plotly_text(label) for label in labels],
         "tickangle": 0,
+        "ticks": "",
         "tickfont": TICK_FONT,
         "title": {"text": title, "font": FONT},
         "automargin": True,
@@ -67,8 +69,8 @@ def attention_heatmap(matrix, row_labels, col_labels, title: str, row_title: str
     layout = {
         "title": {"text": title, "font": TITLE_FONT, "x": 0.01, "xanchor": "left"},
         "font": FONT,
-        "height": height or max(360, min(720, 150 + 30 * rows)),
-        "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+        "height": height or max(340, min(720, 120 + 24 * rows)),
+        "margin": {"l": 10, "r": 10, "t": 44, "b": 6},
         "xaxis": {**_axis(col_labels, col_title), "side": "bottom"},
         "yaxis": _axis(row_labels, row_title, reversed_=True),
         "shapes": shapes,
@@ -91,9 +93,9 @@ def model_view(stack, row_labels, col_labels, title: str, selected: tuple[int, i
             x0 = head * (width + gap)
             y1 = 1 - label_band - layer * (height + label_band)
             layout[f"xaxis{suffix}"] = {"domain": [x0, x0 + width], "showticklabels": False, "showgrid": False,
-                                        "zeroline": False, "anchor": f"y{suffix}"}
+                                        "zeroline": False, "ticks": "", "anchor": f"y{suffix}"}
             layout[f"yaxis{suffix}"] = {"domain": [y1 - height, y1], "showticklabels": False, "showgrid": False,
-                                        "zeroline": False, "autorange": "reversed", "anchor": f"x{suffix}"}
+                                        "zeroline": False, "ticks": "", "autorange": "reversed", "anchor": f"x{suffix}"}
             data.append({
                 "type": "heatmap", "z": stack[layer, head].round(3).tolist(), "colorscale": "Viridis", "zmin": 0,
                 "zmax": 1, "showscale": False, "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
@@ -124,7 +126,9 @@ def accuracy_vs_length(series: dict[str, list[dict]], title: str, x_title: str, 
         data.append({
             "type": "scatter", "mode": "lines+markers", "name": MODEL_LABELS.get(model, model),
             "x": [row["lengths"] for row in rows], "y": [round(100 * row[key], 2) for row in rows],
-            "line": {"color": MODEL_COLOURS.get(model), "width": 3}, "marker": {"size": 9},
+            "line": {"color": MODEL_COLOURS.get(model), "width": 3},
+            # Different sizes and symbols, so lines that coincide (every model at 100%) stay visible.
+            "marker": {"size": MARKERS.get(model, (9, "circle"))[0], "symbol": MARKERS.get(model, (9, "circle"))[1]},
             "hovertemplate": "%{x} symbols: %{y:.1f}%<extra>" + MODEL_LABELS.get(model, model) + "</extra>",
         })
     return {
@@ -188,7 +192,7 @@ def source_highlight_html(source_tokens, weights, target_tokens, position: int, 
     sources = "".join(_chip(t, w) for t, w in zip(source_tokens, scaled))
     top = int(weights.argmax()) if weights.size else 0
     return (
-        '<div style="font-family:ui-monospace,monospace;font-size:26px;line-height:1.6">'
+        '<div style="font-family:ui-monospace,monospace;font-size:22px;line-height:1.45">'
         f'<div style="font-size:15px;color:#555">{html.escape(caption)}</div>'
         f'<div><span style="font-size:15px;color:#555;display:inline-block;width:5.5em">output</span>{outputs}</div>'
         f'<div><span style="font-size:15px;color:#555;display:inline-block;width:5.5em">input</span>{sources}</div>'
