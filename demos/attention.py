@@ -409,7 +409,10 @@ def _build_image(demo: gr.Blocks) -> None:
                         label="Held-out test digits",
                     )
                 with gr.Tab("Draw"):
-                    sketch = gr.Sketchpad(label="Draw a digit", type="numpy", canvas_size=(280, 280), elem_id="attn-sketch")
+                    # A wide canvas that fills the editor, with the pen ready: the whole visible area counts
+                    # (the digit is cropped to its ink, so where and how big it is drawn does not matter).
+                    sketch = gr.Sketchpad(label="Draw a digit", type="numpy", canvas_size=(560, 336), elem_id="attn-sketch",
+                                          brush=gr.Brush(colors=["#000000"], default_color="#000000", default_size=18))
                     classify_sketch = gr.Button("Classify drawing", variant="primary", elem_id="attn-sketch-run")
             model_id = gr.Dropdown(
                 IMAGE_MODEL_CHOICES, value="digits-vit", allow_custom_value=True,

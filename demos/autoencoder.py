@@ -219,7 +219,7 @@ ae_bottleneck_card = _card("bottleneck_summary", "Press Compute bottleneck compa
 def _image(label: str, elem_id: str, **kwargs) -> gr.Image:
     """An output image under its own caption (a label badge would cover the picture's top-left corner)."""
     gr.Markdown(f"**{label}**", elem_classes=["nd-caption"])
-    return gr.Image(label=label, show_label=False, elem_id=elem_id, format="png", buttons=["download"], **kwargs)
+    return gr.Image(label=label, show_label=False, elem_id=elem_id, format="png", buttons=[], **kwargs)
 
 
 # ------------------------------------------------------------------ layout
@@ -366,10 +366,9 @@ def _latent_tab():
         bottleneck_card = result_card("ae-bottleneck-card", "Press Compute bottleneck comparison.")
         with gr.Row():
             bottleneck_plot = gr.Image(label="Reconstruction MSE vs latent size", show_label=False, elem_id="ae-bottleneck-plot",
-                                       format="png", buttons=[])
-            with gr.Column():
-                with gr.Accordion("Details (JSON)", open=False, elem_id="ae-bottleneck-details"):
-                    bottleneck_table = gr.JSON(label="MSE per latent size", elem_id="ae-bottleneck-table")
+                                       format="png", buttons=[], height=380)
+        with gr.Accordion("Details (JSON)", open=False, elem_id="ae-bottleneck-details"):
+            bottleneck_table = gr.JSON(label="MSE per latent size", elem_id="ae-bottleneck-table")
         show_card(bottleneck_table, bottleneck_card, ae_bottleneck_card)
         map_image.select(map_clicked, None, [x, y, decoded, map_image, decode_info], api_visibility="private")
         decode_button.click(decode_latent, [x, y], [decoded, map_image, decode_info], api_name="ae_decode_latent", preprocess=False)

@@ -154,11 +154,13 @@ CARD_CSS = """
 
 # Page-wide rules for the stage and the phone (elem_ids from the tabs).
 STAGE_CSS = """
-/* Phone: the tab bars wrap onto several lines instead of hiding tabs behind an unlabelled "..." menu. */
+/* Tabs that do not fit (a phone) go to Gradio's overflow menu: it says what it is instead of an unlabelled
+   "...", and on a phone tighter tabs leave more of them in view (the hidden measuring row gets the same padding). */
+.overflow-menu > button { width: auto !important; display: inline-flex !important; align-items: center; gap: 4px;
+  padding: 0 8px !important; border: 1px solid var(--border-color-primary, #d4d4d8); border-radius: 6px; }
+.overflow-menu > button::after { content: "More tabs"; font-size: var(--text-md, 14px); white-space: nowrap; }
 @media (max-width: 640px) {
-  .tab-wrapper, .tab-container { height: auto !important; flex-wrap: wrap !important; overflow: visible !important; }
-  .tab-container > button, .tab-wrapper button[role="tab"] { flex: 0 0 auto; white-space: nowrap; }
-  .overflow-menu { display: none !important; }
+  .tab-container > button { padding-left: 8px !important; padding-right: 8px !important; }
 }
 /* Small generated images (8x8 to 128 px) are shown enlarged with crisp pixels, never blurred. */
 #gan-gallery img, #gan-interp-strip img, #gan-walk-image img, #gan-walk-strip img, #gan-live-samples img,

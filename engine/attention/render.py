@@ -18,6 +18,8 @@ from engine.core.draw import font as draw_font
 FONT = {"size": CHART_FONT_PX}  # every chart text: ticks, axis titles, colour bars
 TITLE_FONT = {"size": CHART_FONT_PX + 2}
 MAX_TICK_LABELS = 40  # beyond this many tokens, label every 2nd (3rd, ...) one so 14 px labels don't overlap
+MODEL_VIEW_FONT_PX = 22  # the model view is shown at ~70% of its size
+HEAD_VIEW_WIDTH = 470  # px: the head view's column at 1280 px, so it is never scrolled sideways
 
 # Distinct colours for overlaid heads (bertviz uses a categorical palette the same way).
 HEAD_COLOURS = (
@@ -131,7 +133,7 @@ class GridLayout:
 
 
 def model_view_image(
-    attentions: np.ndarray, cell: int = 56, gap: int = 4, selected: tuple[int, int] | None = None
+    attentions: np.ndarray, cell: int = 48, gap: int = 4, selected: tuple[int, int] | None = None
 ) -> tuple[Image.Image, GridLayout]:
     """Thumbnails of every layer x head attention matrix, as one RGB image.
 
@@ -144,7 +146,8 @@ def model_view_image(
         whose :meth:`GridLayout.cell_at` maps a click back to (layer, head).
     """
     layers, heads, tokens, _ = attentions.shape
-    layout = GridLayout(layers=layers, heads=heads, cell=cell, gap=gap, left=34, top=18)
+    # Labels at 22 px: the tab shows this 668 px image (12 heads) about 480 px wide, so they read at >= 14 px.
+    layout = GridLayout(layers=layers, heads=heads, cell=cell, gap=gap, left=MODEL_VIEW_FONT_PX * 2, top=MODEL_VIEW_FONT_PX + 8)
     width = layout.left + heads * (cell + gap)
     height = layout.top + layers * (cell + gap)
     canvas = np.full((height, width, 3), 255, dtype=np.uint8)
@@ -158,13 +161,14 @@ def model_view_image(
             canvas[y : y + cell, x : x + cell] = colourise(matrix)
     image = Image.fromarray(canvas)
     draw = ImageDraw.Draw(image)
-    font = draw_font(CHART_FONT_PX)
+    font = draw_font(MODEL_VIEW_FONT_PX)
     for head in range(heads):
         label = f"H{head + 1}"
         x = layout.left + head * (cell + gap) + (cell - draw.textlength(label, font=font)) / 2
-        draw.text((x, 1), label, fill=(60, 60, 60), font=font)
+        draw.text((x, 2), label, fill=(60, 60, 60), font=font)
     for layer in range(layers):
-        draw.text((2, layout.top + layer * (cell + gap) + cell // 2 - 8), f"L{layer + 1}", fill=(60, 60, 60), font=font)
+        draw.text((2, layout.top + layer * (cell + gap) + (cell - MODEL_VIEW_FONT_PX) // 2 - 2), f"L{layer + 1}",
+                  fill=(60, 60, 60), font=font)
     if selected is not None:
         layer, head = selected
         x = layout.left + head * (cell + gap)
@@ -193,8 +197,10 @@ def head_view_svg(
     """
     count = len(tokens)
     row = 22
-    width, left_x, right_x = 600, 180, 420
-    height = 40 + row * count
+    width, left_x, right_x = HEAD_VIEW_WIDTH, 140, 330
+    per_row = max(1, (width - 20) // 48)  # legend entries per line
+    top = 30 + 20 * ((len(heads) - 1) // per_row)  # y of the first token, below the legend
+    height = top + 10 + row * count
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" style="background:#fff;font-family:monospace;font-size:15px">'
@@ -210,8 +216,8 @@ def head_view_svg(
                 weight = float(layer_attention[head, query, key])
                 if weight < min_weight:
                     continue
-                y1 = 30 + row * query
-                y2 = 30 + row * key
+                y1 = top + row * query
+                y2 = top + row * key
                 tooltip = (
                     f"<title>head {head + 1}: {html.escape(tokens[query])} → {html.escape(tokens[key])} = {weight:.3f}</title>"
                     if selected_token is not None
@@ -224,7 +230,7 @@ def head_view_svg(
                 )
     segments = segment_ids or [0] * count
     for index, token in enumerate(tokens):
-        y = 30 + row * index + 4
+        y = top + row * index + 4
         style = ' font-style="italic"' if segments[index] == 1 else ""
         weight = ' font-weight="bold"' if index == selected_token else ""
         label = html.escape(token)
@@ -232,15 +238,14 @@ def head_view_svg(
         parts.append(f'<text x="{right_x}" y="{y}"{style}>{label}</text>')
     if 1 in segments:
         boundary = segments.index(1)
-        y = 30 + row * boundary - row // 2 - 2
+        y = top + row * boundary - row // 2 - 2
         parts.append(f'<line x1="10" y1="{y}" x2="{width - 10}" y2="{y}" stroke="#999" stroke-dasharray="4 3"/>')
         parts.append(f'<text x="{width - 12}" y="{y - 3}" text-anchor="end" fill="#555" font-size="14">A ▲ / ▼ B</text>')
-    legend_x = 10
-    for head in heads:
+    for position, head in enumerate(heads):
         colour = HEAD_COLOURS[head % len(HEAD_COLOURS)]
-        parts.append(f'<rect x="{legend_x}" y="3" width="13" height="13" fill="{colour}"/>')
-        parts.append(f'<text x="{legend_x + 16}" y="15" font-size="14">H{head + 1}</text>')
-        legend_x += 48
+        legend_x, legend_y = 10 + 48 * (position % per_row), 20 * (position // per_row)
+        parts.append(f'<rect x="{legend_x}" y="{legend_y + 3}" width="13" height="13" fill="{colour}"/>')
+        parts.append(f'<text x="{legend_x + 16}" y="{legend_y + 15}" font-size="14">H{head + 1}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

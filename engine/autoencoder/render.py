@@ -116,7 +116,7 @@ class PlotFrame:
 
 
 MAP_SIZE_PX = (560, 480)  # rendered latent map size (width, height)
-_MAP_AXES = (0.1, 0.1, 0.72, 0.82)  # axes rectangle in figure fractions (left, bottom, width, height)
+_MAP_AXES = (0.13, 0.11, 0.72, 0.8)  # axes rectangle in figure fractions (left, bottom, width, height)
 
 
 def map_frame(x_range: tuple[float, float], y_range: tuple[float, float]) -> PlotFrame:

@@ -16,6 +16,7 @@ from engine.transfer.train import EpochLog, TrainResult
 
 COLOURS = {"feature_extraction": "#1f77b4", "fine_tune_last_n": "#2ca02c", "full_fine_tune": "#9467bd", "from_scratch": "#d62728"}
 NOT_TRAINED = "not trained"
+HALF_WIDTH_PT = 13  # figures shown in half the page (~86% of their size at 1280 px) keep >= 15 px text
 
 
 def is_trained(result: TrainResult) -> bool:
@@ -61,7 +62,7 @@ def confusion_figure(confusion: np.ndarray, labels: tuple[str, ...], title: str 
     axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     axis.set_yticks(range(len(labels)), labels)
     axis.set(xlabel="predicted", ylabel="true", title=title)
-    return readable_text(figure)
+    return readable_text(figure, HALF_WIDTH_PT)
 
 
 def comparison_figure(results: dict[str, TrainResult]) -> Figure:
@@ -93,7 +94,7 @@ def comparison_figure(results: dict[str, TrainResult]) -> Figure:
     if untrained:
         axis.text(0.01, 0.02, f"{NOT_TRAINED} (stopped before epoch 1): " + ", ".join(untrained), transform=axis.transAxes,
                   fontsize=11, color="#555555", va="bottom")
-    return readable_text(figure)
+    return readable_text(figure, HALF_WIDTH_PT)
 
 
 def pretraining_gain(results: dict[str, TrainResult]) -> float | None:
