@@ -409,7 +409,7 @@ def _build_image(demo: gr.Blocks) -> None:
                         label="Held-out test digits",
                     )
                 with gr.Tab("Draw"):
-                    # A wide canvas that fills the editor, with the pen ready: the whole visible area counts
+                    # A wide canvas that fills the editor: the whole visible area counts
                     # (the digit is cropped to its ink, so where and how big it is drawn does not matter).
                     sketch = gr.Sketchpad(label="Draw a digit", type="numpy", canvas_size=(560, 336), elem_id="attn-sketch",
                                           brush=gr.Brush(colors=["#000000"], default_color="#000000", default_size=18))
