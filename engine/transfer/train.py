@@ -32,7 +32,9 @@ from engine.transfer.splits import few_shot_split, stratified_split
 from engine.transfer.strategies import DEFAULT_LEARNING_RATES, apply_strategy, check_strategy, set_train_mode
 
 EVAL_BATCH = 64  # pictures per no-grad forward at 64x64; larger pictures go in smaller batches
-EVAL_PIXELS = 8 * 224 * 224  # ...about 8 at 224x224: bigger batches ran slower per picture on CPU
+# ...as many pixels as 64 pictures at 64x64, i.e. 5 at 224x224: EfficientNet-Lite0 ran slower per picture in
+# bigger batches on this CPU (images/s at batch 1/4/8/16/32, one thread: 10.1/9.5/7.9/6.6/5.2).
+EVAL_PIXELS = EVAL_BATCH * 64 * 64
 
 
 def eval_batch(inputs: dict[str, torch.Tensor]) -> int:
