@@ -173,6 +173,9 @@ def prepare_inputs(backbone: Backbone, items) -> dict[str, torch.Tensor]:
     resized = []
     for image in items:
         tensor = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)[None].float() / 255.0
+        if tensor.shape[-2:] == (side, side):  # already the backbone's size (e.g. the built-in few-shot pictures)
+            resized.append(tensor[0])
+            continue
         resized.append(F.interpolate(tensor, size=(side, side), mode="bilinear", antialias=True, align_corners=False)[0])
     return {"pixel_values": torch.stack(resized).clamp(0, 1)}
 
