@@ -17,6 +17,7 @@ import numpy as np
 from engine.attention.seq2seq import data, tokens
 from engine.attention.seq2seq.decoding import encode_sources, greedy_ids, strip_row, teacher_forced_attention
 from engine.attention.seq2seq.results import MODEL_KINDS, MODEL_NAMES
+from engine.core.threads import single_thread
 
 REGISTRY_KEYS = {"transformer": "seq2seq-transformer", "rnn_attention": "seq2seq-rnn-attention", "rnn": "seq2seq-rnn"}
 MAX_INPUT_CHARS = 60  # the longest date form is 37 characters
@@ -149,8 +150,6 @@ def translate(text, model: str = "transformer", forced_prefix: str = "", model_o
     prefix = check_prefix(forced_prefix)
     network = model_object if model_object is not None else load(kind)
     src, lengths = encode_sources([source])
-    from engine.core.threads import single_thread
-
     with single_thread():
         row = strip_row(greedy_ids(network, src, lengths, MAX_OUTPUT_STEPS, tokens.encode(prefix))[0])
         logits, attention = teacher_forced_attention(network, source, row)
