@@ -206,6 +206,9 @@ def build(demo: gr.Blocks) -> None:
     gr.Markdown("## Photoreal faces from a real StyleGAN2, offline", elem_id="gan-faces-title")
     with gr.Row(equal_height=False):
         with gr.Column(scale=4, min_width=340):
+            # The face first: it is the landing's result, in view at 1280x720 without scrolling.
+            gallery = gr.Gallery(label="Generated faces", show_label=False, columns=2, height="auto", format="png",
+                                 object_fit="contain", elem_id="gan-faces-gallery")  # one face spans the width
             with gr.Row():
                 seed = EngineNumber(value=DEFAULT_SEED, precision=0, label="Seed", elem_id="gan-faces-seed",
                                     scale=1, min_width=80)
@@ -216,8 +219,6 @@ def build(demo: gr.Blocks) -> None:
                 psi = EngineSlider(0.0, 1.0, value=0.7, step=0.05, label="Truncation ψ", elem_id="gan-faces-psi",
                                    min_width=140)
             button = gr.Button("Generate", variant="primary", elem_id="gan-faces-generate")
-            gallery = gr.Gallery(label="Generated faces", show_label=False, columns=2, height="auto", format="png",
-                                 object_fit="contain", elem_id="gan-faces-gallery")  # one face spans the width
             gr.Markdown(LICENCE, elem_id="gan-faces-licence")
             with gr.Accordion("Request details (JSON, as the API returns it)", open=False):
                 info = gr.JSON(show_label=False, elem_id="gan-faces-info")

@@ -23,27 +23,30 @@ from engine.core.registry import ASSETS_DIR
 from engine.core.settings import LIMITS
 
 TITLE = """<div class="nd-header"><h1>NeuroDeck <span class="nd-tagline">deep learning you can poke at: real models,
-live and offline; every number computed on the spot</span></h1></div>"""
+every number computed live</span></h1></div>"""
 HEADER = """
-<div class="nd-cards">
-<div class="nd-card"><b>GAN</b>: two networks in a contest: a generator makes faces and digits from noise, a discriminator judges them. <i>Start: Faces.</i></div>
-<div class="nd-card"><b>Autoencoder</b>: squeeze an image through a bottleneck and rebuild it: denoising, defect detection, latent maps. <i>Start: Denoise.</i></div>
-<div class="nd-card"><b>Attention</b>: what a transformer looks at: in a sentence, while writing text, translating, and in an image. <i>Start: Text.</i></div>
-<div class="nd-card"><b>Transfer learning</b>: adapt a pre-trained model to your own small dataset and see why it beats training from scratch. <i>Start: Meet the model.</i></div>
+<div class="nd-intro">
+<div class="nd-intro-card"><b>GAN</b>: two networks in a contest: a generator makes faces and digits from noise, a discriminator judges them. <i>Start: Faces.</i></div>
+<div class="nd-intro-card"><b>Autoencoder</b>: squeeze an image through a bottleneck and rebuild it: denoising, defect detection, latent maps. <i>Start: Denoise.</i></div>
+<div class="nd-intro-card"><b>Attention</b>: what a transformer looks at: in a sentence, while writing text, translating, and in an image. <i>Start: Text.</i></div>
+<div class="nd-intro-card"><b>Transfer learning</b>: adapt a pre-trained model to your own small dataset and see why it beats training from scratch. <i>Start: Meet the model.</i></div>
 </div>
 """
 
 # The stage's own rules; app.py adds demos.common's CARD_CSS (result cards) and STAGE_CSS (phones, pixel art).
 CSS = """
 .nd-header h1 { margin: 0; font-size: 1.9em; line-height: 1.2; }
-#nd-link-row { gap: 8px; }
-#nd-link-box textarea { padding: 2px 8px; font-size: 13px; }
-.nd-tagline { font-size: 0.5em; font-weight: 400; color: var(--body-text-color-subdued); margin-left: 0.6em; }
-.nd-cards { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 8px; }
-.nd-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; font-size: 0.95em; line-height: 1.3; }
+.nd-tagline { display: block; font-size: 0.95rem; line-height: 1.3; font-weight: 400; color: var(--body-text-color-subdued); }
+/* The header is one short bar, so a result is in view at 1280x720 without scrolling. */
+#nd-stage-bar { align-items: center; gap: 8px; }
+#nd-link-box textarea { padding: 2px 8px; font-size: 13px; font-family: monospace; }
+#nd-link-box:has(textarea:placeholder-shown) { visibility: hidden; }  /* until 'Copy link' writes one */
+#nd-notice:has(span.md:empty) { display: none; }
 .nd-notice { color: #8a5a00; }
-#nd-stage-bar { align-items: center; }
-#nd-link-box textarea { font-family: monospace; }
+.nd-intro { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 8px; }
+.nd-intro-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 4px 10px; font-size: 0.9em;
+  line-height: 1.25; }
+@media (max-width: 900px) { .nd-intro { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
 /* Presenter mode: everything larger (Gradio's type scale and the charts), developer details hidden. */
 body.nd-presenter .gradio-container {
   --text-xxs: 13px; --text-xs: 15px; --text-sm: 18px; --text-md: 20px; --text-lg: 24px; --text-xl: 30px; --text-xxl: 36px;
@@ -237,14 +240,13 @@ def _mark_developer_details(demo: gr.Blocks) -> None:
 def build_header() -> tuple[gr.Checkbox, gr.Button, gr.Textbox, gr.Markdown]:
     """The landing header and the stage bar (presenter toggle, copy link). Call inside the Blocks, above the tabs."""
     with gr.Row(elem_id="nd-stage-bar", equal_height=True):
-        gr.HTML(TITLE, elem_id="nd-title", scale=1, min_width=600)
+        gr.HTML(TITLE, elem_id="nd-title", scale=1, min_width=560)
+        link = gr.Textbox(show_label=False, placeholder="(the link appears here)", interactive=False, scale=1,
+                          min_width=160, elem_id="nd-link-box", container=False)
         presenter = gr.Checkbox(value=False, label="Presenter mode", elem_id="nd-presenter", scale=0, min_width=170,
                                 container=False)
         copy = gr.Button("Copy link to this view", size="sm", elem_id="nd-copy-link", scale=0, min_width=190)
-    with gr.Row(elem_id="nd-link-row", equal_height=True):
-        link = gr.Textbox(show_label=False, placeholder="(press 'Copy link to this view': the link appears here)",
-                          interactive=False, scale=2, elem_id="nd-link-box", container=False)
-        notice = gr.Markdown("", elem_id="nd-notice", elem_classes=["nd-notice"])
+    notice = gr.Markdown("", elem_id="nd-notice", elem_classes=["nd-notice"])
     gr.HTML(HEADER, elem_id="nd-header")
     return presenter, copy, link, notice
 

@@ -6,36 +6,23 @@ Screenshots land in artifacts/screenshots/ for a human to look at.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+from tests.browser.conftest import SCREENSHOTS
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
-    if CHROMIUM is None:
-        pytest.skip("Debian chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(240_000)  # first click loads the model; CI machines can be slow
-        page.goto(app_url)
-        page.wait_for_selector("#tab-attention-button, button:has-text('Attention')")
-        yield page
-        browser.close()
+def page(chromium, app_url):
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(240_000)  # first click loads the model; CI machines can be slow
+    page.goto(app_url)
+    page.wait_for_selector("#tab-attention-button, button:has-text('Attention')")
+    yield page
+    page.close()
 
 
 def open_tab(page, name: str) -> None:

@@ -260,6 +260,19 @@ def test_lab_views_and_committed_figures():
         lab.views(out, "rnn")
     dates, copies, table = results.why_attention()
     assert dates is not None and len(dates["data"]) == 3 and "held-out" in dates["layout"]["title"]["text"]
+    assert copies is not None and len(copies["data"]) == 3 and "precomputed" in copies["layout"]["title"]["text"]
     assert "all forms and casings" in table
     for figure in (dates, views.cross, views.model_view):  # readable from the back of the room
         assert figure["layout"]["font"]["size"] >= 14
+
+
+def test_committed_copy_models_show_why_attention():
+    """At 50-60 symbols the two attention models still copy; the GRU without attention cannot."""
+    from engine.attention.seq2seq.models import load_model
+    from engine.attention.seq2seq.results import ASSET_FOLDER
+
+    long_ones = data.copy_evaluation_set(2, lengths=range(50, 61, 2), seed=5)  # 12 held-out sequences
+    scores = {kind: evaluate.copy_accuracy(load_model(ASSET_FOLDER / "copy" / kind), long_ones)["exact_match"]
+              for kind in MODEL_KINDS}
+    assert scores["transformer"] >= 0.9 and scores["rnn_attention"] >= 0.75, scores
+    assert scores["rnn"] == 0.0, scores
