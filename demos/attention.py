@@ -332,7 +332,8 @@ def _build_text(demo: gr.Blocks) -> tuple:
             elem_id="attn-text-model", scale=2,
         )
         run = gr.Button("Show attention", variant="primary", elem_id="attn-text-run", scale=1)
-    gr.Examples(TEXT_EXAMPLES, inputs=[text, text_pair], label="Examples")
+    gr.Examples(TEXT_EXAMPLES, inputs=[text, text_pair], label="Examples", api_name="attention_text_example",
+                api_visibility="private")
     notes = gr.Markdown(elem_id="attn-text-notes")
     with gr.Row():
         layer = gr.Slider(1, 6, value=1, step=1, label="Layer", elem_id="attn-layer")
@@ -407,6 +408,8 @@ def _build_image(demo: gr.Blocks) -> None:
                         [[str(path)] for path in sorted((_examples_dir()).glob("digit_*.png"))],
                         inputs=[image],
                         label="Held-out test digits",
+                        api_name="attention_image_example",
+                        api_visibility="private",
                     )
                 with gr.Tab("Draw"):
                     # A wide canvas that fills the editor: the whole visible area counts

@@ -332,7 +332,8 @@ def build(demo: gr.Blocks) -> None:
                 color_map={"generated": "#b9d4f0", "selected step": "#f58518"}, elem_id="dec-tokens",
             )
             candidates = gr.Plot(show_label=False, elem_id="dec-candidates")
-    gr.Examples(EXAMPLES, inputs=[prompt, max_new_tokens, temperature, chat], label="Examples")
+    gr.Examples(EXAMPLES, inputs=[prompt, max_new_tokens, temperature, chat], label="Examples",
+                api_name="decoder_example", api_visibility="private")
     gr.Markdown("### What it attended to (the whole sequence, one extra forward pass)")
     with gr.Row():
         layer = gr.Slider(1, 30, value=DEFAULT_LAYER, step=1, label="Layer", elem_id="dec-layer")

@@ -234,7 +234,8 @@ def _denoise_tab() -> None:
                 seed = gr.Number(value=0, precision=0, label="Noise seed", elem_id="ae-noise-seed")
                 classical = gr.Radio(["tv", "nl_means"], value="tv", label="Classical baseline (total variation or non-local means)", elem_id="ae-classical")
                 button = gr.Button("Add noise and denoise", variant="primary", elem_id="ae-denoise-btn")
-                gr.Examples(service.denoise_examples(EXAMPLES_DIR / "photos"), inputs=[image], label="Held-out photos (never trained on)")
+                gr.Examples(service.denoise_examples(EXAMPLES_DIR / "photos"), inputs=[image], label="Held-out photos (never trained on)",
+                            api_name="ae_denoise_example", api_visibility="private")
             with gr.Column(scale=2):
                 denoise_card = result_card("ae-denoise-card", "Pick a photo, then press Add noise and denoise.")
                 with gr.Row():
@@ -290,7 +291,8 @@ def _anomaly_tab() -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 image = gr.Image(type="filepath", label="Texture image", elem_id="ae-anomaly-input", sources=["upload", "clipboard"])
-                gr.Examples(examples, inputs=[image], label="Held-out crops (right quarter): normal and with synthetic defects")
+                gr.Examples(examples, inputs=[image], label="Held-out crops (right quarter): normal and with synthetic defects",
+                            api_name="ae_anomaly_example", api_visibility="private")
                 threshold = gr.Slider(0.5, 12.0, value=round(default_threshold, 2), step=0.05, label="Threshold on the excess-error score (normal crops score up to ~3)", elem_id="ae-threshold")
                 normalisation = gr.Radio(list(service.NORMALISATIONS), value="dataset-wide", label="Heatmap normalisation", elem_id="ae-normalisation")
                 gr.Markdown(f"*{service.NORMALISATION_NOTE}*", elem_id="ae-normalisation-note")

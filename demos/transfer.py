@@ -6,7 +6,6 @@ has its own data and models (keyed by ``request.session_hash``), freed on ``demo
 
 from __future__ import annotations
 
-import dataclasses
 
 import gradio as gr
 
@@ -88,9 +87,196 @@ def _detail_outputs(session, strategy):
     return figure, per_class, images, texts
 
 
+# ---------------------------------------------------------------- handlers (one engine call each)
+def show_class_rows(count):
+    return [gr.update(visible=i < int(count)) for i in range(MAX_CLASS_SLOTS)]
+
+
+@user_errors
+def add_snapshot(image_path, slot, shots):
+    if not image_path:
+        raise ValueError("Take a webcam snapshot first, then press Add snapshot.")
+    shots = {int(k): list(v) for k, v in (shots or {}).items()}
+    shots.setdefault(int(slot), []).append(image_path)
+    summary = ", ".join(f"class {k + 1}: {len(v)}" for k, v in sorted(shots.items()))
+    return shots, f"Webcam snapshots: {summary}", None
+
+
+@user_errors
+def load_data(source_choice, builtin_key, upload_file, count, shots, name_1, name_2, name_3, name_4, name_5, name_6,
+              files_1, files_2, files_3, files_4, files_5, files_6, request: gr.Request):
+    # Explicit parameters, not *args: gradio injects gr.Request only into named parameters.
+    if source_choice == SOURCES[0]:
+        dataset = transfer_data.load_builtin(builtin_key)
+    elif source_choice == SOURCES[1]:
+        if not upload_file:
+            raise ValueError("Upload a .zip of class folders or a .csv with text,label columns first.")
+        dataset = transfer_data.load_upload(upload_file)
+    else:
+        dataset = transfer_data.load_image_classes(transfer_data.classes_from_slots(
+            (name_1, name_2, name_3, name_4, name_5, name_6), (files_1, files_2, files_3, files_4, files_5, files_6),
+            shots, count))
+    session = transfer_session.get_session(session_id(request))
+    transfer_session.set_dataset(session, dataset)
+    kind = "text (backbone: all-MiniLM-L6-v2)" if dataset.modality == "text" else "images"
+    return f"**{dataset.name}** — {kind}\n\n" + dataset.report.to_markdown()
+
+
+def _only_status(text: str) -> tuple:
+    return (text,) + (gr.skip(),) * 9
+
+
+@user_errors
+def train(strategy_list, backbone_key, unfreeze_blocks, n_epochs, learning_rate, batch_size, weight_decay, dropout_p,
+          augment_images, patience_epochs, val_share, seed_value, kfold_k, request: gr.Request,
+          progress=gr.Progress()):
+    config = _config(unfreeze_blocks, n_epochs, learning_rate, batch_size, weight_decay, dropout_p, augment_images,
+                     patience_epochs, val_share, seed_value)  # checked before the session is touched
+    kfold_k = transfer_checks.check_kfold(kfold_k)
+    ordered = transfer_checks.check_strategies(strategy_list)
+    session = transfer_session.get_session(session_id(request))
+    if session.dataset is None:
+        transfer_session.set_dataset(session, transfer_data.load_builtin("text-topics"))
+    key = backbone_key if session.dataset.modality == "image" else ""
+    histories: dict = {}
+    yield _only_status("Loading the backbone and preparing inputs…")
+    for update in transfer_session.run_training(session, ordered, config, key, kfold_k, total_seconds=TRAINING_S - 60):
+        if update.progress is not None:
+            p = update.progress
+            histories[p.strategy] = p.history
+            fraction = (update.strategy_index + p.step / max(p.total_steps, 1)) / update.strategy_count
+            progress(fraction, desc=f"{p.strategy}: epoch {p.epoch}/{p.epochs}, ETA {p.eta:.0f}s")
+            text = (f"**{p.strategy}** ({update.strategy_index + 1}/{update.strategy_count}) — epoch {p.epoch}/{p.epochs}, "
+                    f"step {p.step}/{p.total_steps}, {p.elapsed:.1f}s elapsed, ETA {p.eta:.0f}s "
+                    f"{update.note}")
+            yield (text, transfer_render.curves_figure(histories)) + (gr.skip(),) * 8
+        elif update.note:
+            yield _only_status(update.note + "…")
+    best = transfer_render.best_trained(session.results)  # a strategy stopped before epoch 1 is never "best"
+    if best is None:
+        raise ValueError("Training was stopped before any model finished an epoch; press Train again.")
+    figure, per_class_rows, images, texts = _detail_outputs(session, best.strategy)
+    kfold_text = session.kfold.describe() if (kfold_k and session.kfold) else ""
+    stopped = any(r.stop_reason != "completed" for r in session.results.values())
+    text = (f"Done. Best: **{best.strategy}** — validation accuracy {best.metrics.accuracy:.1%}, macro-F1 "
+            f"{best.metrics.macro_f1:.3f}." + (" Some runs ended early; the best epoch was kept." if stopped else ""))
+    histories = {s: r.history for s, r in session.results.items()}
+    yield (text, transfer_render.curves_figure(histories), transfer_render.comparison_figure(session.results), figure,
+           _results_rows(session), per_class_rows, images, texts,
+           gr.update(choices=list(session.results), value=best.strategy), kfold_text)
+
+
+def stop(request: gr.Request):
+    transfer_session.get_session(session_id(request)).stop.set()
+    return "Stopping… the best model so far is kept."
+
+
+@user_errors
+def inspect(strategy, request: gr.Request):
+    session = transfer_session.get_session(session_id(request))
+    if not strategy or not session.results:
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    return _detail_outputs(session, strategy)
+
+
+@user_errors
+def predict_ui(strategy, text, image, k, request: gr.Request):
+    session = transfer_session.get_session(session_id(request))
+    result = session.result(strategy or None)
+    value = text if session.dataset.modality == "text" else image
+    prediction = transfer_predict.predict(result.model, session.backbone(), value, transfer_checks.check_top_k(k))
+    return dict(zip(prediction.labels, prediction.probabilities))
+
+
+@user_errors
+def compare_attention(strategy, text, request: gr.Request):
+    session = transfer_session.get_session(session_id(request))
+    result = session.result(strategy or None)
+    if session.dataset.modality != "text":
+        raise ValueError("Attention before/after needs a MiniLM text model: load a text dataset and train.")
+    shift = transfer_attention.attention_shift(result.model, session.backbone().tokenizer, text)
+    return transfer_render.attention_figure(shift)
+
+
+def open_in_attention(strategy, text):
+    """Switch to Attention › Text with this session's fine-tuned model and the sentence filled in."""
+    model_id = f"{FINETUNED}:{strategy}" if strategy else FINETUNED
+    return gr.Tabs(selected="attention"), gr.Tabs(selected="attention-text"), text, "", gr.Dropdown(value=model_id)
+
+
+@user_errors
+def export(strategy, request: gr.Request):
+    session = transfer_session.get_session(session_id(request))
+    result = session.result(strategy or None)
+    backbone_info = session.backbone()
+    # Written once per trained model: every export used to add a new ~79 MB copy to gradio's cache.
+    return str(transfer_session.export_once(session, result, lambda: transfer_export.export_zip(
+        result, session.dataset, session.work_dir, backbone_info.tokenizer,
+        name=f"neurodeck-{session.dataset.modality}-{result.strategy}")))
+
+
+@user_errors
+def export_project(strategy="", request: gr.Request = None):
+    return str(transfer_project.export_session_project(transfer_session.get_session(session_id(request)), strategy))
+
+
+@user_errors
+def push(strategy, repo, token, request: gr.Request):
+    session = transfer_session.get_session(session_id(request))
+    result = session.result(strategy or None)
+    archive = transfer_export.export_zip(result, session.dataset, session.work_dir, session.backbone().tokenizer, name="hub-export")
+    url = transfer_export.push_to_hub(archive.with_suffix(""), repo, token)
+    return f"Pushed to [{url}]({url})."
+
+
+# ------------------------------------------------------------ plain API endpoints
+@user_errors
+def api_train(data_file, builtin_key, strategy, backbone_key, n_epochs, learning_rate, batch_size, unfreeze_blocks,
+              k, seed_value, request: gr.Request):
+    """``/transfer_train``: train one strategy and return its metrics as JSON (raw values: preprocess=False)."""
+    # Everything is checked before the session is touched: a rejected call keeps its data and models.
+    config = transfer_train.TrainConfig(**transfer_checks.config_values(
+        strategy=strategy or "feature_extraction", epochs=n_epochs, learning_rate=learning_rate,
+        batch_size=batch_size, unfreeze_blocks=unfreeze_blocks, seed=seed_value,
+    ))
+    kfold_k = transfer_checks.check_kfold(k)
+    data_file = data_file.get("path") if isinstance(data_file, dict) else data_file
+    if data_file:
+        dataset = transfer_data.load_upload(data_file)
+    else:
+        dataset = transfer_data.load_builtin(str(builtin_key or "").strip() or "text-topics")
+    key = str(backbone_key or "").strip() if dataset.modality == "image" else ""
+    transfer_backbones.load_backbone(key, dataset.modality)  # an unknown or unreachable backbone fails here
+    return transfer_session.train_for_api(transfer_session.get_session(session_id(request)), dataset, config, key,
+                                          kfold_k, total_seconds=TRAINING_S - 60)
+
+
+@user_errors
+def api_predict(text, image=None, k=3, request: gr.Request = None):
+    """``/transfer_predict``: top-k of this session's best model for a text or an image."""
+    session = transfer_session.get_session(session_id(request))
+    result = session.result()
+    value = text if session.dataset.modality == "text" else image
+    prediction = transfer_predict.predict(result.model, session.backbone(), value, transfer_checks.check_top_k(k))
+    return {**prediction.to_dict(), "strategy": result.strategy, "labels": list(result.model.config.labels)}
+
+
+def cleanup(request: gr.Request):
+    session_hash = getattr(request, "session_hash", None)
+    if session_hash:
+        transfer_session.drop_session(session_hash)
+
+
+# ---------------------------------------------------------------- layout and wiring
 def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = None) -> None:
     """Build the tab. ``attention_link`` (from ``demos.attention.build_tab``) and ``app_tabs`` (the app's
     top-level tabs) enable the 'Open in the Attention tab' button."""
+    ui = _layout(demo, show_open_attention=attention_link is not None)
+    _wire(demo, ui, attention_link, app_tabs)
+
+
+def _layout(demo: gr.Blocks, show_open_attention: bool) -> dict:
+    """Lay out the widgets; returns them by name for :func:`_wire`."""
     with gr.Tab("Transfer learning", id="transfer", elem_id="transfer-tab"):
         gr.Markdown(INTRO)
         with gr.Tabs(elem_id="transfer-subtabs"):
@@ -193,7 +379,7 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             with gr.Row():
                 attention_btn = gr.Button("Compare attention on the text above", elem_id="transfer-attention-btn")
                 open_attention_btn = gr.Button("Open in the Attention tab (after fine-tuning) ↗",
-                                               elem_id="transfer-open-attention", visible=attention_link is not None)
+                                               elem_id="transfer-open-attention", visible=show_open_attention)
             attention_plot = gr.Plot(elem_id="transfer-attention-plot")
         with gr.Accordion("Export / push to the Hub", open=False, elem_id="transfer-export-box"):
             export_btn = gr.Button("Export zip (safetensors + config + labels + model card)", elem_id="transfer-export-btn")
@@ -226,236 +412,55 @@ def build_tab(demo: gr.Blocks, attention_link=None, app_tabs: gr.Tabs | None = N
             api_train_btn = gr.Button()
             api_predict_btn = gr.Button()
 
-        # ---------------------------------------------------------------- handlers
-        def show_class_rows(count):
-            return [gr.update(visible=i < int(count)) for i in range(MAX_CLASS_SLOTS)]
+    return dict(locals())
 
-        class_count.change(show_class_rows, class_count, class_rows, api_name="transfer_class_rows", show_progress="hidden")
 
-        @user_errors
-        def add_snapshot(image_path, slot, shots):
-            if not image_path:
-                raise ValueError("Take a webcam snapshot first, then press Add snapshot.")
-            shots = {int(k): list(v) for k, v in (shots or {}).items()}
-            shots.setdefault(int(slot), []).append(image_path)
-            summary = ", ".join(f"class {k + 1}: {len(v)}" for k, v in sorted(shots.items()))
-            return shots, f"Webcam snapshots: {summary}", None
-
-        webcam_add.click(add_snapshot, [webcam, webcam_slot, webcam_shots], [webcam_shots, webcam_info, webcam],
-                         api_name="transfer_add_snapshot")
-
-        @user_errors
-        def load_data(source_choice, builtin_key, upload_file, count, shots, name_1, name_2, name_3, name_4, name_5, name_6,
-                      files_1, files_2, files_3, files_4, files_5, files_6, request: gr.Request):
-            # Explicit parameters, not *args: gradio injects gr.Request only into named parameters.
-            class_inputs = (name_1, name_2, name_3, name_4, name_5, name_6, files_1, files_2, files_3, files_4, files_5, files_6)
-            if source_choice == SOURCES[0]:
-                dataset = transfer_data.load_builtin(builtin_key)
-            elif source_choice == SOURCES[1]:
-                if not upload_file:
-                    raise ValueError("Upload a .zip of class folders or a .csv with text,label columns first.")
-                dataset = transfer_data.load_upload(upload_file)
-            else:
-                names, files = class_inputs[:MAX_CLASS_SLOTS], class_inputs[MAX_CLASS_SLOTS:]
-                by_class: dict[str, list] = {}
-                for slot in range(int(count)):
-                    name = (names[slot] or "").strip()
-                    if name in by_class:
-                        raise ValueError(f"Two classes are named {name!r}; give every class a different name.")
-                    by_class[name] = list(files[slot] or []) + list((shots or {}).get(slot, (shots or {}).get(str(slot), [])))
-                dataset = transfer_data.load_image_classes(by_class)
-            session = transfer_session.get_session(session_id(request))
-            transfer_session.set_dataset(session, dataset)
-            kind = "text (backbone: all-MiniLM-L6-v2)" if dataset.modality == "text" else "images"
-            return f"**{dataset.name}** — {kind}\n\n" + dataset.report.to_markdown()
-
-        load_btn.click(load_data, [source, builtin, upload, class_count, webcam_shots, *class_names, *class_files],
-                       data_report, api_name="transfer_load_data", concurrency_limit=4, time_limit=LONG_S)
-
-        @user_errors
-        def train(strategy_list, backbone_key, unfreeze_blocks, n_epochs, learning_rate, batch_size, weight_decay, dropout_p,
-                  augment_images, patience_epochs, val_share, seed_value, kfold_k, request: gr.Request,
-                  progress=gr.Progress()):
-            settings = (unfreeze_blocks, n_epochs, learning_rate, batch_size, weight_decay, dropout_p, augment_images,
-                        patience_epochs, val_share, seed_value, kfold_k)
-            config = _config(*settings[:-1])  # checked before the session is touched
-            kfold_k = transfer_checks.check_kfold(settings[-1])
-            ordered = transfer_checks.check_strategies(strategy_list)
-            session = transfer_session.get_session(session_id(request))
-            if session.dataset is None:
-                session_dataset = transfer_data.load_builtin("text-topics")
-                transfer_session.set_dataset(session, session_dataset)
-            key = backbone_key if session.dataset.modality == "image" else ""
-            histories: dict = {}
-            yield ("Loading the backbone and preparing inputs…", gr.skip(), gr.skip(), gr.skip(), gr.skip(),
-                   gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())
-            for update in transfer_session.run_training(session, ordered, config, key, kfold_k, total_seconds=TRAINING_S - 60):
-                if update.progress is not None:
-                    p = update.progress
-                    histories[p.strategy] = p.history
-                    fraction = (update.strategy_index + p.step / max(p.total_steps, 1)) / update.strategy_count
-                    progress(fraction, desc=f"{p.strategy}: epoch {p.epoch}/{p.epochs}, ETA {p.eta:.0f}s")
-                    text = (f"**{p.strategy}** ({update.strategy_index + 1}/{update.strategy_count}) — epoch {p.epoch}/{p.epochs}, "
-                            f"step {p.step}/{p.total_steps}, {p.elapsed:.1f}s elapsed, ETA {p.eta:.0f}s "
-                            f"{update.note}")
-                    yield (text, transfer_render.curves_figure(histories), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
-                           gr.skip(), gr.skip(), gr.skip())
-                elif update.note:
-                    yield (update.note + "…", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
-                           gr.skip(), gr.skip(), gr.skip())
-            best = transfer_render.best_trained(session.results)  # a strategy stopped before epoch 1 is never "best"
-            if best is None:
-                raise ValueError("Training was stopped before any model finished an epoch; press Train again.")
-            figure, per_class_rows, images, texts = _detail_outputs(session, best.strategy)
-            kfold_text = session.kfold.describe() if (kfold_k and session.kfold) else ""
-            stopped = any(r.stop_reason != "completed" for r in session.results.values())
-            text = (f"Done. Best: **{best.strategy}** — validation accuracy {best.metrics.accuracy:.1%}, macro-F1 "
-                    f"{best.metrics.macro_f1:.3f}." + (" Some runs ended early; the best epoch was kept." if stopped else ""))
-            histories = {s: r.history for s, r in session.results.items()}
-            yield (text, transfer_render.curves_figure(histories), transfer_render.comparison_figure(session.results), figure, _results_rows(session),
-                   per_class_rows, images, texts, gr.update(choices=list(session.results), value=best.strategy), kfold_text)
-
-        train_btn.click(
-            train, [strategies, backbone, unfreeze, epochs, lr, batch, wd, dropout, augment, patience, val_fraction, seed, kfold],
-            [status, curves, comparison, confusion, results_table, per_class, gallery, wrong_texts, model_pick, kfold_info],
-            api_name="transfer_train_live", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
-            time_limit=TRAINING_S, preprocess=False,  # raw values: engine.transfer.checks says what is wrong
-        )
-
-        def stop(request: gr.Request):
-            transfer_session.get_session(session_id(request)).stop.set()
-            return "Stopping… the best model so far is kept."
-
-        # Not cancels=[train_event]: cancelling would discard the run; the flag lets it finish cleanly.
-        stop_btn.click(stop, None, status, api_name="transfer_stop", queue=False)
-
-        @user_errors
-        def inspect(strategy, request: gr.Request):
-            session = transfer_session.get_session(session_id(request))
-            if not strategy or not session.results:
-                return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            return _detail_outputs(session, strategy)
-
-        model_pick.change(inspect, model_pick, [confusion, per_class, gallery, wrong_texts], api_name="transfer_inspect")
-
-        @user_errors
-        def predict_ui(strategy, text, image, k, request: gr.Request):
-            session = transfer_session.get_session(session_id(request))
-            result = session.result(strategy or None)
-            value = text if session.dataset.modality == "text" else image
-            prediction = transfer_predict.predict(result.model, session.backbone(), value, transfer_checks.check_top_k(k))
-            return dict(zip(prediction.labels, prediction.probabilities))
-
-        predict_btn.click(predict_ui, [model_pick, predict_text, predict_image, top_k], prediction,
-                          api_name="transfer_predict_ui", time_limit=STANDARD_S, preprocess=False)  # load_image checks files
-
-        @user_errors
-        def compare_attention(strategy, text, request: gr.Request):
-            session = transfer_session.get_session(session_id(request))
-            result = session.result(strategy or None)
-            if session.dataset.modality != "text":
-                raise ValueError("Attention before/after needs a MiniLM text model: load a text dataset and train.")
-            shift = transfer_attention.attention_shift(result.model, session.backbone().tokenizer, text)
-            return transfer_render.attention_figure(shift)
-
-        attention_btn.click(compare_attention, [model_pick, predict_text], attention_plot, api_name="transfer_attention",
-                            time_limit=STANDARD_S)
-
-        if attention_link is not None and app_tabs is not None:
-            def open_in_attention(strategy, text):
-                model_id = f"{FINETUNED}:{strategy}" if strategy else FINETUNED
-                return (gr.Tabs(selected="attention"), gr.Tabs(selected="attention-text"),
-                        text, "", gr.Dropdown(value=model_id))
-
-            # The run reads the session's model in the Attention tab's own handler (same session hash).
-            open_attention_btn.click(
-                open_in_attention, [model_pick, predict_text],
-                [app_tabs, attention_link.tabs, attention_link.text, attention_link.text_pair, attention_link.model_id],
-                api_visibility="private",
-            ).then(attention_link.run, attention_link.run_inputs, attention_link.run_outputs, api_visibility="private")
-
-        @user_errors
-        def export(strategy, request: gr.Request):
-            session = transfer_session.get_session(session_id(request))
-            result = session.result(strategy or None)
-            backbone_info = session.backbone()
-            # Written once per trained model: every export used to add a new ~79 MB copy to gradio's cache.
-            return str(transfer_session.export_once(session, result, lambda: transfer_export.export_zip(
-                result, session.dataset, session.work_dir, backbone_info.tokenizer,
-                name=f"neurodeck-{session.dataset.modality}-{result.strategy}")))
-
-        export_btn.click(export, model_pick, export_file, api_name="transfer_export", time_limit=LONG_S)
-
-        @user_errors
-        def export_project(strategy="", request: gr.Request = None):
-            return str(transfer_project.export_session_project(transfer_session.get_session(session_id(request)), strategy))
-
-        project_btn.click(export_project, model_pick, project_file, api_name="transfer_project", time_limit=LONG_S)
-
-        @user_errors
-        def push(strategy, repo, token, request: gr.Request):
-            session = transfer_session.get_session(session_id(request))
-            result = session.result(strategy or None)
-            archive = transfer_export.export_zip(result, session.dataset, session.work_dir, session.backbone().tokenizer, name="hub-export")
-            url = transfer_export.push_to_hub(archive.with_suffix(""), repo, token)
-            return f"Pushed to [{url}]({url})."
-
-        push_btn.click(push, [model_pick, hub_repo, hub_token], push_info, api_name="transfer_push", time_limit=PUSH_S)
-
-        # ------------------------------------------------------------ plain API endpoints
-        @user_errors
-        def api_train(data_file, builtin_key, strategy, backbone_key, n_epochs, learning_rate, batch_size, unfreeze_blocks,
-                      k, seed_value, request: gr.Request):
-            # Everything is checked before the session is touched: a rejected call keeps its data and models.
-            config = transfer_train.TrainConfig(**transfer_checks.config_values(
-                strategy=strategy or "feature_extraction", epochs=n_epochs, learning_rate=learning_rate,
-                batch_size=batch_size, unfreeze_blocks=unfreeze_blocks, seed=seed_value,
-            ))
-            kfold_k = transfer_checks.check_kfold(k)
-            data_file = data_file.get("path") if isinstance(data_file, dict) else data_file  # raw (preprocess=False)
-            if data_file:
-                dataset = transfer_data.load_upload(data_file)
-            else:
-                dataset = transfer_data.load_builtin(str(builtin_key or "").strip() or "text-topics")
-            key = str(backbone_key or "").strip() if dataset.modality == "image" else ""
-            transfer_backbones.load_backbone(key, dataset.modality)  # an unknown or unreachable backbone fails here
-            session = transfer_session.get_session(session_id(request))
-            if session.lock.locked():
-                raise ValueError("A training job is already running in this session; wait for it or call /transfer_stop.")
-            transfer_session.set_dataset(session, dataset)
-            results = transfer_session.wait_for_training(session, [config.strategy], config, key, kfold_k,
-                                        total_seconds=TRAINING_S - 60)
-            if config.strategy not in results:
-                raise ValueError("Training was stopped before the model finished an epoch.")
-            summary = results[config.strategy].summary()
-            if session.kfold is not None:
-                summary["kfold"] = {"accuracies": list(session.kfold.accuracies), "mean": session.kfold.accuracy_mean,
-                                    "std": session.kfold.accuracy_std}
-            summary["data_report"] = {"counts": dataset.report.counts, "skipped": [list(s) for s in dataset.report.skipped],
-                                      "warnings": list(dataset.report.warnings)}
-            return summary
-
-        api_train_btn.click(
-            api_train, [api_file, api_builtin, api_strategy, api_backbone, api_epochs, api_lr, api_batch, api_unfreeze,
-                        api_kfold, api_seed], api_out,
-            api_name="transfer_train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
-            time_limit=TRAINING_S, preprocess=False,  # raw values: engine.transfer.checks says what is wrong
-        )
-
-        @user_errors
-        def api_predict(text, image=None, k=3, request: gr.Request = None):
-            session = transfer_session.get_session(session_id(request))
-            result = session.result()
-            value = text if session.dataset.modality == "text" else image
-            prediction = transfer_predict.predict(result.model, session.backbone(), value, transfer_checks.check_top_k(k))
-            return {**prediction.to_dict(), "strategy": result.strategy, "labels": list(result.model.config.labels)}
-
-        api_predict_btn.click(api_predict, [api_text, api_image, api_topk], api_out, api_name="transfer_predict",
-                              time_limit=STANDARD_S, preprocess=False)  # load_image checks the file itself
-
-        def cleanup(request: gr.Request):
-            session_hash = getattr(request, "session_hash", None)
-            if session_hash:
-                transfer_session.drop_session(session_hash)
-
-        demo.unload(cleanup)
+def _wire(demo: gr.Blocks, ui: dict, attention_link, app_tabs) -> None:
+    """Connect events to the module-level handlers; every endpoint keeps its api_name."""
+    u = ui.__getitem__
+    u("class_count").change(show_class_rows, u("class_count"), u("class_rows"), api_name="transfer_class_rows",
+                            show_progress="hidden")
+    u("webcam_add").click(add_snapshot, [u("webcam"), u("webcam_slot"), u("webcam_shots")],
+                          [u("webcam_shots"), u("webcam_info"), u("webcam")], api_name="transfer_add_snapshot")
+    u("load_btn").click(load_data, [u("source"), u("builtin"), u("upload"), u("class_count"), u("webcam_shots"),
+                                    *u("class_names"), *u("class_files")],
+                        u("data_report"), api_name="transfer_load_data", concurrency_limit=4, time_limit=LONG_S)
+    u("train_btn").click(
+        train, [u(name) for name in ("strategies", "backbone", "unfreeze", "epochs", "lr", "batch", "wd", "dropout",
+                                     "augment", "patience", "val_fraction", "seed", "kfold")],
+        [u(name) for name in ("status", "curves", "comparison", "confusion", "results_table", "per_class", "gallery",
+                              "wrong_texts", "model_pick", "kfold_info")],
+        api_name="transfer_train_live", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
+        time_limit=TRAINING_S, preprocess=False,  # raw values: engine.transfer.checks says what is wrong
+    )
+    # Not cancels=[train_event]: cancelling would discard the run; the flag lets it finish cleanly.
+    u("stop_btn").click(stop, None, u("status"), api_name="transfer_stop", queue=False)
+    u("model_pick").change(inspect, u("model_pick"), [u("confusion"), u("per_class"), u("gallery"), u("wrong_texts")],
+                           api_name="transfer_inspect")
+    u("predict_btn").click(predict_ui, [u("model_pick"), u("predict_text"), u("predict_image"), u("top_k")],
+                           u("prediction"), api_name="transfer_predict_ui", time_limit=STANDARD_S,
+                           preprocess=False)  # load_image checks files
+    u("attention_btn").click(compare_attention, [u("model_pick"), u("predict_text")], u("attention_plot"),
+                             api_name="transfer_attention", time_limit=STANDARD_S)
+    if attention_link is not None and app_tabs is not None:
+        # The run reads the session's model in the Attention tab's own handler (same session hash).
+        u("open_attention_btn").click(
+            open_in_attention, [u("model_pick"), u("predict_text")],
+            [app_tabs, attention_link.tabs, attention_link.text, attention_link.text_pair, attention_link.model_id],
+            api_visibility="private",
+        ).then(attention_link.run, attention_link.run_inputs, attention_link.run_outputs, api_visibility="private")
+    u("export_btn").click(export, u("model_pick"), u("export_file"), api_name="transfer_export", time_limit=LONG_S)
+    u("project_btn").click(export_project, u("model_pick"), u("project_file"), api_name="transfer_project",
+                           time_limit=LONG_S)
+    u("push_btn").click(push, [u("model_pick"), u("hub_repo"), u("hub_token")], u("push_info"), api_name="transfer_push",
+                        time_limit=PUSH_S)
+    u("api_train_btn").click(
+        api_train, [u(name) for name in ("api_file", "api_builtin", "api_strategy", "api_backbone", "api_epochs",
+                                         "api_lr", "api_batch", "api_unfreeze", "api_kfold", "api_seed")],
+        u("api_out"), api_name="transfer_train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
+        time_limit=TRAINING_S, preprocess=False,  # raw values: engine.transfer.checks says what is wrong
+    )
+    u("api_predict_btn").click(api_predict, [u("api_text"), u("api_image"), u("api_topk")], u("api_out"),
+                               api_name="transfer_predict", time_limit=STANDARD_S,
+                               preprocess=False)  # load_image checks the file itself
+    demo.unload(cleanup)

@@ -90,7 +90,8 @@ def build(demo: gr.Blocks) -> None:
             layer = gr.Dropdown(layer_choices(), value=DEFAULT_LAYER, label="Grad-CAM layer", elem_id="imagenet-layer")
             run = gr.Button("What does it see?", variant="primary", elem_id="imagenet-run")
             gr.Examples([[str(photo_path(name))] for name in EXAMPLE_PHOTOS], inputs=[image],
-                        label="Photos that ship with scikit-image / matplotlib", examples_per_page=6)
+                        label="Photos that ship with scikit-image / matplotlib", examples_per_page=6,
+                        api_name="imagenet_example", api_visibility="private")
         with gr.Column(scale=2, min_width=260):
             label = gr.Label(num_top_classes=DEFAULT_TOP_K, label="Top-5 ImageNet classes", elem_id="imagenet-label")
             gr.Markdown(GRADCAM_NOTE)

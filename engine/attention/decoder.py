@@ -32,8 +32,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache, PreT
 from engine.attention.rollout import AttentionDims, attention_rollout
 from engine.core.device import gpu_task, pick_device
 from engine.core import registry, settings
-from engine.core.hub import hub_reachable, is_offline, load_pretrained
-from engine.core.registry import get_source, load_once, local_path, sha256_of
+from engine.core.registry import get_source, hub_reachable, is_offline, load_once, load_pretrained, local_path, sha256_of
 from engine.core.seeding import torch_generator
 from engine.core.validation import clean_text
 

@@ -17,7 +17,7 @@ from transformers import AutoImageProcessor, AutoModelForImageClassification, Pr
 from engine.core.datasets import upscale_digits
 from engine.core.device import gpu_task, pick_device
 from engine.core.digit_input import image_to_digit8
-from engine.core.hub import load_pretrained
+from engine.core.registry import load_pretrained
 from engine.core import registry
 from engine.attention.rollout import AttentionDims, HeadFusion, attention_rollout
 

@@ -14,7 +14,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from engine.core.device import gpu_task, pick_device
-from engine.core.hub import load_pretrained
+from engine.core.registry import load_pretrained
 from engine.core import registry
 from engine.attention.rollout import AttentionDims
 from engine.core.validation import clean_text

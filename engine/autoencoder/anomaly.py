@@ -37,7 +37,7 @@ from scipy.ndimage import gaussian_filter, shift
 
 from engine.autoencoder.metrics import auroc, roc_curve, threshold_metrics
 from engine.autoencoder.models import TextureAutoencoder
-from engine.core.registry import get_source, load_once, verified_path
+from engine.core.registry import load_once
 
 TEXTURES = ("brick", "grass", "gravel")
 TRAIN_COLUMNS = (0, 256)  # training region of each texture
@@ -344,19 +344,21 @@ def calibrate(model: TextureAutoencoder) -> Calibration:
     )
 
 
+def build_registered(source, folder) -> tuple[TextureAutoencoder, Calibration]:
+    """Registry builder (task ``autoencoder-anomaly``): the texture autoencoder and its calibration."""
+    import json
+
+    model = TextureAutoencoder.from_pretrained(folder, use_safetensors=True).eval()
+    model = model.to(memory_format=torch.channels_last)  # faster oneDNN convolutions on CPU
+    calibration = Calibration(**json.loads((folder / "calibration.json").read_text()))
+    return model, calibration
+
+
 def load_anomaly_model() -> tuple[TextureAutoencoder, Calibration]:
-    """The committed texture autoencoder and its calibration (cached once per process)."""
+    """The committed texture autoencoder and its calibration (built once per process by the registry)."""
+    from engine.core import registry
 
-    def build():
-        import json
-
-        folder = verified_path(get_source("ae-anomaly"))
-        model = TextureAutoencoder.from_pretrained(folder, use_safetensors=True).eval()
-        model = model.to(memory_format=torch.channels_last)  # faster oneDNN convolutions on CPU
-        calibration = Calibration(**json.loads((folder / "calibration.json").read_text()))
-        return model, calibration
-
-    return load_once("ae-anomaly", build)
+    return registry.load("autoencoder-anomaly")
 
 
 @dataclass(frozen=True)

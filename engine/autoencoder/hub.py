@@ -1,7 +1,7 @@
 """Optional Hub autoencoders (diffusers ``AutoencoderTiny`` / ``AutoencoderKL``): encode and decode a photo.
 
 Works online with ids such as ``madebyollin/taesd``; offline, or for a bad id,
-``engine.core.hub.load_pretrained`` raises a clear ``ValueError``. A local folder
+``engine.core.registry.load_pretrained`` raises a clear ``ValueError``. A local folder
 written by ``save_pretrained`` also works (the tests use a tiny one).
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.core.hub import check_model_id, load_pretrained
+from engine.core.registry import check_model_id, load_pretrained
 from engine.core import registry
 
 HUB_MAX_SIDE = 512  # photos are downscaled to this longest side (and to a multiple of 8) before encoding

@@ -12,21 +12,24 @@ import torch
 
 from engine.autoencoder.models import DigitsAutoencoder
 from engine.autoencoder.train_digits import DIGITS_LATENT_SIZES, flat_digits, pca_test_mse
-from engine.core.registry import get_source, load_once, verified_path
+from engine.core.registry import load_once
 
 MAP_MARGIN = 0.1  # the map's axes extend this fraction beyond the encoded digits
 
 
+def build_registered(source, folder) -> dict[int, DigitsAutoencoder]:
+    """Registry builder (task ``autoencoder-latent``): the digits autoencoders, one per latent size."""
+    return {size: DigitsAutoencoder.from_pretrained(folder / f"latent_{size}", use_safetensors=True).eval()
+            for size in DIGITS_LATENT_SIZES}
+
+
 def load_digits_ae(latent_dim: int = 2) -> DigitsAutoencoder:
-    """The committed digits autoencoder with the given latent size (cached once per process)."""
+    """The committed digits autoencoder with the given latent size (built once per process by the registry)."""
     if latent_dim not in DIGITS_LATENT_SIZES:
         raise ValueError(f"No digits autoencoder with latent size {latent_dim}; choose one of {DIGITS_LATENT_SIZES}.")
+    from engine.core import registry
 
-    def build() -> DigitsAutoencoder:
-        folder = verified_path(get_source("ae-digits")) / f"latent_{latent_dim}"
-        return DigitsAutoencoder.from_pretrained(folder, use_safetensors=True).eval()
-
-    return load_once(f"ae-digits-{latent_dim}", build)
+    return registry.load("autoencoder-latent")[latent_dim]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from engine.gan.models import (
     ConditionalDiscriminator,
     ConditionalGenerator,
 )
-from engine.core.hub import load_pretrained
+from engine.core.registry import load_pretrained
 from engine.gan.record import DEFAULT_MODEL, committed_quality  # noqa: F401  (committed_quality re-exported)
 from engine.core import registry
 from engine.core.seeding import torch_generator

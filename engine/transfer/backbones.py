@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.core.hub import load_pretrained
+from engine.core.registry import load_pretrained
 from engine.transfer.cnn import IMAGE_SIZE, NeuroDeckCNN
 from engine.core import registry
 from engine.transfer.model import TransferClassifier

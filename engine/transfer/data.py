@@ -241,6 +241,22 @@ def load_image_classes(files_by_class: dict[str, list], name: str = "uploaded cl
     return _finish("image", items, names, class_of, skipped, [], name)
 
 
+def classes_from_slots(names, files, snapshots, count: int) -> dict[str, list]:
+    """The class builder's first ``count`` slots as ``{class name: [image files]}``.
+
+    ``names[i]`` and ``files[i]`` are slot i's name and uploaded files; ``snapshots`` maps a slot
+    (int or its string, as it comes back from the browser) to webcam snapshot paths.
+    """
+    snapshots = snapshots or {}
+    by_class: dict[str, list] = {}
+    for slot in range(int(count)):
+        name = (names[slot] or "").strip()
+        if name in by_class:
+            raise ValueError(f"Two classes are named {name!r}; give every class a different name.")
+        by_class[name] = list(files[slot] or []) + list(snapshots.get(slot, snapshots.get(str(slot), [])))
+    return by_class
+
+
 def _decode_csv_bytes(raw: bytes) -> tuple[str, list[str]]:
     """UTF-8 (with or without BOM), UTF-16 with BOM, else per-line UTF-8 / Windows-1252 fallback."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):

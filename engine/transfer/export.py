@@ -17,7 +17,7 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from engine.core.hub import is_offline
+from engine.core.registry import is_offline
 from engine.transfer.data import TransferDataset
 from engine.transfer.model import TransferClassifier
 from engine.transfer.train import TrainResult

@@ -311,3 +311,25 @@ def wait_for_training(session: TransferSession, strategies: list[str], config: T
     for _ in run_training(session, strategies, config, backbone_key, kfold, total_seconds=total_seconds):
         pass
     return {s: session.results[s] for s in strategies if s in session.results}
+
+
+def train_for_api(session: TransferSession, dataset: TransferDataset, config: TrainConfig, backbone_key: str = "",
+                  kfold: int = 0, total_seconds: float | None = None) -> dict:
+    """Train one strategy on ``dataset`` and return the ``/transfer_train`` JSON payload.
+
+    The session's data is replaced only once the job can start: a call rejected because this
+    session is already training keeps its data and models.
+    """
+    if session.lock.locked():
+        raise ValueError("A training job is already running in this session; wait for it or call /transfer_stop.")
+    set_dataset(session, dataset)
+    results = wait_for_training(session, [config.strategy], config, backbone_key, kfold, total_seconds=total_seconds)
+    if config.strategy not in results:
+        raise ValueError("Training was stopped before the model finished an epoch.")
+    summary = results[config.strategy].summary()
+    if session.kfold is not None:
+        summary["kfold"] = {"accuracies": list(session.kfold.accuracies), "mean": session.kfold.accuracy_mean,
+                            "std": session.kfold.accuracy_std}
+    summary["data_report"] = {"counts": dataset.report.counts, "skipped": [list(s) for s in dataset.report.skipped],
+                              "warnings": list(dataset.report.warnings)}
+    return summary

@@ -6,10 +6,15 @@ once failed with "cannot import name 'ConfigMixin' from 'diffusers'".
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from gradio_client import Client, handle_file
 
 from benchmarks.serving import running_server, wait_until_warm
 from engine.core.registry import ASSETS_DIR
+
+# Needs its own cold server (~25 s): the slow tier (pytest -m slow). The shared server's tests cover
+# the warm paths; this one covers the start-up race.
+pytestmark = pytest.mark.slow
 
 
 def test_concurrent_first_requests_to_every_tab_succeed(tmp_path):

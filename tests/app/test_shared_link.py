@@ -48,6 +48,7 @@ def _pixels(path) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ 1: gallery staging race
+@pytest.mark.slow  # a load test (many concurrent jobs): the slow tier
 def test_identical_generate_requests_at_once_all_get_complete_files(app_url):
     seed = int(time.time() * 1000) % 2_000_000_000  # a seed the server has not cached yet
     # download_files=False: the 8 clients get the files' URLs; each distinct file is fetched below (on a busy
@@ -177,6 +178,7 @@ def test_one_session_runs_one_stream_and_the_default_run_is_short(client, server
 
 
 # ------------------------------------------------------------------ 7: one client cannot fill the queue
+@pytest.mark.slow  # a load test (many concurrent jobs): the slow tier
 def test_one_session_cannot_fill_the_queue_and_cancelled_jobs_never_run(app_url, server_alive):
     flood, other = Client(app_url, verbose=False), Client(app_url, verbose=False)
     jobs = [flood.submit(1000, api_name="/gan_quality") for _ in range(12)]

@@ -49,14 +49,15 @@ def test_deep_link_opens_attention_with_the_text_analysed(open_page):
 
 def test_presenter_mode_enlarges_the_type(open_page):
     probe = "() => parseFloat(getComputedStyle(document.querySelector('#attention-intro p')).fontSize)"
-    normal = open_page("?tab=attention")
-    before = normal.evaluate(probe)
     presenter = open_page("?tab=attention&presenter=1")
     presenter.wait_for_function("document.body.classList.contains('nd-presenter')")
     after = presenter.evaluate(probe)
-    assert after >= 1.25 * before, (before, after)
     assert presenter.locator("#nd-presenter input").is_checked()
     presenter.screenshot(path=str(SCREENSHOTS / "presenter_attention.png"))
+    presenter.locator("#nd-presenter input").uncheck()  # the toggle: back to normal type, on the same page
+    presenter.wait_for_function("!document.body.classList.contains('nd-presenter')")
+    before = presenter.evaluate(probe)
+    assert after >= 1.25 * before, (before, after)
 
 
 def test_junk_parameters_load_normally_with_a_notice(open_page):

@@ -14,9 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from engine.transfer.export import load_exported
+
+# Two training processes launched by accelerate (~25 s on 2 cores): the slow tier (pytest -m slow).
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--data", "builtin:text-topics", "--strategy", "feature_extraction", "--epochs", "10", "--seed", "0"]

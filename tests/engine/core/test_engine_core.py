@@ -8,7 +8,7 @@ import torch
 
 from engine.core import device as device_module
 from engine.core import registry, settings
-from engine.core.hub import check_model_id, load_pretrained
+from engine.core.registry import check_model_id, load_pretrained
 from engine.core.seeding import seed_everything, torch_generator
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine.core import hub, registry, settings
+from engine.core import registry, settings
 from engine.core.streams import FairShare, RunSlots, RunStopped
 from engine.core.validation import check_number, check_seed
 
@@ -43,11 +43,11 @@ def test_offline_is_detected_once_and_every_hub_id_then_fails_fast(monkeypatch):
         probes.append(args)
         raise OSError("no route to host")
 
-    monkeypatch.setattr(hub.socket, "create_connection", unreachable)
-    monkeypatch.setitem(hub._probe, "at", -1e9)
+    monkeypatch.setattr(registry.socket, "create_connection", unreachable)
+    monkeypatch.setitem(registry._probe, "at", -1e9)
     for model_id in ("someone/a-model", "someone/another-model", "bert-base-uncased"):
         with pytest.raises(ValueError, match="no network"):
-            hub.load_pretrained(lambda *a, **k: pytest.fail("the loader must not run"), model_id)
+            registry.load_pretrained(lambda *a, **k: pytest.fail("the loader must not run"), model_id)
     assert len(probes) == 1  # one 2 s probe, then the cached answer
 
 
@@ -58,9 +58,9 @@ def test_hub_models_over_the_download_cap_are_refused_before_downloading(monkeyp
     info = SimpleNamespace(siblings=[SimpleNamespace(rfilename=n, size=s) for n, s in sizes.items()])
     monkeypatch.setattr(huggingface_hub.HfApi, "model_info", lambda self, *a, **k: info)
     with pytest.raises(ValueError, match="3.0 GB of safetensors weights"):
-        hub.check_download_size("someone/huge-model")
+        registry.check_download_size("someone/huge-model")
     info.siblings[0].size = 400 * 2**20  # 400 MB: fine
-    hub.check_download_size("someone/small-model")
+    registry.check_download_size("someone/small-model")
 
 
 @pytest.mark.parametrize("value", ["", "abc", None, float("nan"), float("inf"), 1e30, 2**70, -1, 2.5, True])
