@@ -322,7 +322,7 @@ def build(demo: gr.Blocks) -> None:
 
     # A real result in every section when the page opens: one after another (they share two CPU cores),
     # the first face first. Repeated visits come from the engine's caches.
-    (demo.load(**generate_event, api_visibility="private")
+    (demo.load(**generate_event, api_name="gan_faces_on_open", api_visibility="private")
      .then(**truncation_event, api_visibility="private")
      .then(**interp_w, api_visibility="private")
      .then(**interp_z, api_visibility="private")

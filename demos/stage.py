@@ -116,8 +116,17 @@ PHOTO_EXAMPLES = ASSETS_DIR / "examples" / "autoencoder" / "photos"
 DIGIT_EXAMPLE = ASSETS_DIR / "examples" / "digit_3.png"
 MAX_SEED = 2**31 - 1
 KNOWN = {"tab", "sub", "text", "seed", "digit", "example", "presenter"}
-# Events run once when the page opens, so each main view shows a result (api_name -> why).
-ON_OPEN = ("gan_generate", "gan_walk", "gan_lab_reset", "attention_text", "attention_image", "ae_denoise")
+# Each view's opening events (api_name -> the view's ?tab= and ?sub=; sub None = the tab's only view). Each
+# runs once per page: when the view is first opened (its tab clicked, or selected by a deep link), or at
+# page load when a deep link opens that view. A page load used to queue all 12 hidden views' work in front
+# of the view on screen (a deep link's first result came after ~13 s on 2 cores). The tabs register some
+# of these with demo.load (the API names stay callable); wire() takes them off the page load.
+ON_OPEN = {"gan_faces_on_open": ("gan", "faces"), "gan_generate": ("gan", "generate"), "gan_walk": ("gan", "latent"), "gan_lab_reset": ("gan", "lab"),
+           "attention_text": ("attention", "text"), "attention_image": ("attention", "image"),
+           "ae_denoise": ("autoencoder", "denoise"), "anomaly_threshold": ("autoencoder", "anomalies"),
+           "ae_latent_map": ("autoencoder", "latent"), "attention_decoder_open": ("attention", "decoder"),
+           "attention_kv_default": ("attention", "decoder"), "seq2seq_view_on_load": ("attention", "seq2seq"),
+           "seq2seq_what_if_on_load": ("attention", "seq2seq"), "imagenet_classify_on_load": ("transfer", None)}
 
 
 @dataclass(frozen=True)
@@ -209,6 +218,44 @@ def parse_query(params) -> DeepLink:
     return DeepLink(**out, notices=tuple(notices))
 
 
+def _once(fn, n_outputs: int):
+    """``fn`` run at most once per page: ``run(done, *inputs)`` returns ``(True, *fn(*inputs))`` the first time
+    and skips every output afterwards. A ``fn`` that takes ``request: gr.Request`` gets it (gradio fills it in
+    from the wrapper's signature)."""
+    import inspect
+
+    wants_request = "request" in inspect.signature(fn).parameters
+
+    def run(done, *inputs):
+        request = None
+        if wants_request:
+            *inputs, request = inputs
+        if done:
+            return (gr.skip(),) * (1 + n_outputs)
+        result = fn(*inputs, request=request) if wants_request else fn(*inputs)
+        return (True, *(result if n_outputs > 1 else (result,)))
+
+    run.__name__ = getattr(fn, "__name__", "on_open")
+    if wants_request:
+        positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        run.__signature__ = inspect.Signature([
+            inspect.Parameter("done", positional),
+            *[inspect.Parameter(f"input_{i}", positional) for i in range(len(inspect.signature(fn).parameters) - 1)],
+            inspect.Parameter("request", positional, default=None, annotation=gr.Request)])
+    return run
+
+
+def _wire_once(demo: gr.Blocks, event, attach, flags: dict) -> None:
+    """Attach ``event`` (and the events chained after it with ``.then``) through ``attach``, each run at most
+    once per page: one ``gr.State`` flag per event in ``flags``."""
+    done = flags.setdefault(event._id, gr.State(False))
+    dependency = attach(fn=_once(event.fn, len(event.outputs)), inputs=[done, *event.inputs],
+                        outputs=[done, *event.outputs], api_visibility="private", show_progress="minimal",
+                        preprocess=event.preprocess, postprocess=event.postprocess, time_limit=event.time_limit)
+    for child in [fn for fn in demo.fns.values() if fn.trigger_after == event._id]:
+        _wire_once(demo, child, dependency.then, flags)
+
+
 def _find(demo: gr.Blocks, elem_id: str):
     for block in demo.blocks.values():
         if getattr(block, "elem_id", None) == elem_id:
@@ -284,11 +331,22 @@ def wire(demo: gr.Blocks, presenter: gr.Checkbox, copy: gr.Button, link: gr.Text
 
     opened = demo.load(on_load, None, outputs, api_visibility="private", show_progress="hidden", queue=False)
     opened.then(None, [presenter], None, js=PRESENTER_JS, api_visibility="private")
-    for api_name in ON_OPEN:  # each main view's own event, once, with the inputs the link (or the defaults) set
+    tabs = {block.id: block for block in demo.blocks.values() if isinstance(block, gr.Tab) and block.id}
+    flags: dict = {}  # event id -> its "done on this page" gr.State
+    for api_name, (tab, sub) in ON_OPEN.items():
         event = _event(demo, api_name)
-        if event is not None:
-            opened.then(event.fn, event.inputs, event.outputs, api_visibility="private", show_progress="minimal",
-                        preprocess=event.preprocess, postprocess=event.postprocess)
+        if event is None:
+            continue
+        event.targets = [t for t in event.targets if t[1] != "load"]  # not on every page load any more
+        subs = SUB_TABS.get(tab, ("", {}))[1]
+        # When the view is first opened: its sub-tab, or its tab when it is the tab's first view. Gradio
+        # fires select for the tabs selected when the page starts (the landing) and for tabs a deep link
+        # selects, as for a click.
+        triggers = [tabs[subs[sub]].select] if sub and subs.get(sub) in tabs else []
+        if (sub is None or next(iter(subs), None) == sub) and TABS[tab] in tabs:
+            triggers.append(tabs[TABS[tab]].select)
+        if triggers:
+            _wire_once(demo, event, lambda **kw: gr.on(triggers, **kw), flags)
     presenter.change(None, [presenter], None, js=PRESENTER_JS, api_visibility="private")
     subs = "{" + ", ".join(f"'{k}': '{v}'" for k, v in SUB_ELEM_IDS.items()) + "}"
     if text is not None and seed is not None and digit is not None:
