@@ -333,7 +333,7 @@ def _build_text(demo: gr.Blocks) -> tuple:
         )
         run = gr.Button("Show attention", variant="primary", elem_id="attn-text-run", scale=1)
     gr.Examples(TEXT_EXAMPLES, inputs=[text, text_pair], label="Examples", api_name="attention_text_example",
-                api_visibility="private")
+                api_visibility="private", elem_id="attn-text-examples")
     notes = gr.Markdown(elem_id="attn-text-notes")
     with gr.Row():
         layer = gr.Slider(1, 6, value=1, step=1, label="Layer", elem_id="attn-layer")

@@ -58,6 +58,8 @@ body.nd-presenter .gradio-container .prose h1 { font-size: 36px; }
 body.nd-presenter .gradio-container .prose h2, body.nd-presenter .gradio-container .prose h3 { font-size: 26px; }
 body.nd-presenter .js-plotly-plot .main-svg text { font-size: 18px !important; }
 body.nd-presenter .nd-dev, body.nd-presenter #nd-header, body.nd-presenter .nd-tagline { display: none !important; }
+/* On stage the speaker types the sentence: the examples table gives its space to the attention matrix. */
+body.nd-presenter #attn-text-examples { display: none !important; }
 """
 
 # Adds / removes the body class; also keeps ?presenter=1 in the address bar so a copied link keeps it.
