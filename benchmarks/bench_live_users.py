@@ -10,14 +10,13 @@ counted. Before issue 9 the second of two users waited for the whole first run (
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
 
 from gradio_client import Client
 
-from benchmarks.serving import running_server
+from benchmarks.serving import measure_app
 
 RUN_SECONDS = 20  # each run's length; the first frame comes long before it ends
 
@@ -56,15 +55,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    if args.url:
-        figures = measure(args.url, args.rounds)
-    else:
-        with running_server("app.py", {"NEURODECK_WARMUP": "1"}) as (url, _):
-            figures = measure(url, args.rounds)
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    measure_app(lambda url: measure(url, args.rounds), args.url, {"NEURODECK_WARMUP": "1"}, args.json)
 
 
 if __name__ == "__main__":

@@ -72,15 +72,17 @@ def digits_vit_check() -> dict:
 
 
 def text_attention_check() -> dict:
-    from transformers import AutoModel
+    from transformers import BertConfig, BertModel
 
-    from tests.helpers import tiny_bert
-
-    folder = tiny_bert(Path(tempfile.mkdtemp()) / "bert")
+    # A random 2-layer x 2-head BERT (benchmarks import no test code; tests/support.py has the same model).
+    config = BertConfig(vocab_size=32, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=128, attn_implementation="eager")
+    folder = Path(tempfile.mkdtemp()) / "bert"
+    BertModel(config).save_pretrained(folder, safe_serialization=True)
     ids = torch.randint(5, 20, (1, 48))
 
     def build(device):
-        return AutoModel.from_pretrained(folder, attn_implementation="eager").eval().to(device)
+        return BertModel.from_pretrained(folder, attn_implementation="eager").eval().to(device)
 
     @torch.no_grad()
     def run(model, device):

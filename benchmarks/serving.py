@@ -56,6 +56,23 @@ def running_server(script: str, env_extra: dict | None = None, timeout_s: float 
             log.close()
 
 
+def measure_app(measure, url: str = "", env_extra: dict | None = None, json_path: Path | None = None) -> dict:
+    """``measure(url)`` against a running NeuroDeck at ``url``, or against a fresh ``python app.py``; prints the
+    figures as JSON and also writes them to ``json_path`` when given."""
+    import json
+
+    if url:
+        figures = measure(url)
+    else:
+        with running_server("app.py", env_extra, timeout_s=240) as (started_url, _):
+            figures = measure(started_url)
+    print(json.dumps(figures, indent=2))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
 def benchmark_clients(url: str) -> dict:
     """The three gradio_client set-ups every latency benchmark reports, by name.
 

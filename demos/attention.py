@@ -400,8 +400,10 @@ def _build_image(demo: gr.Blocks) -> None:
         with gr.Column():
             with gr.Tabs():
                 with gr.Tab("Upload"):
+                    # Starts with a held-out digit, so the view's opening result never depends on a page-load update.
                     image = gr.Image(
-                        type="filepath", label="Image (a digit for the embedded model)", elem_id="attn-image-in", height=280
+                        value=str(_examples_dir() / "digit_3.png"), type="filepath",
+                        label="Image (a digit for the embedded model)", elem_id="attn-image-in", height=280
                     )
                     classify_upload = gr.Button("Classify upload", variant="primary", elem_id="attn-image-run")
                     gr.Examples(

@@ -228,7 +228,9 @@ def _denoise_tab() -> None:
     with gr.Tab("Denoise", id="ae-denoise", elem_id="ae-denoise-tab"):
         with gr.Row():
             with gr.Column(scale=1):
-                image = gr.Image(type="filepath", label="Photo", elem_id="ae-denoise-input", sources=["upload", "clipboard"])
+                first_photo = sorted((EXAMPLES_DIR / "photos").glob("*.png"))[:1]  # the opening result's photo
+                image = gr.Image(value=str(first_photo[0]) if first_photo else None, type="filepath", label="Photo",
+                                 elem_id="ae-denoise-input", sources=["upload", "clipboard"])
                 noise = gr.Dropdown(list(NOISE_KINDS), value="gaussian", label="Noise", elem_id="ae-noise")
                 level = gr.Slider(0.0, 1.0, value=0.1, step=0.01, label="Level (Gaussian: sigma; salt & pepper: fraction; speckle: sigma; masking: fraction of 8x8 blocks)", elem_id="ae-noise-level")
                 seed = gr.Number(value=0, precision=0, label="Noise seed", elem_id="ae-noise-seed")

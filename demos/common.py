@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import importlib
-import threading
 import inspect
 import logging
 
 import gradio as gr
+
+from engine.core.imports import IMPORT_LOCK, import_engine
 
 log = logging.getLogger("neurodeck")
 
@@ -100,8 +100,9 @@ class LargeJSON(gr.JSON):
 
 # diffusers and transformers build their namespaces lazily; two threads importing them at once
 # (the warm-up thread and a first request, say) can see a half-initialised module and fail with
-# "cannot import name 'ConfigMixin' from 'diffusers'". All first imports of engine modules take this lock.
-ENGINE_IMPORT_LOCK = threading.RLock()
+# "cannot import name 'ConfigMixin' from 'diffusers'". All first imports of engine modules take this lock
+# (engine.core.imports, which the engine's own deferred imports use too).
+ENGINE_IMPORT_LOCK = IMPORT_LOCK
 
 
 class _EngineModule:
@@ -120,8 +121,7 @@ class _EngineModule:
         if self._module is None:
             # Always through the lock: while another thread is importing it, sys.modules already
             # holds the module, only partly initialised.
-            with ENGINE_IMPORT_LOCK:
-                self._module = importlib.import_module(self._qualified)
+            self._module = import_engine(self._qualified)
         return getattr(self._module, attribute)
 
 

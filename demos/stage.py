@@ -314,8 +314,6 @@ def wire(demo: gr.Blocks, presenter: gr.Checkbox, copy: gr.Button, link: gr.Text
 
     def on_load(request: gr.Request):
         deep = parse_query(getattr(request, "query_params", None) or {})
-        examples = photo_examples()
-        chosen_photo = PHOTO_EXAMPLES / deep.example if deep.example else (examples[0] if examples else None)
         values = {
             "presenter": gr.update(value=deep.presenter),
             "notice": "Link: " + "; ".join(deep.notices) + "." if deep.notices else "",
@@ -323,8 +321,10 @@ def wire(demo: gr.Blocks, presenter: gr.Checkbox, copy: gr.Button, link: gr.Text
             "text": deep.text if deep.text is not None else gr.skip(),
             "seed": deep.seed if deep.seed is not None else gr.skip(),
             "digit": deep.digit if deep.digit is not None else gr.skip(),
-            "photo": str(chosen_photo) if chosen_photo else gr.skip(),
-            "digit_image": str(DIGIT_EXAMPLE) if DIGIT_EXAMPLE.is_file() else gr.skip(),
+            # The photo and the digit start with their examples (set when the tabs are built); a link's
+            # example= replaces the photo.
+            "photo": str(PHOTO_EXAMPLES / deep.example) if deep.example else gr.skip(),
+            "digit_image": gr.skip(),
         }
         for tab, (_, subs) in SUB_TABS.items():
             chosen = deep.sub if deep.tab == tab and deep.sub else None

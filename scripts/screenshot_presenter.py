@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import shutil
 import time
 from pathlib import Path
 
-from benchmarks.serving import running_server
+from benchmarks.serving import measure_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +47,7 @@ def capture(url: str, out: Path, rounds: int = 2) -> dict:
                 page = browser.new_page(viewport={"width": 1280, "height": 720})
                 page.set_default_timeout(240_000)
                 started = time.perf_counter()
+                print(f"round {round_index}: {tab}", flush=True)
                 page.goto(f"{url.rstrip('/')}/?tab={tab}&presenter=1")
                 page.wait_for_function(ready)
                 timings[tab].append(round(time.perf_counter() - started, 2))
@@ -70,15 +70,7 @@ def main() -> None:
     parser.add_argument("--url", default="", help="a running NeuroDeck; default: start one")
     parser.add_argument("--json", type=Path, default=None, help="also write the timings here")
     args = parser.parse_args()
-    if args.url:
-        figures = capture(args.url, args.out)
-    else:
-        with running_server("app.py", {"NEURODECK_WARMUP": "0"}, timeout_s=240) as (url, _):
-            figures = capture(url, args.out)
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    measure_app(lambda url: capture(url, args.out), args.url, {"NEURODECK_WARMUP": "0"}, args.json)
 
 
 if __name__ == "__main__":

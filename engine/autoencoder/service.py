@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from engine.autoencoder import render
+from engine.core.imports import import_engine  # first imports of the torch parts under one lock
 from engine.core.registry import ASSETS_DIR
 
 ANOMALY_GALLERY_SIZE = 12  # evaluation images shown under the threshold slider
@@ -27,7 +28,7 @@ NORMALISATION_NOTE = (
 
 def denoise_view(image: Image.Image, noise: str, level: float, seed: int, classical: str = "tv"):
     """Returns (noisy, denoised, |denoised - clean| x4, blur baseline, classical baseline, metrics dict)."""
-    from engine.autoencoder.denoise import run_denoise
+    run_denoise = import_engine("engine.autoencoder.denoise").run_denoise
 
     result = run_denoise(image, noise, level, seed, classical)
     return (
@@ -42,8 +43,8 @@ def denoise_view(image: Image.Image, noise: str, level: float, seed: int, classi
 
 def hub_view(image: Image.Image, model_id: str):
     """Returns (reconstruction, latent-channel strip, info dict) for a diffusers autoencoder."""
-    from engine.autoencoder.hub import hub_roundtrip
-    from engine.autoencoder.metrics import psnr
+    hub_roundtrip = import_engine("engine.autoencoder.hub").hub_roundtrip
+    psnr = import_engine("engine.autoencoder.metrics").psnr
 
     result = hub_roundtrip(np.asarray(image, dtype=np.float32) / 255.0, model_id)
     info = {
@@ -78,7 +79,8 @@ def _check_threshold(threshold) -> float | None:
 
 def anomaly_view(image: Image.Image, threshold: float | None = None, normalisation: str = "dataset-wide"):
     """Returns (heatmap overlay, predicted-mask overlay, info dict with score/threshold/is_anomaly)."""
-    from engine.autoencoder.anomaly import MAX_SIDE, score_image
+    _module = import_engine("engine.autoencoder.anomaly")
+    MAX_SIDE, score_image = _module.MAX_SIDE, _module.score_image
 
     if normalisation not in NORMALISATIONS:
         raise ValueError(f"Normalisation must be one of {NORMALISATIONS}; got {normalisation!r}.")
@@ -112,8 +114,9 @@ def anomaly_view(image: Image.Image, threshold: float | None = None, normalisati
 
 def threshold_view(threshold: float):
     """Eval-set view at one threshold: (gallery of mask overlays, P/R/F1 dict, ROC plot)."""
-    from engine.autoencoder.anomaly import eval_scores, metrics_at, roc_data
-    from engine.autoencoder.metrics import threshold_metrics
+    _module = import_engine("engine.autoencoder.anomaly")
+    eval_scores, metrics_at, roc_data = _module.eval_scores, _module.metrics_at, _module.roc_data
+    threshold_metrics = import_engine("engine.autoencoder.metrics").threshold_metrics
     from engine.core.registry import load_once
 
     threshold = _check_threshold(threshold)
@@ -150,7 +153,7 @@ def example_images(folder: Path, count: int = 4) -> list[str]:
     existing = sorted(folder.glob("texture_*.png"))
     if len(existing) >= count:
         return [str(path) for path in existing[:count]]
-    from engine.autoencoder.anomaly import build_eval_set
+    build_eval_set = import_engine("engine.autoencoder.anomaly").build_eval_set
 
     folder.mkdir(parents=True, exist_ok=True)
     eval_set = build_eval_set()
@@ -169,7 +172,8 @@ def denoise_examples(folder: Path) -> list[str]:
     existing = sorted(folder.glob("*.png"))
     if existing:
         return [str(path) for path in existing]
-    from engine.autoencoder.photos import HELDOUT_PHOTOS, load_photo
+    _module = import_engine("engine.autoencoder.photos")
+    HELDOUT_PHOTOS, load_photo = _module.HELDOUT_PHOTOS, _module.load_photo
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -185,7 +189,7 @@ def denoise_examples(folder: Path) -> list[str]:
 
 def latent_map_view(marker: tuple[float, float] | None = None, path: np.ndarray | None = None):
     """Returns (map image, frame info dict with the axis limits)."""
-    from engine.autoencoder.latent import latent_map
+    latent_map = import_engine("engine.autoencoder.latent").latent_map
 
     lm = latent_map()
     image = render.latent_scatter(lm.points, lm.labels, lm.x_range, lm.y_range, marker=marker, path=path)
@@ -194,7 +198,7 @@ def latent_map_view(marker: tuple[float, float] | None = None, path: np.ndarray 
 
 def click_to_latent(px: float, py: float) -> tuple[float, float]:
     """Pixel position of a click on the map image -> latent (x, y)."""
-    from engine.autoencoder.latent import latent_map
+    latent_map = import_engine("engine.autoencoder.latent").latent_map
 
     lm = latent_map()
     return render.map_frame(lm.x_range, lm.y_range).to_data(px, py)
@@ -202,7 +206,8 @@ def click_to_latent(px: float, py: float) -> tuple[float, float]:
 
 def decode_view(x: float, y: float):
     """Returns (decoded digit image, map with a marker, info dict)."""
-    from engine.autoencoder.latent import decode_points, nearest_test_digit
+    _module = import_engine("engine.autoencoder.latent")
+    decode_points, nearest_test_digit = _module.decode_points, _module.nearest_test_digit
 
     x, y = float(x), float(y)
     digit = decode_points(np.array([[x, y]]))[0]
@@ -214,7 +219,8 @@ def decode_view(x: float, y: float):
 
 def interpolate_view(class_a: int, class_b: int, steps: int = 8):
     """Returns (strip: digit A, decoded path, digit B; map with the path; info dict)."""
-    from engine.autoencoder.latent import first_index_of, interpolate, latent_map
+    _module = import_engine("engine.autoencoder.latent")
+    first_index_of, interpolate, latent_map = _module.first_index_of, _module.interpolate, _module.latent_map
 
     index_a, index_b = first_index_of(int(class_a)), first_index_of(int(class_b), occurrence=1 if int(class_a) == int(class_b) else 0)
     path, decoded = interpolate(index_a, index_b, int(steps))
@@ -228,7 +234,7 @@ def interpolate_view(class_a: int, class_b: int, steps: int = 8):
 
 def bottleneck_view():
     """Returns (plot, table dict latent size -> {autoencoder_mse, pca_mse, autoencoder_beats_pca})."""
-    from engine.autoencoder.latent import bottleneck_curve
+    bottleneck_curve = import_engine("engine.autoencoder.latent").bottleneck_curve
 
     curve = bottleneck_curve()
     sizes = sorted(curve)
