@@ -6,6 +6,7 @@ Run ``python app.py`` and open http://127.0.0.1:7860 (or ``$GRADIO_SERVER_PORT``
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import threading
@@ -40,6 +41,23 @@ def ping() -> str:
     return "pong" if WARM_UP_DONE.is_set() else "warming up"
 
 
+@contextlib.contextmanager
+def _no_app_rebuild():
+    """Skip the FastAPI app that gradio's ``queue()`` rebuilds (~0.45 s of start-up for this app's routes).
+
+    ``Blocks.__exit__`` has just built it and ``launch()`` builds it again, so the copy made in between
+    is never served; the queue itself is set up by ``queue()`` as usual.
+    """
+    from gradio.routes import App
+
+    create_app = App.__dict__["create_app"]
+    App.create_app = staticmethod(lambda blocks, *args, **kwargs: blocks.app)
+    try:
+        yield
+    finally:
+        App.create_app = create_app
+
+
 def build_app() -> gr.Blocks:
     """Assemble every tab into one Blocks app (not launched)."""
     with gr.Blocks(title="NeuroDeck", delete_cache=(CACHE_SWEEP_S, CACHE_MAX_AGE_S)) as demo:
@@ -54,7 +72,8 @@ def build_app() -> gr.Blocks:
         stage.wire(demo, presenter, copy_link, link, notice)
         # An empty endpoint: benchmarks subtract its round-trip to isolate model + rendering time.
         gr.api(ping, api_name="ping", api_visibility="undocumented")
-    demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
+    with _no_app_rebuild():  # the FastAPI app is built at the end of the Blocks and again by launch()
+        demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     admission.install(demo)  # per-session and per-expensive-endpoint caps on waiting requests
     return demo
 

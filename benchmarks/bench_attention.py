@@ -36,7 +36,7 @@ def startup(runs: int) -> dict:
         "empty_gradio_s": round(statistics.median(empty), 2),
         "neurodeck_s": round(statistics.median(app), 2),
         "ratio": round(statistics.median(app) / statistics.median(empty), 2),
-        "target_ratio": 1.5,
+        "target_ratio": 1.4,
     }
 
 
