@@ -115,7 +115,6 @@ SUB_ELEM_IDS = {"tab-gan-faces": "faces", "tab-gan-generate": "generate", "tab-g
                 "tab-attention-seq2seq": "seq2seq"}
 DIGITS = ["random"] + [str(d) for d in range(10)]
 PHOTO_EXAMPLES = ASSETS_DIR / "examples" / "autoencoder" / "photos"
-DIGIT_EXAMPLE = ASSETS_DIR / "examples" / "digit_3.png"
 MAX_SEED = 2**31 - 1
 KNOWN = {"tab", "sub", "text", "seed", "digit", "example", "presenter"}
 # Each view's opening events (api_name -> the view's ?tab= and ?sub=; sub None = the tab's only view). Each
