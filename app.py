@@ -92,33 +92,33 @@ def warm_up() -> None:
     """Import the engine and load the Attention defaults after the server is up.
 
     Start-up stays as fast as an empty app, and the first user rarely pays the load. Imports
-    happen under the same lock as the tabs' lazy imports, one module at a time. Failures are
-    ignored here: the request that needs the module reports them properly.
+    take the same lock as the tabs' lazy imports (``engine.core.imports``), one module at a time.
+    A failure is logged and skipped: the request that needs the module reports it to its user.
     """
-    import importlib
+    import logging
 
-    from demos.common import ENGINE_IMPORT_LOCK
+    from engine.core.imports import import_engine
 
+    log = logging.getLogger("neurodeck")
     for name in WARM_MODULES:
         try:
-            with ENGINE_IMPORT_LOCK:
-                importlib.import_module(f"engine.{name}")
-        except Exception:  # noqa: BLE001
-            pass
+            import_engine(f"engine.{name}")
+        except Exception as error:  # noqa: BLE001
+            log.warning("warm-up: could not import engine.%s (%s: %s)", name, type(error).__name__, error)
     try:
         from engine.attention.image import load_image_model
         from engine.attention.text import load_text_model
 
         load_text_model()
         load_image_model()
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as error:  # noqa: BLE001
+        log.warning("warm-up: could not load the Attention models (%s: %s)", type(error).__name__, error)
     try:
         from engine.attention.decoder import load_decoder
 
         load_decoder()  # SmolLM2: the first start converts its GGUF to safetensors once (~30 s); later starts read the cache
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as error:  # noqa: BLE001
+        log.warning("warm-up: could not load the decoder (%s: %s)", type(error).__name__, error)
     # torch, transformers, gradio and plotly leave ~1M long-lived objects. A response that builds
     # ~75k small objects (the attention JSON) set off a full collection that re-scanned all of them
     # (p95 ~450 ms); frozen objects are skipped by the collector.

@@ -117,17 +117,18 @@ DIGITS = ["random"] + [str(d) for d in range(10)]
 PHOTO_EXAMPLES = ASSETS_DIR / "examples" / "autoencoder" / "photos"
 MAX_SEED = 2**31 - 1
 KNOWN = {"tab", "sub", "text", "seed", "digit", "example", "presenter"}
-# Each view's opening events (api_name -> the view's ?tab= and ?sub=; sub None = the tab's only view). Each
-# runs once per page: when the view is first opened (its tab clicked, or selected by a deep link), or at
-# page load when a deep link opens that view. A page load used to queue all 12 hidden views' work in front
-# of the view on screen (a deep link's first result came after ~13 s on 2 cores). The tabs register some
-# of these with demo.load (the API names stay callable); wire() takes them off the page load.
-ON_OPEN = {"gan_faces_on_open": ("gan", "faces"), "gan_generate": ("gan", "generate"), "gan_walk": ("gan", "latent"), "gan_lab_reset": ("gan", "lab"),
+# Each view's opening events (api_name -> the view's ?tab= and ?sub=; sub None = the tab's only view). The
+# events chained after one with .then follow it (the Faces chain, Decoder's KV-cache chart, Seq2seq's what-if).
+# Each runs once per page, when its view is first opened: its tab's select event, which gradio also fires for
+# the tab selected when the page starts and for a tab a deep link selects. A page load used to queue all the
+# hidden views' work in front of the view on screen (a deep link's first result came after ~13 s on 2 cores).
+# The tabs register some of these with demo.load (the API names stay callable); wire() takes them off the load.
+ON_OPEN = {"gan_faces_on_open": ("gan", "faces"), "gan_generate": ("gan", "generate"), "gan_walk": ("gan", "latent"),
+           "gan_lab_reset": ("gan", "lab"),
            "attention_text": ("attention", "text"), "attention_image": ("attention", "image"),
            "ae_denoise": ("autoencoder", "denoise"), "anomaly_threshold": ("autoencoder", "anomalies"),
            "ae_latent_map": ("autoencoder", "latent"), "attention_decoder_open": ("attention", "decoder"),
-           "attention_kv_default": ("attention", "decoder"), "seq2seq_view_on_load": ("attention", "seq2seq"),
-           "seq2seq_what_if_on_load": ("attention", "seq2seq"), "imagenet_classify_on_load": ("transfer", None)}
+           "seq2seq_view_on_load": ("attention", "seq2seq"), "imagenet_classify_on_load": ("transfer", None)}
 
 
 @dataclass(frozen=True)
