@@ -16,26 +16,18 @@ import gradio as gr
 from gradio.components.plot import PlotData
 
 from demos.common import LONG_S, QUICK_S, STANDARD_S, LargeJSON, engine_module, user_errors
+from engine.attention.seq2seq import data as seq2seq_data
+from engine.attention.seq2seq.results import MODEL_KINDS
 
-# Mirrors of engine constants, so building the UI imports nothing heavy (tests check they agree).
-EXAMPLES = [
-    "Wednesday, March 3, 2021",
-    "3 March 2021",
-    "the twenty-third of SEPTEMBER, 1987",
-    "14TH OF JULY 1969",
-    "December 31, 2049",
-    "29.2.2000",
-    "1 Jan 1950",
-    "31 February 2021",
-    "banana",
-]
-DEFAULT_TEXT = EXAMPLES[0]
+# From torch-free engine modules, so building the UI imports nothing heavy.
+EXAMPLES = list(seq2seq_data.EXAMPLES)
+DEFAULT_TEXT = seq2seq_data.DEFAULT_TEXT
 VIEW_MODELS = [("Transformer (layer × head)", "transformer"), ("GRU + Bahdanau attention", "rnn_attention")]
-API_MODELS = ("transformer", "rnn_attention", "rnn")
+API_MODELS = MODEL_KINDS
 LIVE_MAX_SECONDS = 90
 LIVE_FRAME_SECONDS = 3.0
 DEFAULT_LAYER, DEFAULT_HEAD = 2, 1
-MAX_OUTPUT_STEPS = 14  # engine.attention.seq2seq.inference.MAX_OUTPUT_STEPS
+MAX_OUTPUT_STEPS = seq2seq_data.MAX_OUTPUT_STEPS
 INITIAL_POSITIONS = [(f"{i}: {c}", i) for i, c in enumerate([*"2021-03-03", "</s>"])] + [
     (str(i), i) for i in range(11, MAX_OUTPUT_STEPS)]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from demos.common import STANDARD_S, empty_card, engine_module, figure_cards, log, result_card, show_card, user_errors
+from demos.common import STANDARD_S, card_formatter, engine_module, result_card, show_card, user_errors
 from engine.autoencoder.noise import NOISE_KINDS, NOISE_LEVELS
 from engine.core.registry import ASSETS_DIR
 from engine.core.settings import LIMITS
@@ -193,19 +193,8 @@ def bottleneck():
 
 # ------------------------------------------------------------------ cards
 def _card(summary: str, hint: str):
-    """A private formatter: the JSON payload -> HTML card through ``engine.autoencoder.render.<summary>``."""
-
-    def format_card(payload):
-        if not payload:
-            return empty_card(hint)
-        try:
-            return figure_cards(getattr(engine_module("autoencoder.render"), summary)(payload))
-        except Exception:  # noqa: BLE001  (a card never breaks the tab; the JSON is still in Details)
-            log.exception("Could not format the %s card", summary)
-            return empty_card("See Details (JSON) for this result.")
-
-    format_card.__name__ = f"ae_{summary}_card"
-    return format_card
+    """A card formatter through ``engine.autoencoder.render.<summary>``."""
+    return card_formatter("autoencoder.render", summary, hint, f"ae_{summary}_card")
 
 
 ae_denoise_card = _card("denoise_summary", "Pick a photo, then press Add noise and denoise.")

@@ -216,6 +216,26 @@ def empty_card(hint: str) -> str:
     return f'<p class="nd-empty">{_escape(hint)}</p>'
 
 
+def card_formatter(render_module: str, summary: str, hint: str, name: str, extra=None):
+    """A private formatter for :func:`show_card`: the JSON payload -> an HTML card through
+    ``engine.<render_module>.<summary>(payload)``, or ``(payload, extra())`` when ``extra`` is given.
+    Empty payloads show ``hint``; a formatting error is logged and never breaks the tab (the JSON is
+    still in Details). ``name`` becomes the function's name (the private event's name)."""
+
+    def format_card(payload):
+        if not payload:
+            return empty_card(hint)
+        try:
+            summarise = getattr(engine_module(render_module), summary)
+            return figure_cards(summarise(payload, extra()) if extra is not None else summarise(payload))
+        except Exception:  # noqa: BLE001  (a card never breaks the tab; the JSON is still in Details)
+            log.exception("Could not format the %s card", summary)
+            return empty_card("See Details (JSON) for this result.")
+
+    format_card.__name__ = name
+    return format_card
+
+
 def result_card(elem_id: str, hint: str = "") -> gr.HTML:
     """The card component: a ``gr.HTML`` that carries CARD_CSS itself (scoped), filled by :func:`show_card`."""
     return gr.HTML(empty_card(hint) if hint else "", elem_id=elem_id, elem_classes=["nd-figures"], css_template=CARD_CSS,

@@ -22,8 +22,8 @@ import gradio as gr
 from gradio import utils as gradio_utils
 
 from engine.gan.lab_config import COLLAPSE_PRESET, DATASETS, LIVE_FIELDS, LOSSES, OPTIMIZERS, UI_FIELDS, LabConfig
-from demos.common import (LONG_S, QUICK_S, STANDARD_S, editor_composite, empty_card, engine_module, figure_cards,
-                          live_editor, log, result_card, show_card, user_errors)
+from demos.common import (LONG_S, QUICK_S, STANDARD_S, card_formatter, editor_composite, engine_module, live_editor,
+                          result_card, show_card, user_errors)
 from demos import gan_faces
 from demos.common import session_id
 from engine.core.settings import LIMITS
@@ -211,23 +211,14 @@ def gan_score_sketch(editor, digit="auto", history=None):
 
 
 # ----------------------------------------------------------------------------------------- cards
+def _realness_reference():
+    return engine_module("gan.inference").realness_reference()
+
+
 def _card(summary: str, hint: str, reference: bool = False):
-    """A private formatter: the JSON payload -> HTML card through ``engine.gan.render.<summary>``."""
-
-    def format_card(payload):
-        if not payload:
-            return empty_card(hint)
-        try:
-            render = engine_module("gan.render")
-            if reference:
-                return figure_cards(getattr(render, summary)(payload, engine_module("gan.inference").realness_reference()))
-            return figure_cards(getattr(render, summary)(payload))
-        except Exception:  # noqa: BLE001  (a card never breaks the tab; the JSON is still in Details)
-            log.exception("Could not format the %s card", summary)
-            return empty_card("See Details (JSON) for this result.")
-
-    format_card.__name__ = f"gan_{summary}_card"
-    return format_card
+    """A card formatter through ``engine.gan.render.<summary>``; ``reference`` adds D's measured yardstick."""
+    return card_formatter("gan.render", summary, hint, f"gan_{summary}_card",
+                          _realness_reference if reference else None)
 
 
 gan_generate_card = _card("generate_summary", "Press Generate to make digits.")

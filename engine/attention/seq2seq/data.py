@@ -48,6 +48,20 @@ ORDINAL_WORDS = _UNITS + _TEENS + ("twentieth",) + tuple(f"twenty-{u}" for u in 
 # Target positions of each field in "YYYY-MM-DD"; 4 and 7 are hyphens, 10 is </s>.
 TARGET_FIELDS = {"year": (0, 4), "month": (5, 7), "day": (8, 10)}
 TARGET_LENGTH = 10
+MAX_OUTPUT_STEPS = TARGET_LENGTH + 4  # greedy decoding stops here if the model never writes </s>
+# The lab's examples (the first is what the tab opens with): every form, casings, limits and non-dates.
+EXAMPLES = (
+    "Wednesday, March 3, 2021",
+    "3 March 2021",
+    "the twenty-third of SEPTEMBER, 1987",
+    "14TH OF JULY 1969",
+    "December 31, 2049",
+    "29.2.2000",
+    "1 Jan 1950",
+    "31 February 2021",
+    "banana",
+)
+DEFAULT_TEXT = EXAMPLES[0]
 
 
 def ordinal_suffix(day: int) -> str:

@@ -21,20 +21,8 @@ from engine.core.threads import single_thread
 
 REGISTRY_KEYS = {"transformer": "seq2seq-transformer", "rnn_attention": "seq2seq-rnn-attention", "rnn": "seq2seq-rnn"}
 MAX_INPUT_CHARS = 60  # the longest date form is 37 characters
-MAX_OUTPUT_STEPS = data.TARGET_LENGTH + 4
+MAX_OUTPUT_STEPS, DEFAULT_TEXT, EXAMPLES = data.MAX_OUTPUT_STEPS, data.DEFAULT_TEXT, data.EXAMPLES
 TARGET_CHARACTERS = set("0123456789-")
-DEFAULT_TEXT = "Wednesday, March 3, 2021"
-EXAMPLES = (
-    "Wednesday, March 3, 2021",
-    "3 March 2021",
-    "the twenty-third of SEPTEMBER, 1987",
-    "14TH OF JULY 1969",
-    "December 31, 2049",
-    "29.2.2000",
-    "1 Jan 1950",
-    "31 February 2021",
-    "banana",
-)
 
 
 @dataclass(frozen=True)

@@ -30,25 +30,26 @@ def _records(task_folder: Path) -> dict[str, dict]:
     return records
 
 
+def _length_figure(records: dict, title: str, axis: str, samples_name: str) -> dict | None:
+    """Exact match against length for the models in ``records`` (None when no model has a record)."""
+    if not records:
+        return None
+    n = next(iter(records.values()))["evaluation"]["samples"]
+    return render.accuracy_vs_length(
+        {k: r["evaluation"]["by_length"] for k, r in records.items()}, title, axis,
+        note=f"precomputed by scripts/train_seq2seq.py on {n:,} {samples_name} (committed JSON)")
+
+
 def why_attention() -> tuple[dict | None, dict | None, str]:
     """Accuracy against length, precomputed when the models were trained (read from their training.json).
 
     Returns (dates figure, copy-task figure, Markdown table of per-form accuracy and training time).
     """
     dates, copies = _records(ASSET_FOLDER), _records(ASSET_FOLDER / "copy")
-    date_figure = copy_figure = None
-    if dates:
-        n = next(iter(dates.values()))["evaluation"]["samples"]
-        date_figure = render.accuracy_vs_length(
-            {k: r["evaluation"]["by_length"] for k, r in dates.items()},
-            "Dates: exact match against input length", "input length (characters)",
-            note=f"precomputed by scripts/train_seq2seq.py on {n:,} held-out dates (committed JSON)")
-    if copies:
-        n = next(iter(copies.values()))["evaluation"]["samples"]
-        copy_figure = render.accuracy_vs_length(
-            {k: r["evaluation"]["by_length"] for k, r in copies.items()},
-            "Length stress (copy 5-60 symbols): exact match against length", "sequence length (symbols)",
-            note=f"precomputed by scripts/train_seq2seq.py on {n:,} held-out sequences (committed JSON)")
+    date_figure = _length_figure(dates, "Dates: exact match against input length", "input length (characters)",
+                                 "held-out dates")
+    copy_figure = _length_figure(copies, "Length stress (copy 5-60 symbols): exact match against length",
+                                 "sequence length (symbols)", "held-out sequences")
     lines = []
     if dates:
         lines.append("| held-out dates, exact match | " + " | ".join(MODEL_NAMES[k] for k in dates) + " |")
