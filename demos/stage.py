@@ -222,22 +222,39 @@ def parse_query(params) -> DeepLink:
 
 def _once(fn, n_outputs: int):
     """``fn`` run at most once per page: ``run(done, *inputs)`` returns ``(True, *fn(*inputs))`` the first time
-    and skips every output afterwards. A ``fn`` that takes ``request: gr.Request`` gets it (gradio fills it in
-    from the wrapper's signature)."""
+    and skips every output afterwards. A generator ``fn`` (a streaming view) gives a generator ``run`` that
+    yields ``(True, *item)`` for each of its items. A ``fn`` that takes ``request: gr.Request`` gets it (gradio
+    fills it in from the wrapper's signature)."""
     import inspect
 
     wants_request = "request" in inspect.signature(fn).parameters
 
-    def run(done, *inputs):
+    def call(inputs):
         request = None
         if wants_request:
             *inputs, request = inputs
-        if done:
-            return (gr.skip(),) * (1 + n_outputs)
-        result = fn(*inputs, request=request) if wants_request else fn(*inputs)
+        return fn(*inputs, request=request) if wants_request else fn(*inputs)
+
+    def flagged(result):
         return (True, *(result if n_outputs > 1 else (result,)))
 
+    if inspect.isgeneratorfunction(fn):
+
+        def run(done, *inputs):
+            if done:
+                yield (gr.skip(),) * (1 + n_outputs)
+                return
+            for item in call(inputs):
+                yield flagged(item)
+    else:
+
+        def run(done, *inputs):
+            if done:
+                return (gr.skip(),) * (1 + n_outputs)
+            return flagged(call(inputs))
+
     run.__name__ = getattr(fn, "__name__", "on_open")
+    run.__wrapped_on_open__ = fn  # the view's own handler (tests check the wrapper keeps its kind)
     if wants_request:
         positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
         run.__signature__ = inspect.Signature([
