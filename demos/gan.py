@@ -158,9 +158,7 @@ def gan_walk(seed=0, digit="5", direction_seed=1, amount=0.0, psi=1.0):
 
 # ----------------------------------------------------------------------------------------- score
 def _score(image, digit):
-    inference = engine_module("gan.inference")
-    x = inference.image_to_gan_input(image)
-    result = inference.score_realness(inference.load_discriminator(), inference.load_judge(), x, digit)
+    result = engine_module("gan.inference").score_image(image, digit)
     label = {f"as {d}": v for d, v in enumerate(result.per_class_realness)}
     return result, label
 

@@ -1,6 +1,7 @@
 """Rebuild assets/gan_digits (the GAN tab's class-conditional DCGAN) and print its quality figures.
 
     python scripts/train_gan_digits.py [--steps 4000] [--out assets/gan_digits]
+    python scripts/train_gan_digits.py --measure-only   # re-measure the committed generator (after a new judge)
 
 Needs the judge in assets/gan_judge (``python scripts/train_gan_judge.py``) for the figures.
 """
@@ -27,8 +28,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=Path("assets/gan_digits"))
     parser.add_argument("--judge", type=Path, default=Path("assets/gan_judge"))
+    parser.add_argument("--measure-only", action="store_true",
+                        help="keep the generator in --out; only re-measure its quality figures with the judge")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.measure_only:
+        measure_only(args.out, args.judge)
+        return
     config = GanDigitsConfig(steps=args.steps, seed=args.seed)
     started = time.perf_counter()
 
@@ -49,6 +55,19 @@ def main() -> None:
         print(json.dumps(record["quality"], indent=2))
     (args.out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(metrics), f"saved to {args.out}")
+
+
+def measure_only(out: Path, judge_folder: Path) -> None:
+    """Rewrite the ``quality`` block of out/training.json for the generator already in ``out``."""
+    from engine.gan.judge import DigitJudge, evaluate_generator
+    from engine.gan.models import ConditionalGenerator
+
+    generator = ConditionalGenerator.from_pretrained(out, subfolder=GENERATOR_SUBFOLDER, use_safetensors=True).eval()
+    judge = DigitJudge.from_pretrained(judge_folder, use_safetensors=True)
+    record = json.loads((out / "training.json").read_text())
+    record["quality"] = evaluate_generator(generator, judge, samples=1000).as_dict()
+    print(json.dumps(record["quality"], indent=2))
+    (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

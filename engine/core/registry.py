@@ -109,7 +109,7 @@ SOURCES: dict[str, ModelSource] = {
         kind="asset",
         location="gan_judge",
         weights_file="diffusion_pytorch_model.safetensors",
-        sha256="c453f2e7e454ae1383322623af517b4f311c4c7ba0d928bf671c2a7e1dbc8aa0",
+        sha256="695b66b4f5654e087bbd1438686999df820ba5d9a11d0f03a99b85f8ff55b1cb",
         description="Small CNN trained by NeuroDeck on real digits; measures the GAN's quality figures",
     ),
     "ae-denoiser": ModelSource(

@@ -244,13 +244,26 @@ def image_to_gan_input(image: Image.Image, size: int = 32) -> np.ndarray:
     return upscale_digits(digit8, size)[0, 0].numpy()
 
 
+def image_to_judge_view(image: Image.Image, size: int = 32) -> np.ndarray | None:
+    """The digit as the judge was trained to see it: cropped, centred and scaled like scikit-learn's
+    digits (``image_to_digit8``), then upscaled to (size, size) float32 in [0, 1]; None for a blank image.
+
+    A digit drawn small or off centre on the sketchpad keeps its pixels for D (``image_to_gan_input``)
+    but is read by the judge in this layout too: read as drawn, three in five such sketches were misread.
+    """
+    try:
+        return upscale_digits(image_to_digit8(image), size)[0, 0].numpy()
+    except ValueError:  # no visible strokes: the judge reads the pixels as they are
+        return None
+
+
 @dataclass(frozen=True)
 class Realness:
     realness: float  # sigmoid(D(x, class)) in [0, 1]: D's belief that x is a real digit of that class
     logit: float  # the raw discriminator output
     digit: int  # the class D was conditioned on
     digit_source: str  # "requested" or "judge" (the judge's reading, when no class was given)
-    judge_probabilities: tuple[float, ...]  # the judge's softmax over 0..9
+    judge_probabilities: tuple[float, ...]  # the judge's softmax over 0..9 (mean over the views it read)
     per_class_realness: tuple[float, ...]  # realness if conditioned on each class 0..9
 
     def info(self) -> dict:
@@ -265,18 +278,30 @@ class Realness:
         }
 
 
-@single_thread()
-@torch.no_grad()
-def score_realness(discriminator, judge, image: np.ndarray, digit="auto") -> Realness:
-    """D's realness of a (S, S) image in [0, 1] (ink = 1) as class ``digit`` (0-9, or "auto" = judge's reading)."""
+def _square(image, name: str) -> torch.Tensor:
     array = np.asarray(image, dtype=np.float32)
     if array.ndim != 2 or array.shape[0] != array.shape[1]:
-        raise ValueError(f"Expected a square grayscale image array, got shape {array.shape}.")
-    x = torch.as_tensor(array)[None, None].clamp(0, 1)
-    if x.shape[-1] != discriminator.config.image_size:
-        x = F.interpolate(x, size=discriminator.config.image_size, mode="bilinear", align_corners=False)
-    judge_x = x if x.shape[-1] == judge.config.image_size else F.interpolate(x, size=judge.config.image_size, mode="bilinear", align_corners=False)
-    probabilities = torch.softmax(judge(judge_x), 1)[0]
+        raise ValueError(f"Expected a square grayscale {name} array, got shape {array.shape}.")
+    return torch.as_tensor(array)[None, None].clamp(0, 1)
+
+
+def _resized(x: torch.Tensor, size: int) -> torch.Tensor:
+    return x if x.shape[-1] == size else F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+@single_thread()
+@torch.no_grad()
+def score_realness(discriminator, judge, image: np.ndarray, digit="auto", judge_view: np.ndarray | None = None) -> Realness:
+    """D's realness of a (S, S) image in [0, 1] (ink = 1) as class ``digit`` (0-9, or "auto" = judge's reading).
+
+    The judge reads ``image`` and, when given, ``judge_view`` (the same digit in the training layout,
+    ``image_to_judge_view``); its probabilities are the mean over the two. D always scores ``image``.
+    """
+    x = _square(image, "image")
+    views = [x] if judge_view is None else [x, _square(judge_view, "judge view")]
+    judge_x = torch.cat([_resized(v, judge.config.image_size) for v in views])
+    probabilities = torch.softmax(judge(judge_x), 1).mean(0)
+    x = _resized(x, discriminator.config.image_size)
     auto = isinstance(digit, str) and digit.strip().lower() in {"", "auto", "random"}
     chosen = int(probabilities.argmax()) if auto or digit is None else check_digit(digit, False)
     logits = discriminator(x.expand(10, -1, -1, -1), torch.arange(10))
@@ -288,6 +313,11 @@ def score_realness(discriminator, judge, image: np.ndarray, digit="auto") -> Rea
         judge_probabilities=tuple(float(p) for p in probabilities),
         per_class_realness=tuple(float(v) for v in torch.sigmoid(logits)),
     )
+
+
+def score_image(image: Image.Image, digit="auto") -> Realness:
+    """Score an uploaded or drawn RGB image with the committed D and judge (see ``score_realness``)."""
+    return score_realness(load_discriminator(), load_judge(), image_to_gan_input(image), digit, image_to_judge_view(image))
 
 
 # ----------------------------------------------------------------------------------------- figures

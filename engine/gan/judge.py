@@ -28,6 +28,7 @@ from torch import nn
 
 from engine.core.augment import random_affine
 from engine.core.datasets import digits_split, upscale_digits
+from engine.core.digit_input import SEVEN, plain_sevens
 from engine.core.seeding import seed_everything, torch_generator
 
 
@@ -62,12 +63,13 @@ class DigitJudge(ModelMixin, ConfigMixin):
 
 @dataclass(frozen=True)
 class JudgeConfig:
-    epochs: int = 30  # passes over the 1,437 training digits
+    epochs: int = 30  # passes over the 1,437 training digits (plus the plain 7s)
     batch_size: int = 64
     learning_rate: float = 2e-3  # AdamW peak, one-cycle schedule
     weight_decay: float = 1e-4
     image_size: int = 32
     seed: int = 0
+    plain_sevens: bool = True  # add crossbar-free copies of the training 7s (digit_input.plain_sevens)
 
 
 @torch.no_grad()
@@ -85,11 +87,20 @@ def predict(judge: DigitJudge, images: torch.Tensor, batch_size: int = 512) -> t
 def train_judge(
     config: JudgeConfig = JudgeConfig(), on_progress: Callable[[int, int, float], None] | None = None
 ) -> tuple[DigitJudge, dict]:
-    """Train the judge on real training digits (with small random affine jitter); returns (judge, metrics)."""
+    """Train the judge on real training digits (with small random affine jitter); returns (judge, metrics).
+
+    With ``config.plain_sevens`` the training 7s that have a crossbar are added once more without it:
+    most of the dataset's 7s are crossed, most people draw them plain, and a plain 7 was read as a 3.
+    """
     seed_everything(config.seed)
     split = digits_split()
-    train_x = upscale_digits(split.train_images, config.image_size)
-    train_y = torch.as_tensor(split.train_labels)
+    train_images, train_labels = split.train_images, split.train_labels
+    if config.plain_sevens:
+        extra = plain_sevens(train_images, train_labels)
+        train_images = np.concatenate([train_images, extra])
+        train_labels = np.concatenate([train_labels, np.full(len(extra), SEVEN, dtype=train_labels.dtype)])
+    train_x = upscale_digits(train_images, config.image_size)
+    train_y = torch.as_tensor(train_labels)
     test_x = upscale_digits(split.test_images, config.image_size)
     judge = DigitJudge(image_size=config.image_size)
     optimizer = torch.optim.AdamW(judge.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -116,6 +127,7 @@ def train_judge(
     judge.eval()
     test_logits, _ = predict(judge, test_x)
     metrics = {
+        "plain_sevens_added": int(len(train_y) - len(split.train_labels)),
         "test_accuracy": float((test_logits.argmax(1) == split.test_labels).mean()),
         "test_size": int(len(test_x)),
         "train_seconds": round(time.perf_counter() - started, 1),
