@@ -281,7 +281,10 @@ def _anomaly_tab() -> None:
     with gr.Tab("Anomalies", id="ae-anomalies", elem_id="ae-anomaly-tab"):
         with gr.Row():
             with gr.Column(scale=1):
-                image = gr.Image(type="filepath", label="Texture image", elem_id="ae-anomaly-input", sources=["upload", "clipboard"])
+                # Starts with a scratched example, analysed when the view opens (after the evaluation set).
+                scratched = next((p for p in examples if "scratch" in Path(p).name), None)
+                image = gr.Image(value=scratched, type="filepath", label="Texture image", elem_id="ae-anomaly-input",
+                                 sources=["upload", "clipboard"])
                 gr.Examples(examples, inputs=[image], label="Held-out crops (right quarter): normal and with synthetic defects",
                             api_name="ae_anomaly_example", api_visibility="private")
                 threshold = gr.Slider(0.5, 12.0, value=round(default_threshold, 2), step=0.05, label="Threshold on the excess-error score (normal crops score up to ~3)", elem_id="ae-threshold")
@@ -328,7 +331,8 @@ def _anomaly_tab() -> None:
                          preprocess=False)
         threshold.release(anomaly, inputs, outputs, api_visibility="private", preprocess=False, trigger_mode="always_last")
         normalisation.change(anomaly, inputs, outputs, api_visibility="private", preprocess=False)
-        return threshold, gallery, eval_metrics, roc
+        opening = [(anomaly, inputs, outputs)]
+        return threshold, gallery, eval_metrics, roc, opening
 
 
 def _latent_tab():
@@ -367,7 +371,11 @@ def _latent_tab():
         decode_button.click(decode_latent, [x, y], [decoded, map_image, decode_info], api_name="ae_decode_latent", preprocess=False)
         interp_button.click(interpolate_digits, [class_a, class_b, steps], [strip, map_image, interp_info], api_name="ae_interpolate", preprocess=False)
         bottleneck_button.click(bottleneck, None, [bottleneck_plot, bottleneck_table], api_name="ae_bottleneck")
-        return map_image, x, y, frame
+        # When the view opens, after the map: the map's centre decoded, the 0 -> 1 path, the bottleneck chart.
+        opening = [(decode_latent, [x, y], [decoded, map_image, decode_info]),
+                   (interpolate_digits, [class_a, class_b, steps], [strip, map_image, interp_info]),
+                   (bottleneck, None, [bottleneck_plot, bottleneck_table])]
+        return map_image, x, y, frame, opening
 
 
 def build_tab(demo: gr.Blocks) -> None:
@@ -376,8 +384,15 @@ def build_tab(demo: gr.Blocks) -> None:
         gr.Markdown(INTRO)
         with gr.Tabs(elem_id="ae-subtabs"):
             _denoise_tab()
-            threshold, gallery, eval_metrics, roc = _anomaly_tab()
-            map_image, x, y, frame = _latent_tab()
-    # Fill the latent map and the evaluation view once the page opens (lazy: no model loads at start-up).
-    demo.load(latent_map, None, [map_image, x, y, frame], api_name="ae_latent_map")
-    demo.load(anomaly_threshold, [threshold], [gallery, eval_metrics, roc], api_visibility="private")
+            threshold, gallery, eval_metrics, roc, anomaly_opening = _anomaly_tab()
+            map_image, x, y, frame, latent_opening = _latent_tab()
+    # Each view's opening results (lazy: no model loads at start-up). demos.stage.wire runs each chain once,
+    # when its view is first opened, instead of on page load.
+    _chain(demo.load(latent_map, None, [map_image, x, y, frame], api_name="ae_latent_map"), latent_opening)
+    _chain(demo.load(anomaly_threshold, [threshold], [gallery, eval_metrics, roc], api_visibility="private"), anomaly_opening)
+
+
+def _chain(event, steps) -> None:
+    """Run ``steps`` ((fn, inputs, outputs), ...) one after another once ``event`` has finished."""
+    for fn, inputs, outputs in steps:
+        event = event.then(fn, inputs, outputs, api_visibility="private", preprocess=False, show_progress="minimal")

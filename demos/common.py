@@ -169,6 +169,9 @@ STAGE_CSS = """
 /* The anomaly heatmap and mask fill their column: at least 384 px wide. */
 #ae-heatmap img, #ae-mask img { width: 100%; min-width: 384px; height: auto; max-height: none; object-fit: contain; }
 #ae-heatmap, #ae-mask { min-width: 384px; }
+/* The GAN sketchpad is white ink on black: the editor's own Clear leaves a white canvas on which white ink
+   is invisible, so the tab's "Blank canvas" button (black) replaces it. */
+#gan-sketch button[aria-label='Clear canvas'] { display: none !important; }
 """
 
 

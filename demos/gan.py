@@ -26,6 +26,7 @@ from demos.common import (LONG_S, QUICK_S, STANDARD_S, card_formatter, editor_co
                           result_card, show_card, user_errors)
 from demos import gan_faces
 from demos.common import session_id
+from engine.core.registry import ASSETS_DIR
 from engine.core.settings import LIMITS
 
 INTRO = (
@@ -202,7 +203,10 @@ def gan_score_sketch(editor, digit="auto", history=None):
     composite = editor_composite(editor, "gan-sketch")  # a file, or the drawing the browser streamed (by id)
     if composite is None:
         raise ValueError("The sketchpad is empty: load a generated digit or draw one (white ink on black).")
-    pil = validation.load_image(composite, max_pixels=LIMITS.digit_image_pixels)
+    # White ink on black: where the canvas is transparent (after Clear canvas) it is black, not white.
+    pil = validation.load_image(composite, max_pixels=LIMITS.digit_image_pixels, background=(0, 0, 0))
+    if max(high for _, high in pil.getextrema()) == 0:  # a blank (all-black) canvas: nothing to score yet
+        return None, None, []
     result, _ = _score(pil, digit)
     history = (list(history or []) + [result.realness])[-200:]
     return result.info(), _history_chart(history), history
@@ -222,7 +226,7 @@ def _card(summary: str, hint: str, reference: bool = False):
 gan_generate_card = _card("generate_summary", "Press Generate to make digits.")
 gan_interp_card = _card("interpolation_summary", "Press Interpolate.")
 gan_score_card = _card("realness_summary", "Upload a digit and press Score upload.", reference=True)
-gan_sketch_card = _card("realness_summary", "Load a generated digit, or draw one, to see its score.", reference=True)
+gan_sketch_card = _card("realness_summary", "Load a generated digit, or draw one (white ink on the black canvas), to see its score.", reference=True)
 gan_lab_card = _card("lab_summary", "Press Play, Step or Reset.")
 gan_live_card = _card("live_summary", "Press Start to train.")
 gan_quality_card = _card("quality_summary", "Press Re-measure now to score the generator again.")
@@ -376,8 +380,29 @@ def gan_live_train(seed=0, seconds=LIVE_DEFAULT_SECONDS, state=None, request: gr
     yield from _live_run(request, "live", lambda run: _live_frames(run, seed, seconds, state))
 
 
+@user_errors
+def gan_live_reset(seed=0):
+    """A new, untrained run for ``seed`` at step 0: (sample grid, loss chart, status, run); Start trains it."""
+    seed = engine_module("gan.inference").check_seed(seed)
+    session = engine_module("gan.live").LiveDigitsGan(seed)
+    return (*_live_view(session, seed), session)
+
+
+def _live_view(session, seed):
+    """The run's current (sample grid, loss chart, status)."""
+    live, render = engine_module("gan.live"), engine_module("gan.render")
+    frame = session.snapshot()
+    grid = render.digits_grid(frame.samples, columns=live.SAMPLES_PER_CLASS, cell=32)
+    chart = render.render_curves(
+        [(frame.loss_steps, frame.d_losses, render.D_COLOUR, "D loss"),
+         (frame.loss_steps, frame.g_losses, render.G_COLOUR, "G loss")], width=420, title="losses")
+    status = {"step": frame.step, "seconds_trained": round(frame.seconds, 1),
+              "steps_per_second": round(frame.steps_per_second, 1), "seed": seed}
+    return grid, chart, status
+
+
 def _live_frames(run, seed, seconds, state):
-    live, render, streams = engine_module("gan.live"), engine_module("gan.render"), engine_module("core.streams")
+    live, streams = engine_module("gan.live"), engine_module("core.streams")
     try:
         budget = float(seconds)
     except (TypeError, ValueError):
@@ -394,13 +419,7 @@ def _live_frames(run, seed, seconds, state):
             remaining = budget - (time.perf_counter() - started)
             turn = LIVE_FIRST_FRAME_SECONDS if session.step == 0 else LIVE_FRAME_SECONDS
             session.train_for(min(turn, max(remaining, 0.05)))
-            frame = session.snapshot()
-            grid = render.digits_grid(frame.samples, columns=live.SAMPLES_PER_CLASS, cell=32)
-            chart = render.render_curves(
-                [(frame.loss_steps, frame.d_losses, render.D_COLOUR, "D loss"),
-                 (frame.loss_steps, frame.g_losses, render.G_COLOUR, "G loss")], width=420, title="losses")
-        status = {"step": frame.step, "seconds_trained": round(frame.seconds, 1),
-                  "steps_per_second": round(frame.steps_per_second, 1), "seed": seed}
+            grid, chart, status = _live_view(session, seed)
         yield grid, chart, status, session
         if time.perf_counter() - started >= budget:
             return
@@ -517,7 +536,9 @@ def _build_score():
     )
     with gr.Row():
         with gr.Column():
-            upload = gr.Image(type="filepath", label="Upload a digit image", elem_id="gan-score-image")
+            # Starts with the README's example digit, scored when the view opens (demos.stage.ON_OPEN).
+            upload = gr.Image(value=str(ASSETS_DIR / "examples" / "digit_7.png"), type="filepath", label="Upload a digit image",
+                              elem_id="gan-score-image")
             score_class = gr.Dropdown(SCORE_CLASS_CHOICES, value="auto", label="Score as class (auto = judge's reading)",
                                       elem_id="gan-score-class")
             score_button = gr.Button("Score upload", variant="primary", elem_id="gan-score-btn")
@@ -534,12 +555,13 @@ def _build_score():
                 sketch_seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="gan-sketch-seed")
                 sketch_digit = gr.Dropdown(DIGIT_CHOICES[1:], value="3", label="Class", elem_id="gan-sketch-digit")
                 load = gr.Button("Load a generated digit", elem_id="gan-sketch-load")
+                blank = gr.Button("Blank canvas", elem_id="gan-sketch-blank")
             black = {"background": _black_canvas(), "layers": [_empty_layer()], "composite": None}
             sketch = gr.Sketchpad(value=black, type="numpy", image_mode="RGB", canvas_size=(SKETCH_SIDE, SKETCH_SIDE),
                                   brush=gr.Brush(colors=["#ffffff", "#000000"], default_color="#ffffff", default_size=12),
                                   format="png", label="Scribble here", elem_id="gan-sketch")
             live_editor(sketch)  # its change event streams the drawing: gan_score_sketch resolves it by id
-            sketch_card = result_card("gan-sketch-card", "Load a generated digit, or draw one, to see its score.")
+            sketch_card = result_card("gan-sketch-card", "Load a generated digit, or draw one (white ink on the black canvas), to see its score.")
             history_chart = gr.Image(label="Realness history", show_label=False, interactive=False,
                                      elem_id="gan-sketch-history", buttons=[])
             with gr.Accordion("Details (JSON)", open=False, elem_id="gan-sketch-details"):
@@ -550,6 +572,8 @@ def _build_score():
                        preprocess=False, time_limit=QUICK_S)
     load.click(gan_sketch_load, inputs=[sketch_seed, sketch_digit], outputs=[sketch, sketch_info, history_chart, history],
                api_name="gan_sketch_load", time_limit=QUICK_S, preprocess=False)
+    blank.click(lambda: ({**black, "composite": _black_canvas()}, None, None, []), outputs=[sketch, sketch_info, history_chart, history],
+                api_visibility="private", queue=False)
     # Every stroke is scored with the drawing as it is after the stroke. (Gradio's editor skips its first
     # change event; the empty layer in its value uses that up when the value loads, so the user's first
     # stroke is scored too, not only from the second on.)
@@ -678,8 +702,9 @@ def _build_live():
                         api_name="gan_live_train", time_limit=LONG_S, concurrency_limit=LIMITS.live_runs,
                         concurrency_id="gan-live", trigger_mode="once", show_progress="minimal", preprocess=False)
     stop.click(None, cancels=[event], api_visibility="private")
-    reset.click(lambda: (None, None, None, None), outputs=[grid, chart, status, state], cancels=[event],
-                api_visibility="private")
+    # Reset (and opening the view) shows a fresh, untrained run at step 0: what training will improve.
+    reset.click(gan_live_reset, inputs=[seed], outputs=[grid, chart, status, state], cancels=[event],
+                api_name="gan_live_reset", time_limit=QUICK_S, preprocess=False)
 
 
 def _build_quality():

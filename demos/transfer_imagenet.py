@@ -128,7 +128,9 @@ def attach_attention_gradcam(upload_button, upload_image, sketch_button, sketch,
     """Called inside the Attention Image view's output row: adds the Grad-CAM panel beside the attention
     maps and runs it on the same upload or drawing whenever one is classified."""
     with gr.Column(min_width=160):
-        picture = gr.Image(label="Grad-CAM of the predicted class", interactive=False, elem_id="attn-image-gradcam")
+        gr.Markdown("**Grad-CAM** of the predicted class")
+        picture = gr.Image(label="Grad-CAM of the predicted class", show_label=False, interactive=False,
+                           elem_id="attn-image-gradcam", buttons=[])
         caption = gr.Markdown(ATTENTION_VS_GRADCAM, elem_id="attn-image-gradcam-note")
     upload_button.click(attention_gradcam, [upload_image, model_id], [picture, caption], api_name="attention_gradcam",
                         preprocess=False, time_limit=STANDARD_S)

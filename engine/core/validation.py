@@ -100,14 +100,16 @@ def _open_source(source) -> Image.Image:
     raise ValueError("No image given: upload an image (PNG, JPEG, WebP, BMP, GIF or TIFF) or draw one.")
 
 
-def load_image(source, *, max_pixels: int = MAX_IMAGE_PIXELS, min_side: int = 1) -> Image.Image:
+def load_image(source, *, max_pixels: int = MAX_IMAGE_PIXELS, min_side: int = 1,
+               background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
     """Open and decode an image safely, returning an RGB ``PIL.Image``.
 
     ``source`` may be a path, bytes, a PIL image, a numpy array (HxW or HxWxC),
     or a gradio file payload dict. The pixel count is checked from the header,
     *before* decoding, so a 30000x30000 PNG is refused without allocating it.
-    Alpha is composited onto white; 16-bit, palette, CMYK and grayscale images
-    are converted to 8-bit RGB; EXIF rotation is applied.
+    Alpha is composited onto ``background`` (white; black for a white-ink-on-black sketchpad, whose
+    cleared canvas is transparent); 16-bit, palette, CMYK and grayscale images are converted to 8-bit
+    RGB; EXIF rotation is applied.
     """
     if source is None:
         raise ValueError("No image given: upload an image (PNG, JPEG, WebP, BMP, GIF or TIFF) or draw one.")
@@ -135,11 +137,11 @@ def load_image(source, *, max_pixels: int = MAX_IMAGE_PIXELS, min_side: int = 1)
             image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError) as error:
         raise ValueError(f"The image file is corrupt or truncated ({error}); upload another file.") from None
-    return to_rgb(image)
+    return to_rgb(image, background)
 
 
-def to_rgb(image: Image.Image) -> Image.Image:
-    """Convert any PIL mode to 8-bit RGB, compositing transparency onto white."""
+def to_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB, compositing transparency onto ``background`` (white)."""
     if image.mode in {"I;16", "I;16B", "I;16L", "I"}:
         array = np.asarray(image, dtype=np.float64)
         top = 65535.0 if array.max() > 255 else 255.0
@@ -152,6 +154,6 @@ def to_rgb(image: Image.Image) -> Image.Image:
         image = image.convert("RGBA")
     if image.mode in {"RGBA", "LA", "PA"}:
         rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+        under = Image.new("RGBA", rgba.size, (*background, 255))
+        return Image.alpha_composite(under, rgba).convert("RGB")
     return image.convert("RGB")

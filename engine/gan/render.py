@@ -343,8 +343,13 @@ def live_summary(status: dict) -> KeyFigures:
     """The live digits GAN's status (a /gan_live_train frame)."""
     step, seconds = int(status["step"]), float(status.get("seconds_trained") or 0.0)
     speed = float(status.get("steps_per_second") or 0.0)
+    if step == 0:
+        headline = (f"Step 0: an untrained generator (seed {status.get('seed')}) draws noise for every digit. "
+                    "Press Start to train it here, live; rows are the digits 0-9.")
+    else:
+        headline = f"Step {step:,} after {seconds:.0f} s of training (seed {status.get('seed')}). Rows are the digits 0-9."
     return KeyFigures(
-        headline=f"Step {step:,} after {seconds:.0f} s of training (seed {status.get('seed')}). Rows are the digits 0-9.",
+        headline=headline,
         figures=(
             KeyFigure("Step", f"{step:,}", "generator updates so far"),
             KeyFigure("Trained for", f"{seconds:.1f} s", "on this server's CPU"),

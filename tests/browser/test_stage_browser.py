@@ -67,3 +67,35 @@ def test_junk_parameters_load_normally_with_a_notice(open_page):
     assert "seed='abc'" in notice and "foo" in notice
     assert "GAN" in page.locator("[role=tab][aria-selected=true]").all_inner_texts()
     page.wait_for_function("document.querySelectorAll('#gan-faces-gallery img').length >= 1")  # the app works as usual
+
+
+def _has_image(elem_id: str) -> str:
+    return (f"Array.from(document.querySelectorAll('#{elem_id} img')).some(i => i.complete && i.naturalWidth > 0)")
+
+
+# Every view, opened by clicking its tab as a visitor would, and what shows that its opening result came.
+VIEWS = [
+    ("GAN", "Generate", _has_image("gan-gallery")),
+    ("GAN", "Latent space", _has_image("gan-walk-strip")),
+    ("GAN", "GAN Lab (2-D, live)", _has_image("gan-lab-field")),
+    ("GAN", "Train live", _has_image("gan-live-samples") + " && document.querySelector('#gan-live-card').innerText.includes('Step 0')"),
+    ("Autoencoder", "Anomalies", _has_image("ae-heatmap") + " && " + _has_image("ae-roc")),
+    ("Autoencoder", "Latent space", " && ".join(_has_image(i) for i in ("ae-decoded", "ae-interp-strip", "ae-bottleneck-plot"))),
+    ("Attention", "Decoder", "document.querySelector('#dec-card').innerText.includes('tokens generated')"),
+    ("Attention", "Image", _has_image("attn-image-gradcam")),
+    ("Attention", "Encoder–decoder", "document.querySelector('#s2s-cards').innerText.includes('2021-03-03')"),
+    ("Transfer learning", None, "document.querySelector('#imagenet-label') && document.querySelector('#imagenet-label').innerText.includes('%')"),
+    # GAN > Discriminator score: with the drawing tests (test_browser.py), as its sketchpad keeps Chromium busy.
+]
+
+
+def test_every_view_opens_with_a_result_and_no_error(open_page):
+    # Attention > Decoder once showed "Error" in every output when opened; most views showed empty boxes.
+    page = open_page()
+    for tab, sub, ready in VIEWS:
+        page.get_by_role("tab", name=tab, exact=True).first.click()
+        if sub:
+            page.get_by_role("tab", name=sub, exact=True).first.click()
+        page.wait_for_function(ready)
+        errors = page.get_by_text("Error", exact=True)
+        assert errors.count() == 0, (tab, sub)
