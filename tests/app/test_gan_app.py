@@ -112,6 +112,12 @@ def test_live_digits_training_streams_and_stops(client, server_alive):
     assert len(outputs) >= 2
     grid, chart, status = outputs[-1]
     assert status["step"] > 0 and status["seed"] == 0
+    # Reset (also the view's opening result): a fresh, untrained run of the seed, drawn at step 0.
+    grid, chart, status = client.predict(5, api_name="/gan_live_reset")
+    assert status == {"step": 0, "seconds_trained": 0.0, "steps_per_second": 0.0, "seed": 5}
+    assert open(grid, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(Exception, match="seed"):
+        client.predict(-3, api_name="/gan_live_reset")
     server_alive()
 
 
