@@ -185,7 +185,7 @@ def test_gan_sketchpad_opens_scored_and_reads_a_plain_seven(chromium, app_url):
     assert "as a 7" in card_text(page, "gan-score-card")  # the README's example digit, read by the judge
     page.locator("#gan-sketch-blank").click()  # black, unlike the editor's own (hidden) Clear
     page.wait_for_function("document.querySelector('#gan-sketch-card').innerText.includes('Load a generated digit')")
-    draw(page, "gan-sketch", [[(0.35, 0.3), (0.6, 0.3), (0.45, 0.7)]], steps=3)  # one stroke, mid-canvas
+    draw(page, "gan-sketch", [[(0.35, 0.3), (0.6, 0.3), (0.45, 0.7)]])  # one stroke, mid-canvas
     page.wait_for_function("document.querySelector('#gan-sketch-card').innerText.includes('The judge reads')")
     text = card_text(page, "gan-sketch-card")
     assert "as a 7 (the judge's reading)" in text, text
