@@ -124,6 +124,7 @@ KNOWN = {"tab", "sub", "text", "seed", "digit", "example", "presenter"}
 # hidden views' work in front of the view on screen (a deep link's first result came after ~13 s on 2 cores).
 # The tabs register some of these with demo.load (the API names stay callable); wire() takes them off the load.
 ON_OPEN = {"gan_faces_on_open": ("gan", "faces"), "gan_generate": ("gan", "generate"), "gan_walk": ("gan", "latent"),
+           "gan_interpolate": ("gan", "latent"),
            "gan_score": ("gan", "score"), "gan_sketch_load": ("gan", "score"), "gan_lab_reset": ("gan", "lab"),
            "gan_live_reset": ("gan", "live"),
            "attention_text": ("attention", "text"), "attention_image": ("attention", "image"),

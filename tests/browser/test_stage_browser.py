@@ -76,7 +76,7 @@ def _has_image(elem_id: str) -> str:
 # Every view, opened by clicking its tab as a visitor would, and what shows that its opening result came.
 VIEWS = [
     ("GAN", "Generate", _has_image("gan-gallery")),
-    ("GAN", "Latent space", _has_image("gan-walk-strip")),
+    ("GAN", "Latent space", _has_image("gan-walk-strip") + " && " + _has_image("gan-interp-strip")),
     ("GAN", "GAN Lab (2-D, live)", _has_image("gan-lab-field")),
     ("GAN", "Train live", _has_image("gan-live-samples") + " && document.querySelector('#gan-live-card').innerText.includes('Step 0')"),
     ("Autoencoder", "Anomalies", _has_image("ae-heatmap") + " && " + _has_image("ae-roc")),
