@@ -43,6 +43,23 @@ def test_interpolate_walk_and_score(client, tmp_path):
     assert 0.0 <= sketch_info["realness"] <= 1.0 and sketch_info["class"] == 3
 
 
+def test_sketchpad_reads_a_small_plain_seven_and_a_blank_canvas_is_not_scored(client, tmp_path):
+    # What the sketchpad sends: white ink on the black 256 px canvas (transparent where nothing is drawn).
+    from PIL import Image, ImageOps
+
+    from tests.support import draw_digit
+
+    seven = ImageOps.invert(draw_digit("7", side=256, width=14, scale=0.5, offset=(0.15, 0.1))).convert("RGBA")
+    seven.putalpha(seven.convert("L"))  # ink opaque, the rest transparent
+    seven.save(path := tmp_path / "seven.png")
+    editor = {"background": None, "layers": [], "composite": handle_file(str(path))}
+    info, chart = client.predict(editor, "auto", api_name="/gan_score_sketch")
+    assert (info["class"], info["class_from"], info["judge_reads"]) == (7, "judge", 7), info
+    Image.new("RGB", (256, 256)).save(blank := tmp_path / "blank.png")
+    editor = {"background": None, "layers": [], "composite": handle_file(str(blank))}
+    assert client.predict(editor, "auto", api_name="/gan_score_sketch") == (None, None)  # Blank canvas: the hint stays
+
+
 def test_unreadable_image_gives_clear_error(client, tmp_path, server_alive):
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
