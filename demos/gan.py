@@ -45,6 +45,7 @@ LIVE_DEFAULT_SECONDS = 30  # a Start's default length (was 60): others are waiti
 LAB_DEFAULT_STEPS = 3000  # a Play's default length (was 20,000 in the page)
 LIVE_MAX_SECONDS = 110  # one Start runs at most this long (the event's time limit is 120 s)
 SKETCH_SIDE = 256  # the sketchpad canvas: a 32x32 digit enlarged 8x
+SKETCH_HINT = "Load a generated digit, or draw one (white ink on the black canvas), to see its score."
 
 HUB_FORMAT = """
 Any Hugging Face Hub repo in NeuroDeck's format loads here (the app must be online):
@@ -203,7 +204,7 @@ def gan_score_sketch(editor, digit="auto", history=None):
     composite = editor_composite(editor, "gan-sketch")  # a file, or the drawing the browser streamed (by id)
     if composite is None:
         raise ValueError("The sketchpad is empty: load a generated digit or draw one (white ink on black).")
-    # White ink on black: where the canvas is transparent (after Clear canvas) it is black, not white.
+    # White ink on black: a transparent part of the composite is black canvas, not white paper.
     pil = validation.load_image(composite, max_pixels=LIMITS.digit_image_pixels, background=(0, 0, 0))
     if max(high for _, high in pil.getextrema()) == 0:  # a blank (all-black) canvas: nothing to score yet
         return None, None, []
@@ -226,7 +227,7 @@ def _card(summary: str, hint: str, reference: bool = False):
 gan_generate_card = _card("generate_summary", "Press Generate to make digits.")
 gan_interp_card = _card("interpolation_summary", "Press Interpolate.")
 gan_score_card = _card("realness_summary", "Upload a digit and press Score upload.", reference=True)
-gan_sketch_card = _card("realness_summary", "Load a generated digit, or draw one (white ink on the black canvas), to see its score.", reference=True)
+gan_sketch_card = _card("realness_summary", SKETCH_HINT, reference=True)
 gan_lab_card = _card("lab_summary", "Press Play, Step or Reset.")
 gan_live_card = _card("live_summary", "Press Start to train.")
 gan_quality_card = _card("quality_summary", "Press Re-measure now to score the generator again.")
@@ -561,7 +562,7 @@ def _build_score():
                                   brush=gr.Brush(colors=["#ffffff", "#000000"], default_color="#ffffff", default_size=12),
                                   format="png", label="Scribble here", elem_id="gan-sketch")
             live_editor(sketch)  # its change event streams the drawing: gan_score_sketch resolves it by id
-            sketch_card = result_card("gan-sketch-card", "Load a generated digit, or draw one (white ink on the black canvas), to see its score.")
+            sketch_card = result_card("gan-sketch-card", SKETCH_HINT)
             history_chart = gr.Image(label="Realness history", show_label=False, interactive=False,
                                      elem_id="gan-sketch-history", buttons=[])
             with gr.Accordion("Details (JSON)", open=False, elem_id="gan-sketch-details"):

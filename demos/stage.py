@@ -123,15 +123,18 @@ KNOWN = {"tab", "sub", "text", "seed", "digit", "example", "presenter"}
 # the tab selected when the page starts and for a tab a deep link selects. A page load used to queue all the
 # hidden views' work in front of the view on screen (a deep link's first result came after ~13 s on 2 cores).
 # The tabs register some of these with demo.load (the API names stay callable); wire() takes them off the load.
-ON_OPEN = {"gan_faces_on_open": ("gan", "faces"), "gan_generate": ("gan", "generate"), "gan_walk": ("gan", "latent"),
-           "gan_interpolate": ("gan", "latent"),
-           "gan_score": ("gan", "score"), "gan_sketch_load": ("gan", "score"), "gan_lab_reset": ("gan", "lab"),
-           "gan_live_reset": ("gan", "live"),
-           "attention_text": ("attention", "text"), "attention_image": ("attention", "image"),
-           "attention_gradcam": ("attention", "image"),
-           "ae_denoise": ("autoencoder", "denoise"), "anomaly_threshold": ("autoencoder", "anomalies"),
-           "ae_latent_map": ("autoencoder", "latent"), "attention_decoder_open": ("attention", "decoder"),
-           "seq2seq_view_on_load": ("attention", "seq2seq"), "imagenet_classify_on_load": ("transfer", None)}
+ON_OPEN = {
+    "gan_faces_on_open": ("gan", "faces"), "gan_generate": ("gan", "generate"),
+    "gan_walk": ("gan", "latent"), "gan_interpolate": ("gan", "latent"),
+    "gan_score": ("gan", "score"), "gan_sketch_load": ("gan", "score"),
+    "gan_lab_reset": ("gan", "lab"), "gan_live_reset": ("gan", "live"),
+    "ae_denoise": ("autoencoder", "denoise"), "anomaly_threshold": ("autoencoder", "anomalies"),
+    "ae_latent_map": ("autoencoder", "latent"),
+    "attention_text": ("attention", "text"), "attention_decoder_open": ("attention", "decoder"),
+    "attention_image": ("attention", "image"), "attention_gradcam": ("attention", "image"),
+    "seq2seq_view_on_load": ("attention", "seq2seq"),
+    "imagenet_classify_on_load": ("transfer", None),
+}
 
 
 @dataclass(frozen=True)

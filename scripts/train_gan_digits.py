@@ -47,26 +47,28 @@ def main() -> None:
     discriminator.save_pretrained(args.out / DISCRIMINATOR_SUBFOLDER, safe_serialization=True)
     record = {"config": dataclasses.asdict(config), "metrics": metrics}
     if (args.judge / "config.json").is_file():
-        from engine.gan.judge import DigitJudge, evaluate_generator
-
-        judge = DigitJudge.from_pretrained(args.judge, use_safetensors=True)
-        quality = evaluate_generator(generator, judge, samples=1000)
-        record["quality"] = quality.as_dict()
-        print(json.dumps(record["quality"], indent=2))
+        record["quality"] = quality(generator, args.judge)
     (args.out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(metrics), f"saved to {args.out}")
 
 
+def quality(generator, judge_folder: Path) -> dict:
+    """The generator's quality figures on 1,000 samples with the judge in ``judge_folder`` (printed too)."""
+    from engine.gan.judge import DigitJudge, evaluate_generator
+
+    judge = DigitJudge.from_pretrained(judge_folder, use_safetensors=True)
+    figures = evaluate_generator(generator, judge, samples=1000).as_dict()
+    print(json.dumps(figures, indent=2))
+    return figures
+
+
 def measure_only(out: Path, judge_folder: Path) -> None:
     """Rewrite the ``quality`` block of out/training.json for the generator already in ``out``."""
-    from engine.gan.judge import DigitJudge, evaluate_generator
     from engine.gan.models import ConditionalGenerator
 
     generator = ConditionalGenerator.from_pretrained(out, subfolder=GENERATOR_SUBFOLDER, use_safetensors=True).eval()
-    judge = DigitJudge.from_pretrained(judge_folder, use_safetensors=True)
     record = json.loads((out / "training.json").read_text())
-    record["quality"] = evaluate_generator(generator, judge, samples=1000).as_dict()
-    print(json.dumps(record["quality"], indent=2))
+    record["quality"] = quality(generator, judge_folder)
     (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
 
 

@@ -16,7 +16,7 @@ from transformers import ViTConfig, ViTForImageClassification
 
 from engine.core.augment import random_affine
 from engine.core.datasets import digits_split, upscale_digits
-from engine.core.digit_input import SEVEN, plain_sevens
+from engine.core.digit_input import with_plain_sevens
 from engine.core.seeding import seed_everything, torch_generator
 
 DIGIT_LABELS = [str(d) for d in range(10)]
@@ -77,9 +77,7 @@ def train_digits_vit(
     split = digits_split()
     train_images, train_labels = split.train_images, split.train_labels
     if config.plain_sevens:  # most of the dataset's 7s have a crossbar; users mostly draw them plain
-        extra = plain_sevens(split.train_images, split.train_labels)
-        train_images = np.concatenate([train_images, extra])
-        train_labels = np.concatenate([train_labels, np.full(len(extra), SEVEN, dtype=train_labels.dtype)])
+        train_images, train_labels = with_plain_sevens(train_images, train_labels)
     train_x = upscale_digits(train_images, config.image_size)
     train_y = torch.as_tensor(train_labels)
     test_x = upscale_digits(split.test_images, config.image_size)

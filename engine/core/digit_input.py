@@ -116,3 +116,10 @@ def plain_sevens(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     # Only where something was erased: a 7 that already had no bar would just be duplicated.
     kept = [p for p, s in zip(plain, sevens) if float(np.abs(p - s).sum()) > 1.0]
     return np.stack(kept) if kept else np.zeros((0, 8, 8), np.float32)
+
+
+def with_plain_sevens(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) with the :func:`plain_sevens` of ``images`` appended, labelled 7."""
+    extra = plain_sevens(images, labels)
+    return (np.concatenate([images, extra]),
+            np.concatenate([labels, np.full(len(extra), SEVEN, dtype=np.asarray(labels).dtype)]))

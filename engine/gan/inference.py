@@ -226,6 +226,23 @@ def latent_walk(generator, seed, digit=0, direction_seed=1, amounts=(0.0,), psi=
 
 
 # ----------------------------------------------------------------------------------------- scoring
+def _as_drawn(image: Image.Image, size: int) -> np.ndarray | None:
+    """A square image on a dark background whose side is a multiple of ``size`` (a generated digit, or one
+    shown enlarged on the sketchpad), area-averaged straight down to (size, size); None for anything else."""
+    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    height, width = gray.shape
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if height == width and width % size == 0 and np.median(border) < 0.5:
+        factor = width // size
+        return gray.reshape(size, factor, size, factor).mean((1, 3)).astype(np.float32)
+    return None
+
+
+def _training_layout(image: Image.Image, size: int) -> np.ndarray:
+    """Cropped, centred and reduced to 8x8 like scikit-learn's digits (``image_to_digit8``), then upscaled."""
+    return upscale_digits(image_to_digit8(image), size)[0, 0].numpy()
+
+
 def image_to_gan_input(image: Image.Image, size: int = 32) -> np.ndarray:
     """An RGB PIL image -> (size, size) float32 in [0, 1], ink = 1, in the training data's layout.
 
@@ -234,14 +251,8 @@ def image_to_gan_input(image: Image.Image, size: int = 32) -> np.ndarray:
     digit scores exactly as generated. Anything else (photos, drawings on white) is cropped and
     reduced to 8x8 like scikit-learn's digits, then upscaled.
     """
-    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    height, width = gray.shape
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if height == width and width % size == 0 and np.median(border) < 0.5:
-        factor = width // size
-        return gray.reshape(size, factor, size, factor).mean((1, 3)).astype(np.float32)
-    digit8 = image_to_digit8(image)
-    return upscale_digits(digit8, size)[0, 0].numpy()
+    pixels = _as_drawn(image, size)
+    return pixels if pixels is not None else _training_layout(image, size)
 
 
 def image_to_judge_view(image: Image.Image, size: int = 32) -> np.ndarray | None:
@@ -252,7 +263,7 @@ def image_to_judge_view(image: Image.Image, size: int = 32) -> np.ndarray | None
     but is read by the judge in this layout too: read as drawn, three in five such sketches were misread.
     """
     try:
-        return upscale_digits(image_to_digit8(image), size)[0, 0].numpy()
+        return _training_layout(image, size)
     except ValueError:  # no visible strokes: the judge reads the pixels as they are
         return None
 
@@ -315,9 +326,16 @@ def score_realness(discriminator, judge, image: np.ndarray, digit="auto", judge_
     )
 
 
-def score_image(image: Image.Image, digit="auto") -> Realness:
-    """Score an uploaded or drawn RGB image with the committed D and judge (see ``score_realness``)."""
-    return score_realness(load_discriminator(), load_judge(), image_to_gan_input(image), digit, image_to_judge_view(image))
+def score_image(image: Image.Image, digit="auto", size: int = 32) -> Realness:
+    """Score an uploaded or drawn RGB image with the committed D and judge (see ``score_realness``).
+
+    Pixels kept as drawn are read by the judge in the training layout too; an image that had to be
+    brought into that layout already is in it, so the judge reads it once.
+    """
+    pixels = _as_drawn(image, size)
+    if pixels is None:
+        return score_realness(load_discriminator(), load_judge(), _training_layout(image, size), digit)
+    return score_realness(load_discriminator(), load_judge(), pixels, digit, image_to_judge_view(image, size))
 
 
 # ----------------------------------------------------------------------------------------- figures

@@ -28,7 +28,7 @@ from torch import nn
 
 from engine.core.augment import random_affine
 from engine.core.datasets import digits_split, upscale_digits
-from engine.core.digit_input import SEVEN, plain_sevens
+from engine.core.digit_input import with_plain_sevens
 from engine.core.seeding import seed_everything, torch_generator
 
 
@@ -96,9 +96,7 @@ def train_judge(
     split = digits_split()
     train_images, train_labels = split.train_images, split.train_labels
     if config.plain_sevens:
-        extra = plain_sevens(train_images, train_labels)
-        train_images = np.concatenate([train_images, extra])
-        train_labels = np.concatenate([train_labels, np.full(len(extra), SEVEN, dtype=train_labels.dtype)])
+        train_images, train_labels = with_plain_sevens(train_images, train_labels)
     train_x = upscale_digits(train_images, config.image_size)
     train_y = torch.as_tensor(train_labels)
     test_x = upscale_digits(split.test_images, config.image_size)
