@@ -6,7 +6,6 @@ Run ``python app.py`` and open http://127.0.0.1:7860 (or ``$GRADIO_SERVER_PORT``
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import threading
@@ -19,8 +18,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import gradio as gr  # noqa: E402
 
 from demos import attention, autoencoder, gan, stage, transfer  # noqa: E402
-from demos.common import CARD_CSS, STAGE_CSS  # noqa: E402
-from demos import admission  # noqa: E402
+from demos.common import gradio_patches  # noqa: E402
+from demos.common.cards import CARD_CSS  # noqa: E402
 from engine.core import settings  # noqa: E402
 from engine.core.validation import MAX_UPLOAD_BYTES  # noqa: E402
 
@@ -41,23 +40,6 @@ def ping() -> str:
     return "pong" if WARM_UP_DONE.is_set() else "warming up"
 
 
-@contextlib.contextmanager
-def _no_app_rebuild():
-    """Skip the FastAPI app that gradio's ``queue()`` rebuilds (~0.45 s of start-up for this app's routes).
-
-    ``Blocks.__exit__`` has just built it and ``launch()`` builds it again, so the copy made in between
-    is never served; the queue itself is set up by ``queue()`` as usual.
-    """
-    from gradio.routes import App
-
-    create_app = App.__dict__["create_app"]
-    App.create_app = staticmethod(lambda blocks, *args, **kwargs: blocks.app)
-    try:
-        yield
-    finally:
-        App.create_app = create_app
-
-
 def build_app() -> gr.Blocks:
     """Assemble every tab into one Blocks app (not launched)."""
     with gr.Blocks(title="NeuroDeck", delete_cache=(CACHE_SWEEP_S, CACHE_MAX_AGE_S)) as demo:
@@ -72,9 +54,10 @@ def build_app() -> gr.Blocks:
         stage.wire(demo, presenter, copy_link, link, notice)
         # An empty endpoint: benchmarks subtract its round-trip to isolate model + rendering time.
         gr.api(ping, api_name="ping", api_visibility="undocumented")
-    with _no_app_rebuild():  # the FastAPI app is built at the end of the Blocks and again by launch()
+    with gradio_patches.no_app_rebuild():  # the FastAPI app is built at the end of the Blocks and again by launch()
         demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
-    admission.install(demo)  # per-session and per-expensive-endpoint caps on waiting requests
+    gradio_patches.admission_control(demo)  # per-session and per-expensive-endpoint caps on waiting requests
+    gradio_patches.atomic_cache_writes()
     return demo
 
 
@@ -127,25 +110,8 @@ def warm_up() -> None:
     WARM_UP_DONE.set()
 
 
-def _patient_localhost_check() -> None:
-    """Gradio's launch() HEADs the local URL once with a 3 s timeout and refuses to start when that times
-    out. On a busy 2-core machine the first page render of this large app can take longer; retry a few
-    times before giving up (the server itself is already listening)."""
-    from gradio import networking
-
-    check = networking.url_ok
-    if getattr(check, "patient", False):
-        return
-
-    def patient(url: str) -> bool:
-        return any(check(url) for _ in range(5))
-
-    patient.patient = True
-    networking.url_ok = patient
-
-
 def main() -> None:
-    _patient_localhost_check()
+    gradio_patches.patient_localhost_check()
     demo = build_app()
     demo.launch(
         prevent_thread_lock=True,
@@ -153,7 +119,7 @@ def main() -> None:
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         max_file_size=MAX_UPLOAD_BYTES,
         theme=gr.themes.Soft(),
-        css=stage.CSS + CARD_CSS + STAGE_CSS,
+        css=stage.CSS + CARD_CSS,
     )
     if settings.get().warm_up:
         threading.Thread(target=warm_up, name="neurodeck-warm-up", daemon=True).start()

@@ -18,7 +18,11 @@ from gradio.components.plot import PlotData
 from demos import attention_decoder
 from demos import attention_seq2seq
 from demos import transfer_imagenet
-from demos.common import STANDARD_S, LargeJSON, engine_module, session_id, user_errors
+from demos.common.limits import STANDARD_S
+from demos.common.payloads import LargeJSON
+from demos.common.legacy import engine_module
+from demos.common.sessions import session_id
+from demos.common.errors import user_errors
 from engine.core.registry import SOURCES
 from engine.core.settings import LIMITS
 

@@ -13,7 +13,8 @@ import json
 import gradio as gr
 from gradio.components.plot import PlotData
 
-from demos.common import engine_module, user_errors
+from demos.common.legacy import engine_module
+from demos.common.errors import user_errors
 
 DEFAULT_MODEL = "smollm2"
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"

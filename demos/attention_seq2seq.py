@@ -15,7 +15,10 @@ import time
 import gradio as gr
 from gradio.components.plot import PlotData
 
-from demos.common import LONG_S, QUICK_S, STANDARD_S, LargeJSON, engine_module, user_errors
+from demos.common.limits import LONG_S, QUICK_S, STANDARD_S
+from demos.common.payloads import LargeJSON
+from demos.common.legacy import engine_module
+from demos.common.errors import user_errors
 from engine.attention.seq2seq import data as seq2seq_data
 from engine.attention.seq2seq.results import MODEL_KINDS
 

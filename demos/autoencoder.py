@@ -15,7 +15,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from demos.common import STANDARD_S, card_formatter, engine_module, result_card, show_card, user_errors
+from demos.common.limits import STANDARD_S
+from demos.common.cards import card_formatter, result_card, show_card
+from demos.common.legacy import engine_module
+from demos.common.errors import user_errors
 from engine.autoencoder.noise import NOISE_KINDS, NOISE_LEVELS
 from engine.core.registry import ASSETS_DIR
 from engine.core.settings import LIMITS
@@ -194,7 +197,7 @@ def bottleneck():
 # ------------------------------------------------------------------ cards
 def _card(summary: str, hint: str):
     """A card formatter through ``engine.autoencoder.render.<summary>``."""
-    return card_formatter("autoencoder.render", summary, hint, f"ae_{summary}_card")
+    return card_formatter(lambda *args: getattr(engine_module("autoencoder.render"), summary)(*args), hint, f"ae_{summary}_card")
 
 
 ae_denoise_card = _card("denoise_summary", "Pick a photo, then press Add noise and denoise.")

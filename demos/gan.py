@@ -22,10 +22,13 @@ import gradio as gr
 from gradio import utils as gradio_utils
 
 from engine.gan.lab_config import COLLAPSE_PRESET, DATASETS, LIVE_FIELDS, LOSSES, OPTIMIZERS, UI_FIELDS, LabConfig
-from demos.common import (LONG_S, QUICK_S, STANDARD_S, card_formatter, editor_composite, engine_module, live_editor,
-                          result_card, show_card, user_errors)
+from demos.common.limits import LONG_S, QUICK_S, STANDARD_S
+from demos.common.cards import card_formatter, result_card, show_card
+from demos.common.editors import editor_composite, live_editor
+from demos.common.legacy import engine_module
+from demos.common.errors import user_errors
 from demos import gan_faces
-from demos.common import session_id
+from demos.common.sessions import session_id
 from engine.core.registry import ASSETS_DIR
 from engine.core.settings import LIMITS
 
@@ -220,7 +223,7 @@ def _realness_reference():
 
 def _card(summary: str, hint: str, reference: bool = False):
     """A card formatter through ``engine.gan.render.<summary>``; ``reference`` adds D's measured yardstick."""
-    return card_formatter("gan.render", summary, hint, f"gan_{summary}_card",
+    return card_formatter(lambda *args: getattr(engine_module("gan.render"), summary)(*args), hint, f"gan_{summary}_card",
                           _realness_reference if reference else None)
 
 

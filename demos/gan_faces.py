@@ -17,7 +17,9 @@ from pathlib import Path
 import gradio as gr
 from gradio import utils as gradio_utils
 
-from demos.common import LONG_S, QUICK_S, STANDARD_S, engine_module, user_errors
+from demos.common.limits import LONG_S, QUICK_S, STANDARD_S
+from demos.common.legacy import engine_module
+from demos.common.errors import user_errors
 
 SIZES = [256, 512, 1024]
 DEFAULT_SEED = 0

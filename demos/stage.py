@@ -33,8 +33,26 @@ HEADER = """
 </div>
 """
 
-# The stage's own rules; app.py adds demos.common's CARD_CSS (result cards) and STAGE_CSS (phones, pixel art).
+# The page's rules: the header, presenter mode, phones, pixel art (elem_ids from the views). Cards carry their own.
 CSS = """
+/* Tabs that do not fit (a phone) go to Gradio's overflow menu: it says what it is instead of an unlabelled
+   "...", and on a phone tighter tabs leave more of them in view (the hidden measuring row gets the same padding). */
+.overflow-menu > button { width: auto !important; display: inline-flex !important; align-items: center; gap: 4px;
+  padding: 0 8px !important; border: 1px solid var(--border-color-primary, #d4d4d8); border-radius: 6px; }
+.overflow-menu > button::after { content: "More tabs"; font-size: var(--text-md, 14px); white-space: nowrap; }
+@media (max-width: 640px) {
+  .tab-container > button { padding-left: 8px !important; padding-right: 8px !important; }
+}
+/* Small generated images (8x8 to 128 px) are shown enlarged with crisp pixels, never blurred. */
+#gan-gallery img, #gan-interp-strip img, #gan-walk-image img, #gan-walk-strip img, #gan-live-samples img,
+#gan-sketch-history img, #ae-heatmap img, #ae-mask img, #ae-decoded img, #ae-interp-strip img,
+#attn-image-rollout img, #attn-image-head img { image-rendering: pixelated; }
+/* The anomaly heatmap and mask fill their column: at least 384 px wide. */
+#ae-heatmap img, #ae-mask img { width: 100%; min-width: 384px; height: auto; max-height: none; object-fit: contain; }
+#ae-heatmap, #ae-mask { min-width: 384px; }
+/* The GAN sketchpad is white ink on black: the editor's own Clear leaves a white canvas on which white ink
+   is invisible, so the tab's "Blank canvas" button (black) replaces it. */
+#gan-sketch button[aria-label='Clear canvas'] { display: none !important; }
 .nd-header h1 { margin: 0; font-size: 1.9em; line-height: 1.2; }
 .nd-tagline { display: block; font-size: 0.95rem; line-height: 1.3; font-weight: 400; color: var(--body-text-color-subdued); }
 /* The header is one short bar, so a result is in view at 1280x720 without scrolling. */

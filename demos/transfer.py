@@ -11,7 +11,10 @@ import gradio as gr
 
 from demos import transfer_imagenet
 from demos.attention import FINETUNED
-from demos.common import LONG_S, PUSH_S, STANDARD_S, TRAINING_S, engine_module, session_id, user_errors
+from demos.common.limits import LONG_S, PUSH_S, STANDARD_S, TRAINING_S
+from demos.common.legacy import engine_module
+from demos.common.sessions import session_id
+from demos.common.errors import user_errors
 from engine.transfer.data import BUILTIN_DATASETS
 from engine.transfer.options import DEFAULT_IMAGE_BACKBONE, STRATEGIES, STRATEGY_LABELS, image_backbone_choices
 

@@ -11,7 +11,9 @@ import functools
 
 import gradio as gr
 
-from demos.common import STANDARD_S, engine_module, user_errors
+from demos.common.limits import STANDARD_S
+from demos.common.legacy import engine_module
+from demos.common.errors import user_errors
 from engine.transfer.fewshot import photo_path
 from engine.transfer.options import IMAGENET_LAYER_GRIDS, IMAGENET_LAYERS
 

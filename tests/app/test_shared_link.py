@@ -292,7 +292,7 @@ def test_denoise_huge_seed_and_oversized_images_are_refused_up_front(client, ser
 
 
 def test_admission_caps_waiting_requests_per_session_and_per_expensive_endpoint():
-    from demos.admission import refusal
+    from demos.common.admission import refusal
 
     def event(session, api_name):
         return SimpleNamespace(session_hash=session, fn=SimpleNamespace(api_name=api_name))
@@ -313,9 +313,9 @@ def test_gradio_never_rewrites_a_cached_image_that_may_be_in_download(tmp_path):
 
     from gradio import processing_utils
 
-    from demos.admission import atomic_cache_writes
+    from demos.common.gradio_patches import atomic_cache_writes
 
-    atomic_cache_writes()  # app.build_app() does this through admission.install
+    atomic_cache_writes()  # app.build_app() applies it
     image = Image.new("RGB", (8, 8), (10, 20, 30))
     path = processing_utils.save_pil_to_cache(image, str(tmp_path), format="png")
     with Image.open(path) as saved:

@@ -1,62 +1,54 @@
-"""Who may join the queue: one session cannot fill it, and expensive endpoints keep a short line.
+"""Every place NeuroDeck changes gradio's own behaviour, written against gradio 6.31.0.
 
-gradio's queue has one global ``max_size``; one client's burst of 120 ``/gan_quality`` calls took all 64
-places (and everyone else's calls were refused with it). :func:`install` puts a check in front of the
-queue's ``push``: a session may have at most ``LIMITS.queued_per_session`` requests waiting, and an
-endpoint in :data:`EXPENSIVE` at most ``LIMITS.expensive_queued`` waiting across all sessions. A refused
-request gets HTTP 503 ("queue full") with a message saying which limit it hit; nothing it asked for runs.
+Each patch exists because gradio 6.31 has no supported API for it (its supported options are used everywhere
+else). ``tests/demos/test_gradio_patches.py`` fails when gradio's version or one of the patched attributes
+changes, so an upgrade is a deliberate step:
 
-Cancelled requests never start: gradio removes a waiting request from the queue when its client cancels
-or disconnects (tested in tests/app/test_shared_link.py), so only a request that was already running
-finishes its current step.
-
-:func:`atomic_cache_writes` fixes the same race as the GAN gallery's (issue 14 #1) inside gradio: an image
-output is saved under a name made of its content's hash, and gradio rewrote that file on every request, so
-two identical requests at once rewrote a file while it was being downloaded (measured by
-benchmarks/bench_load.py: "peer closed connection without sending complete message body" on /attention_text).
+- :func:`no_app_rebuild`: ``queue()`` rebuilds the FastAPI app that the end of the Blocks has just built and
+  ``launch()`` builds again; the copy in between is never served (about 0.45 s of start-up).
+- :func:`admission_control`: a check in front of the queue's ``push`` (gradio's ``max_size`` is one global
+  cap; per-session and per-endpoint caps have no option), policy in :mod:`demos.common.admission`.
+- :func:`atomic_cache_writes`: an image output is saved under a name made of its content's hash, and gradio
+  rewrote that file on every request, so two identical requests at once rewrote a file while it was being
+  downloaded ("peer closed connection without sending complete message body").
+- :func:`patient_localhost_check`: ``launch()`` HEADs the local URL once with a 3 s timeout and refuses to
+  start when that times out; on a busy 2-core machine the first render of this app can take longer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
 
 import gradio as gr
 
-from engine.core.settings import LIMITS
+from demos.common.admission import EXPENSIVE, refusal
 
-# Endpoints that hold a core for seconds per call: their events also run one at a time (concurrency 1).
-EXPENSIVE = frozenset({"gan_quality", "ae_bottleneck", "ae_hub_roundtrip"})
-
-
-def _waiting(queue):
-    for event_queue in list(queue.event_queue_per_concurrency_id.values()):
-        yield from list(event_queue.queue)
+GRADIO_VERSION = "6.31.0"  # the version these patches were written and tested against
 
 
-def refusal(queue, session_hash: str | None, api_name: str | None, joining: dict | None = None) -> str | None:
-    """Why this request may not join the queue now, or None. ``joining`` counts requests still being added."""
-    joining = joining or {}
-    waiting = list(_waiting(queue))
-    mine = sum(1 for event in waiting if event.session_hash == session_hash) + joining.get(session_hash, 0)
-    if session_hash and mine >= LIMITS.queued_per_session:
-        return (f"Queue is full for this session: it already has {LIMITS.queued_per_session} requests waiting. "
-                "Wait for them to finish (or cancel them), then try again.")
-    if api_name in EXPENSIVE:
-        same = sum(1 for event in waiting if getattr(event.fn, "api_name", None) == api_name) + joining.get(api_name, 0)
-        if same >= LIMITS.expensive_queued:
-            return (f"Queue is full for /{api_name}: {same} requests are already waiting for it (it runs one at a "
-                    "time and takes seconds each). Try again in a minute.")
-    return None
+@contextlib.contextmanager
+def no_app_rebuild():
+    """Skip the FastAPI app that gradio's ``queue()`` rebuilds (~0.45 s of start-up for this app's routes).
+
+    ``Blocks.__exit__`` has just built it and ``launch()`` builds it again, so the copy made in between
+    is never served; the queue itself is set up by ``queue()`` as usual.
+    """
+    from gradio.routes import App
+
+    create_app = App.__dict__["create_app"]
+    App.create_app = staticmethod(lambda blocks, *args, **kwargs: blocks.app)
+    try:
+        yield
+    finally:
+        App.create_app = create_app
 
 
-def install(demo: gr.Blocks) -> None:
-    """Wrap ``demo``'s queue (after ``demo.queue(...)``) with the per-session and per-endpoint caps,
-    and make gradio's cache writes atomic."""
+def admission_control(demo: gr.Blocks) -> None:
+    """Wrap ``demo``'s queue (after ``demo.queue(...)``) with the per-session and per-endpoint caps."""
     from gradio import route_utils
-
-    atomic_cache_writes()
 
     queue = demo._queue
     push = queue.push
@@ -125,3 +117,20 @@ def atomic_cache_writes() -> None:
     save_pil_to_cache._neurodeck_atomic = True
     pu.save_pil_to_cache = save_pil_to_cache
     pu.save_bytes_to_cache = save_bytes_to_cache
+
+
+def patient_localhost_check() -> None:
+    """Gradio's launch() HEADs the local URL once with a 3 s timeout and refuses to start when that times
+    out. On a busy 2-core machine the first page render of this large app can take longer; retry a few
+    times before giving up (the server itself is already listening)."""
+    from gradio import networking
+
+    check = networking.url_ok
+    if getattr(check, "patient", False):
+        return
+
+    def patient(url: str) -> bool:
+        return any(check(url) for _ in range(5))
+
+    patient.patient = True
+    networking.url_ok = patient

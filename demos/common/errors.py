@@ -1,0 +1,57 @@
+"""Engine errors as messages a user can act on.
+
+The engine raises ``ValueError`` for bad input; a handler decorated with :func:`user_errors` shows it as a
+``gr.Error`` and logs one line (an expected error is not a server fault, so no traceback). Anything else is a
+bug: logged with its traceback, shown as a short generic message, and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+
+import gradio as gr
+
+log = logging.getLogger("neurodeck")
+
+
+def as_gradio_error(error: Exception, where: str = "") -> gr.Error:
+    """The ``gr.Error`` to show for ``error`` (logged: one line if expected, a traceback if not)."""
+    if isinstance(error, gr.Error):
+        log.info("user error in %s: %s", where or "a handler", error.message)
+        return error
+    if isinstance(error, ValueError):
+        log.info("user error in %s: %s", where or "a handler", error)
+        return gr.Error(str(error), print_exception=False)
+    log.exception("Unexpected error in %s", where or "a handler")
+    return gr.Error(f"Something went wrong ({type(error).__name__}). Try another input; the app is still running.",
+                    print_exception=False)
+
+
+def user_errors(fn):
+    """Decorate a handler so ``ValueError`` becomes a ``gr.Error`` the user can read.
+
+    Any other exception is logged with its stack trace and shown as a short generic message, so internals
+    never leak and the server keeps serving. Generator handlers (streaming events) are wrapped as generators.
+    """
+    where = getattr(fn, "__name__", "a handler")
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def generator_wrapper(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001
+                raise as_gradio_error(error, where) from None
+
+        return generator_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001
+            raise as_gradio_error(error, where) from None
+
+    return wrapper

@@ -1,0 +1,68 @@
+"""A view's opening result, run once per page when the view is first opened.
+
+The stage registers each view's :class:`~demos.common.contract.OnOpen` on its tab's ``select`` event (which
+gradio also fires for the tab selected when the page starts and for a tab a deep link selects). A page load
+used to queue every hidden view's work in front of the view on screen.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import gradio as gr
+
+from demos.common.contract import OnOpen
+
+
+def once(fn, n_outputs: int):
+    """``fn`` run at most once per page: ``run(done, *inputs)`` returns ``(True, *fn(*inputs))`` the first time
+    and skips every output afterwards. A generator ``fn`` (a streaming view) gives a generator ``run`` that
+    yields ``(True, *item)`` for each of its items. A ``fn`` that takes ``request: gr.Request`` gets it (gradio
+    fills it in from the wrapper's signature)."""
+    wants_request = "request" in inspect.signature(fn).parameters
+
+    def call(inputs):
+        request = None
+        if wants_request:
+            *inputs, request = inputs
+        return fn(*inputs, request=request) if wants_request else fn(*inputs)
+
+    def flagged(result):
+        return (True, *(result if n_outputs > 1 else (result,)))
+
+    if inspect.isgeneratorfunction(fn):
+
+        def run(done, *inputs):
+            if done:
+                yield (gr.skip(),) * (1 + n_outputs)
+                return
+            for item in call(inputs):
+                yield flagged(item)
+    else:
+
+        def run(done, *inputs):
+            if done:
+                return (gr.skip(),) * (1 + n_outputs)
+            return flagged(call(inputs))
+
+    run.__name__ = getattr(fn, "__name__", "on_open")
+    run.__wrapped_on_open__ = fn  # the view's own handler (tests check the wrapper keeps its kind)
+    if wants_request:
+        positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        run.__signature__ = inspect.Signature([
+            inspect.Parameter("done", positional),
+            *[inspect.Parameter(f"input_{i}", positional) for i in range(len(inspect.signature(fn).parameters) - 1)],
+            inspect.Parameter("request", positional, default=None, annotation=gr.Request)])
+    return run
+
+
+def wire_on_open(spec: OnOpen, attach) -> gr.events.Dependency:
+    """Register ``spec`` (and its ``then`` chain) through ``attach`` (e.g. ``lambda **kw: gr.on(triggers, **kw)``),
+    each step at most once per page: one ``gr.State`` flag per step."""
+    done = gr.State(False)
+    dependency = attach(fn=once(spec.fn, len(spec.outputs)), inputs=[done, *spec.inputs], outputs=[done, *spec.outputs],
+                        api_visibility="private", show_progress="minimal", preprocess=spec.preprocess,
+                        postprocess=spec.postprocess, time_limit=spec.time_limit)
+    for child in spec.then:
+        wire_on_open(child, dependency.then)
+    return dependency
