@@ -1,86 +1,222 @@
-"""Deep-link parsing: every parameter is cleaned, nothing raises, what is dropped is named."""
+"""The stage on the tab contract: deep links parsed against the views' own handles, opening results once per page,
+and the app-wide rules (every view has handles, no view imports another, public API surface)."""
 
 from __future__ import annotations
 
-from demos.stage import MAX_SEED, DeepLink, parse_query, photo_examples
+import ast
+import inspect
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from demos.common.contract import CrossLink, LinkParam, OnOpen, TabHandles, ViewHandles
+from demos.common.opening import once
+from demos.stage import Views, build_header, check_value, parse_query, wire
+
+ROOT = Path(__file__).resolve().parents[2]
+PHOTOS = {"flower": "/assets/flower.png", "cat": "/assets/cat.png"}
 
 
-def test_full_links_are_understood():
-    link = parse_query({"tab": "attention", "sub": "text", "text": "The cat sat.", "presenter": "1"})
-    assert link == DeepLink(tab="attention", sub="text", text="The cat sat.", presenter=True)
-    link = parse_query({"tab": "GAN", "seed": "7", "digit": "3"})
-    assert (link.tab, link.sub, link.seed, link.digit, link.notices) == ("gan", "generate", 7, "3", ())
+def _toy_app():
+    """Two tabs built as real views would be: GAN (faces, generate), Attention (text)."""
+    with gr.Blocks() as demo:
+        header = build_header()
+        with gr.Tabs() as app_tabs:
+            with gr.Tab("GAN", id="gan", elem_id="tab-gan") as gan_page:
+                with gr.Tabs(elem_id="gan-subtabs") as gan_subtabs:
+                    with gr.Tab("Faces", id="gan-faces", elem_id="tab-gan-faces") as faces_page:
+                        seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1)
+                        psi = gr.Slider(0, 1, value=0.7)
+                        face = gr.Image()
+                    with gr.Tab("Generate", id="gan-generate", elem_id="tab-gan-generate") as generate_page:
+                        g_seed = gr.Number(0, precision=0, minimum=0, maximum=2**31 - 1)
+                        digit = gr.Dropdown(["random"] + [str(d) for d in range(10)], value="random")
+                        count = gr.Slider(1, 64, value=16, step=1, precision=0)
+                        gallery = gr.Gallery()
+                        open_text = gr.Button("Open in Attention")
+            with gr.Tab("Attention", id="attention", elem_id="tab-attention") as attention_page:
+                text = gr.Textbox("hello")
+                photo = gr.Image(type="filepath")
+                matrix = gr.Image()
+        faces = ViewHandles("gan", "faces", faces_page, face, (OnOpen(lambda s, p: None, (seed, psi), (face,)),),
+                            (LinkParam("seed", seed), LinkParam("psi", psi)))
+        generate = ViewHandles("gan", "generate", generate_page, gallery, (OnOpen(lambda *a: None, (g_seed,), (gallery,)),),
+                               (LinkParam("seed", g_seed), LinkParam("digit", digit), LinkParam("count", count)),
+                               (CrossLink(open_text, "attention/text", lambda d: {"text": f"digit {d}"}, (digit,)),))
+        attn = ViewHandles("attention", "text", attention_page, matrix, (OnOpen(lambda t: None, (text,), (matrix,)),),
+                           (LinkParam("text", text), LinkParam("example", photo, PHOTOS)))
+        tabs = [TabHandles("gan", gan_page, (faces, generate), gan_subtabs),
+                TabHandles("attention", attention_page, (attn,), None)]
+        views = wire(demo, header, tabs, app_tabs)
+    return demo, views
 
 
-def test_inputs_imply_their_tab():
-    assert parse_query({"text": "hello"}).tab == "attention"
-    assert parse_query({"seed": "5"}).sub == "generate"
-    name = photo_examples()[0].stem
-    link = parse_query({"example": name})
-    assert (link.tab, link.sub, link.example) == ("autoencoder", "denoise", photo_examples()[0].name)
+@pytest.fixture(scope="module")
+def toy():
+    return _toy_app()
 
 
-def test_junk_is_ignored_with_a_notice_never_an_error():
-    link = parse_query({"tab": "nope", "sub": "zzz", "seed": "abc", "digit": "12", "foo": "1",
-                        "example": "../../etc/passwd", "presenter": "maybe"})
-    assert link.tab is None and link.seed is None and link.digit is None and link.example is None
-    assert link.presenter is False
+def test_full_links_are_understood(toy):
+    _, views = toy
+    link = parse_query({"tab": "gan", "sub": "faces", "seed": "5", "psi": "0.5", "presenter": "1"}, views)
+    assert (link.view, dict(link.values), link.presenter, link.notices) == ("gan/faces", {"seed": 5, "psi": 0.5}, True, ())
+    link = parse_query({"tab": "GAN", "sub": "generate", "seed": "7", "digit": "3", "count": "8"}, views)
+    assert link.view == "gan/generate" and link.values == {"seed": 7, "digit": "3", "count": 8}
+    assert isinstance(link.values["count"], int)
+
+
+def test_each_view_keeps_its_own_inputs(toy):
+    # A Faces seed is the Faces view's, never the Generate view's (a Faces link once opened face seed 0).
+    _, views = toy
+    assert parse_query({"tab": "gan", "sub": "faces", "seed": "11"}, views).values == {"seed": 11}
+    link = parse_query({"tab": "gan", "sub": "faces", "digit": "3"}, views)
+    assert link.view == "gan/faces" and not link.values and "digit" in " ".join(link.notices)
+
+
+def test_inputs_choose_their_view_when_none_is_named(toy):
+    _, views = toy
+    assert parse_query({"text": "hello"}, views).view == "attention/text"
+    assert parse_query({"seed": "5"}, views).view == "gan/faces"  # the first view that takes a seed
+    assert parse_query({"seed": "5", "digit": "2"}, views).view == "gan/generate"
+    link = parse_query({"example": "cat"}, views)
+    assert link.view == "attention/text" and link.values == {"example": "/assets/cat.png"}
+
+
+def test_junk_is_ignored_with_a_notice_never_an_error(toy):
+    _, views = toy
+    link = parse_query({"tab": "nope", "sub": "zzz", "seed": "abc", "foo": "1", "presenter": "maybe"}, views)
+    assert link.presenter is False and not link.values
     text = " ".join(link.notices)
-    for word in ("tab='nope'", "seed='abc'", "digit='12'", "foo", "example="):
+    for word in ("tab='nope'", "sub='zzz'", "foo"):
         assert word in text, (word, text)
-    for seed in ("-1", str(MAX_SEED + 1), "1.5", "nan", "inf", "1e400"):
-        assert parse_query({"seed": seed}).seed is None
-    assert parse_query({}) == DeepLink()
-    assert parse_query(None) == DeepLink()
+    for seed in ("-1", str(2**31), "1.5", "nan", "inf", "1e400"):
+        link = parse_query({"tab": "gan", "sub": "faces", "seed": seed}, views)
+        assert "seed" not in link.values and link.notices, seed
+    link = parse_query({"tab": "gan", "sub": "generate", "digit": "12", "count": "0"}, views)
+    assert not link.values and len(link.notices) == 2
+    link = parse_query({"example": "../../etc/passwd"}, views)
+    assert "example" not in link.values
+    assert parse_query({}, views).view is None and parse_query(None, views).notices == ()
 
 
-def test_long_text_is_cut_and_said():
-    link = parse_query({"text": "a" * 20_000})
-    assert len(link.text) == 5_000 and any("cut" in notice for notice in link.notices)
+def test_gradio_own_parameters_pass_quietly(toy):
+    _, views = toy
+    assert parse_query({"view": "api"}, views).notices == ()
 
 
-def test_sub_tab_must_belong_to_the_tab():
-    link = parse_query({"tab": "gan", "sub": "text"})
-    assert link.tab == "gan" and link.sub is None and link.notices
+def test_a_sub_tab_must_belong_to_the_tab_and_the_notice_lists_the_tabs_views(toy):
+    _, views = toy
+    link = parse_query({"tab": "gan", "sub": "export"}, views)
+    assert link.view == "gan/faces"  # the tab's first view
+    assert "use one of faces, generate" in link.notices[0] and "pick a tab" not in link.notices[0]
+
+
+def test_long_text_is_cut_and_said(toy):
+    _, views = toy
+    link = parse_query({"tab": "attention", "text": "a" * 20_000}, views)
+    assert len(link.values["text"]) == 5_000 and any("cut" in notice for notice in link.notices)
+
+
+def test_values_are_checked_against_their_component():
+    assert check_value(LinkParam("on", gr.Checkbox()), "yes") is True
+    assert check_value(LinkParam("k", gr.Radio([("Top 5", 5), ("Top 1", 1)])), "top 1") == 1
+    assert check_value(LinkParam("s", gr.CheckboxGroup(["a", "b", "c"])), "a,c") == ["a", "c"]
+    with pytest.raises(ValueError, match="use one of"):
+        check_value(LinkParam("d", gr.Dropdown(["x", "y"])), "z")
+    with pytest.raises(ValueError, match="from 1 to 64"):
+        check_value(LinkParam("c", gr.Slider(1, 64, step=1, precision=0)), "65")
+
+
+def test_views_are_checked_when_the_stage_is_wired():
+    with gr.Blocks():
+        page, result, a = gr.Tab("x"), gr.Image(), gr.Number()
+        twice = ViewHandles("t", "v", page, result, (), (LinkParam("seed", a), LinkParam("seed", a)))
+        with pytest.raises(ValueError, match="taken"):
+            Views([TabHandles("t", page, (twice,))])
+        reserved = ViewHandles("t", "v", page, result, (), (LinkParam("tab", a),))
+        with pytest.raises(ValueError, match="taken"):
+            Views([TabHandles("t", page, (reserved,))])
 
 
 def test_on_open_runs_once_and_streams_a_generator_view_item_by_item():
-    # The Decoder view opens with a streaming (generator) handler: the once-per-page wrapper gave gradio
-    # the whole generator unpacked as one output tuple ("needed 13 outputs, returned 2"), so every output
-    # of Attention › Decoder showed "Error" when the view opened.
-    import inspect
-
-    import gradio as gr
-
-    from demos.stage import _once
-
+    # The Decoder view opens with a streaming (generator) handler: the once-per-page wrapper once gave gradio
+    # the whole generator unpacked as one output tuple, so every output of Attention › Decoder showed "Error".
     def stream(a, b=1):
         yield a, b
         yield a + 1, b + 1
 
-    run = _once(stream, 2)
+    run = once(stream, 2)
     assert inspect.isgeneratorfunction(run)  # gradio streams it
     assert list(run(False, 1, 5)) == [(True, 1, 5), (True, 2, 6)]
     (skipped,) = list(run(True, 1, 5))
     assert len(skipped) == 3 and all(isinstance(value, type(gr.skip())) for value in skipped)
 
-    plain = _once(lambda x: x * 2, 1)
+    plain = once(lambda x: x * 2, 1)
     assert not inspect.isgeneratorfunction(plain)
     assert plain(False, 4) == (True, 8) and len(plain(True, 4)) == 2
 
 
-def test_every_view_opening_handler_keeps_its_kind():
-    # Every event wired to run when a view opens is a generator exactly when its handler is.
-    import inspect
+def test_opening_results_are_wired_to_tab_selects_never_to_every_page_load(toy):
+    demo, views = toy
+    wrapped = [fn for fn in demo.fns.values() if getattr(fn.fn, "__wrapped_on_open__", None) is not None]
+    assert len(wrapped) == 3  # one per view
+    by_view = {}
+    for fn in wrapped:
+        events = {(block_id, name) for block_id, name in fn.targets}
+        by_view[fn.outputs[1]._id] = events
+    faces, generate, text = (views.views[k].result._id for k in ("gan/faces", "gan/generate", "attention/text"))
+    assert by_view[faces] == {(None, "then")}  # the landing view: chained after the page's load (see wire())
+    assert {name for _, name in by_view[generate]} == {"select"}
+    assert {name for _, name in by_view[text]} == {"select"}
+    assert not any(name == "load" for fn in wrapped for _, name in fn.targets)
 
+
+def test_every_view_of_the_app_follows_the_contract():
     from app import build_app
-    from demos.stage import ON_OPEN
 
     demo = build_app()
-    names = set()
-    for fn in demo.fns.values():
-        original = getattr(fn.fn, "__wrapped_on_open__", None)
-        if original is not None:
-            names.add(getattr(original, "__name__", ""))
-            assert inspect.isgeneratorfunction(fn.fn) == inspect.isgeneratorfunction(original), original
-    assert "decoder_open" in names and len(names) >= len(ON_OPEN)
+    views = demo.neurodeck_views
+    assert {view.tab for view in views.views.values()} == {"gan", "autoencoder", "attention", "transfer"}
+    for view in views.views.values():
+        assert view.on_open, f"{view.key} opens without a result"
+        assert view.link, f"{view.key} has no deep-link inputs"
+        blocks = set(demo.blocks)
+        assert view.result._id in blocks and all(p.component._id in blocks for p in view.link), view.key
+
+
+def test_the_public_api_is_small_and_every_public_endpoint_has_defaults_after_the_first():
+    from app import build_app
+
+    demo = build_app()
+    public = [fn for fn in demo.fns.values() if fn.api_name and fn.api_visibility == "public"]
+    assert len(public) <= 35, sorted(fn.api_name for fn in public)
+    readme = (ROOT / "README.md").read_text()
+    for fn in public:
+        assert f"/{fn.api_name}" in readme, f"/{fn.api_name} is not documented in the README"
+        assert "``" not in (fn.fn.__doc__ or ""), f"/{fn.api_name}'s docstring has RST backticks"
+
+
+def test_no_view_imports_another_view_or_tab():
+    demos = ROOT / "demos"
+    tabs = {"gan", "autoencoder", "attention", "transfer"}
+    views = {path.relative_to(ROOT).with_suffix("").as_posix().replace("/", ".") for tab in tabs
+             for path in (demos / tab).glob("*.py") if "\ndef build(" in path.read_text()}
+    assert len(views) >= 12, views
+    for path in demos.rglob("*.py"):
+        parts = path.relative_to(demos).parts
+        own = parts[0] if len(parts) > 1 else None
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                bits = name.split(".")
+                if bits[0] != "demos" or len(bits) < 2 or bits[1] not in tabs:
+                    continue
+                where = path.relative_to(ROOT)
+                assert own == bits[1], f"{where} imports another tab: {name}"
+                if name in views:
+                    assert path.name == "__init__.py", f"{where} imports the view {name}"
