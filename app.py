@@ -7,6 +7,7 @@ Run ``python app.py`` and open http://127.0.0.1:7860 (or ``$GRADIO_SERVER_PORT``
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import threading
 
@@ -40,18 +41,17 @@ def ping() -> str:
     return "pong" if WARM_UP_DONE.is_set() else "warming up"
 
 
+TABS = (gan, autoencoder, attention, transfer)  # each a package: build(demo) -> TabHandles (demos/common/contract.py)
+
+
 def build_app() -> gr.Blocks:
-    """Assemble every tab into one Blocks app (not launched)."""
+    """Assemble every tab into one Blocks app (not launched). ``demo.neurodeck_views`` holds the stage's views."""
     with gr.Blocks(title="NeuroDeck", delete_cache=(CACHE_SWEEP_S, CACHE_MAX_AGE_S)) as demo:
-        presenter, copy_link, link, notice = stage.build_header()  # what NeuroDeck is, where to start
-        with gr.Tabs(elem_id="app-tabs") as tabs:
-            # Each tab module exposes build_tab(demo); it may register demo.unload cleanup.
-            gan.build_tab(demo)
-            autoencoder.build_tab(demo)
-            attention_link = attention.build_tab(demo)
-            transfer.build_tab(demo, attention_link=attention_link, app_tabs=tabs)
-        # Deep links, a result in every main view on open, presenter mode, "copy link".
-        stage.wire(demo, presenter, copy_link, link, notice)
+        header = stage.build_header()  # what NeuroDeck is, where to start, presenter mode, copy link
+        with gr.Tabs(elem_id="app-tabs") as app_tabs:
+            tabs = [tab.build(demo) for tab in TABS]
+        # Deep links, a result in every view on open, presenter mode, "copy link", cross links: through the handles.
+        demo.neurodeck_views = stage.wire(demo, header, tabs, app_tabs)
         # An empty endpoint: benchmarks subtract its round-trip to isolate model + rendering time.
         gr.api(ping, api_name="ping", api_visibility="undocumented")
     with gradio_patches.no_app_rebuild():  # the FastAPI app is built at the end of the Blocks and again by launch()
@@ -59,6 +59,11 @@ def build_app() -> gr.Blocks:
     gradio_patches.admission_control(demo)  # per-session and per-expensive-endpoint caps on waiting requests
     gradio_patches.atomic_cache_writes()
     return demo
+
+
+def page_css() -> str:
+    """The stage's rules, the result cards', and each tab's own."""
+    return stage.CSS + CARD_CSS + "".join(getattr(tab, "CSS", "") for tab in TABS)
 
 
 # Engine modules that pull in torch, transformers or diffusers, imported once in the background.
@@ -78,7 +83,6 @@ def warm_up() -> None:
     take the same lock as the tabs' lazy imports (``engine.core.imports``), one module at a time.
     A failure is logged and skipped: the request that needs the module reports it to its user.
     """
-    import logging
 
     from engine.core.imports import import_engine
 
@@ -112,6 +116,8 @@ def warm_up() -> None:
 
 def main() -> None:
     gradio_patches.patient_localhost_check()
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("neurodeck").setLevel(logging.INFO)  # one line per expected user error
     demo = build_app()
     demo.launch(
         prevent_thread_lock=True,
@@ -119,7 +125,8 @@ def main() -> None:
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         max_file_size=MAX_UPLOAD_BYTES,
         theme=gr.themes.Soft(),
-        css=stage.CSS + CARD_CSS,
+        css=page_css(),
+        head=stage.HEAD,  # presenter mode from the address bar, before anything renders
     )
     if settings.get().warm_up:
         threading.Thread(target=warm_up, name="neurodeck-warm-up", daemon=True).start()
