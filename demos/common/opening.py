@@ -53,6 +53,7 @@ def once(fn, n_outputs: int):
             inspect.Parameter("done", positional),
             *[inspect.Parameter(f"input_{i}", positional) for i in range(len(inspect.signature(fn).parameters) - 1)],
             inspect.Parameter("request", positional, default=None, annotation=gr.Request)])
+        run.__annotations__ = {"request": gr.Request}  # gradio finds gr.Request parameters through the annotations
     return run
 
 
