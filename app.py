@@ -47,7 +47,7 @@ def build_app() -> gr.Blocks:
         with gr.Tabs(elem_id="app-tabs") as tabs:
             # Each tab module exposes build_tab(demo); it may register demo.unload cleanup.
             gan.build_tab(demo)
-            autoencoder.build_tab(demo)
+            autoencoder.build(demo)
             attention_link = attention.build_tab(demo)
             transfer.build_tab(demo, attention_link=attention_link, app_tabs=tabs)
         # Deep links, a result in every main view on open, presenter mode, "copy link".
