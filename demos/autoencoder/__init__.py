@@ -20,19 +20,22 @@ INTRO = (
 )
 
 # Small generated images (8x8 digits, 128 px textures) are enlarged with crisp pixels; presenter mode keeps each
-# view's main result in view at 1280x720.
+# view's main result in view at 1280x720. Gradio also adds every rule again behind ".gradio-container... .contain",
+# which outranks a "body.nd-presenter" rule, hence !important there.
 CSS = """
 #ae-heatmap img, #ae-mask img, #ae-draw-heatmap img, #ae-draw-mask img, #ae-decoded img, #ae-interp-strip img,
 #ae-editor canvas { image-rendering: pixelated; }
-#ae-heatmap img, #ae-mask img { width: 100%; min-width: 300px; height: auto; max-height: none; object-fit: contain; }
-#ae-draw-heatmap img, #ae-draw-mask img { width: 100%; height: auto; max-height: none; object-fit: contain; }
+#ae-heatmap .image-frame, #ae-mask .image-frame, #ae-draw-heatmap .image-frame, #ae-draw-mask .image-frame { width: 100%; }
+#ae-heatmap img, #ae-mask img, #ae-draw-heatmap img, #ae-draw-mask img { width: 100%; height: auto; max-height: none;
+  object-fit: contain; }
 body.nd-presenter #ae-denoise-input, body.nd-presenter #ae-anomaly-input { height: 160px !important; }
 body.nd-presenter #ae-denoise-examples, body.nd-presenter #ae-anomaly-examples { display: none !important; }
-body.nd-presenter #ae-denoise-card .nd-cards, body.nd-presenter #ae-anomaly-card .nd-cards { display: none; }
-body.nd-presenter #ae-heatmap img, body.nd-presenter #ae-mask img { width: auto; min-width: 0; max-width: 100%;
-  max-height: 300px; margin: 0 auto; }
+body.nd-presenter #ae-denoise-card .nd-cards, body.nd-presenter #ae-anomaly-card .nd-cards { display: none !important; }
+body.nd-presenter #ae-heatmap .image-frame, body.nd-presenter #ae-mask .image-frame { width: auto !important; }
+body.nd-presenter #ae-heatmap img, body.nd-presenter #ae-mask img { width: auto !important; min-width: 0 !important;
+  max-width: 100% !important; height: 260px !important; }
 body.nd-presenter #ae-noisy img, body.nd-presenter #ae-denoised img, body.nd-presenter #ae-difference img {
-  max-height: 240px; }
+  max-height: 240px !important; }
 """
 
 

@@ -93,25 +93,26 @@ def _layout():
     opening = next((path for name, path in examples.items() if "scratch" in name), next(iter(examples.values()), None))
     with gr.Tab("Anomalies", id="ae-anomalies", elem_id="ae-anomaly-tab") as page:
         with gr.Row(elem_classes=["nd-inputs"]):
-            with gr.Column(scale=1, min_width=200):
+            with gr.Column(scale=1, min_width=180):
                 image = gr.Image(value=opening, type="filepath", label="Texture image", height=220,
                                  elem_id="ae-anomaly-input", sources=["upload", "clipboard"])
                 gr.Examples(list(examples.values()), inputs=[image], examples_per_page=12, elem_id="ae-anomaly-examples",
                             label="Held-out crops of brick, grass and gravel: normal and with synthetic defects",
                             api_visibility="private")
-            with gr.Column(scale=4):
+            with gr.Column(scale=5):
                 with gr.Row(equal_height=True):
                     threshold = gr.Slider(0.5, 12.0, value=round(default_threshold(), 2), step=0.05, scale=3, min_width=200,
-                                          label="Threshold on the score (normal crops score up to ~3)", elem_id="ae-threshold")
-                    normalisation = gr.Radio(list(NORMALISATIONS), value="dataset-wide", label="Heatmap normalisation",
-                                             elem_id="ae-normalisation", scale=2, min_width=180)
-                    button = gr.Button("Find anomalies", variant="primary", elem_id="ae-anomaly-btn", scale=1, min_width=140)
-                anomaly_card = result_card("ae-anomaly-card", ANOMALY_HINT)
+                                          label="Threshold on the score", elem_id="ae-threshold")
+                    normalisation = gr.Dropdown(list(NORMALISATIONS), value="dataset-wide", label="Heatmap scale",
+                                                elem_id="ae-normalisation", scale=2, min_width=180)
+                    button = gr.Button("Find anomalies", variant="primary", elem_id="ae-anomaly-btn", scale=2, min_width=140)
                 with gr.Row():
-                    with gr.Column(min_width=300):
+                    with gr.Column(scale=5, min_width=260):
                         heatmap = output_image("Reconstruction-error heatmap", "ae-heatmap")
-                    with gr.Column(min_width=300):
+                    with gr.Column(scale=5, min_width=260):
                         mask = output_image("Predicted defect mask (red)", "ae-mask")
+                    with gr.Column(scale=2, min_width=180):
+                        anomaly_card = result_card("ae-anomaly-card", ANOMALY_HINT)
                 with gr.Accordion("Details (JSON)", open=False, elem_id="ae-anomaly-details", elem_classes=["nd-dev"]):
                     info = gr.JSON(label="Score, threshold, decision", elem_id="ae-anomaly-info")
                 gr.Markdown(EXPLAIN, elem_id="ae-normalisation-note", elem_classes=["nd-explain"])
@@ -127,12 +128,12 @@ def _layout():
                                         canvas_size=(128, 128), height=380, format="png", buttons=[])
                 draw_button = gr.Button("Score my drawing", variant="primary", elem_id="ae-draw-btn")
             with gr.Column(scale=1, min_width=300):
-                draw_card = result_card("ae-draw-card", DRAW_HINT)
                 with gr.Row():
                     with gr.Column(min_width=150):
                         draw_heatmap = output_image("Error heatmap", "ae-draw-heatmap")
                     with gr.Column(min_width=150):
                         draw_mask = output_image("Predicted defect mask (red)", "ae-draw-mask")
+                draw_card = result_card("ae-draw-card", DRAW_HINT)
                 with gr.Accordion("Details (JSON)", open=False, elem_id="ae-draw-details", elem_classes=["nd-dev"]):
                     draw_info = gr.JSON(label="Score, threshold, decision", elem_id="ae-draw-info")
         gr.Markdown("#### Labelled evaluation set: synthetic defects on the held-out right quarter "

@@ -77,11 +77,10 @@ def _layout():
                                       scale=3, min_width=160)
                     seed = gr.Number(value=0, precision=0, minimum=0, maximum=LIMITS.seed_max, label="Noise seed",
                                      elem_id="ae-noise-seed", scale=1, min_width=110)
-                    classical = gr.Radio(list(CLASSICAL), value="tv", label="Classical baseline", elem_id="ae-classical",
-                                         scale=2, min_width=160)
+                    classical = gr.Dropdown(list(CLASSICAL), value="tv", label="Baseline", elem_id="ae-classical",
+                                            scale=2, min_width=120)
                     button = gr.Button("Add noise and denoise", variant="primary", elem_id="ae-denoise-btn",
                                        scale=2, min_width=160)
-                denoise_card = result_card("ae-denoise-card", DENOISE_HINT)
                 with gr.Row():
                     with gr.Column(min_width=200):
                         noisy = output_image("Noisy input", "ae-noisy")
@@ -89,6 +88,7 @@ def _layout():
                         denoised = output_image("Autoencoder output", "ae-denoised")
                     with gr.Column(min_width=200):
                         difference = output_image("|output − clean| x4", "ae-difference")
+                denoise_card = result_card("ae-denoise-card", DENOISE_HINT)
                 with gr.Row():
                     with gr.Column(min_width=200):
                         blur = output_image("Baseline: Gaussian blur (sigma from a per-noise-level table)", "ae-blur")
@@ -99,7 +99,8 @@ def _layout():
                 gr.Markdown(
                     "The autoencoder is fully convolutional (x4 spatial downsampling, no skip connections), trained by "
                     "NeuroDeck on patches of the photos that ship with scikit-image / scikit-learn; the example photos "
-                    "were held out. The baselines: total variation (Chambolle) or non-local means, and a Gaussian blur. "
+                    "were held out. The baselines: a Gaussian blur, and total variation (tv, Chambolle) or non-local "
+                    "means (nl_means). "
                     + LEVEL_NOTE, elem_classes=["nd-explain"])
         with gr.Accordion("Hub autoencoders (online only): Tiny AutoEncoder / SD VAE", open=False,
                           elem_id="ae-hub", elem_classes=["nd-dev"]):

@@ -43,7 +43,7 @@ def load_denoiser() -> DenoisingAutoencoder:
 def build_registered(source, folder) -> DenoisingAutoencoder:
     """Registry builder: the committed denoiser from its verified asset folder."""
     model = DenoisingAutoencoder.from_pretrained(folder, use_safetensors=True).eval()
-    # channels_last lets oneDNN pick faster convolution kernels on CPU (~30% less time at 512x512).
+    # channels_last lets oneDNN pick faster convolution kernels on CPU.
     return model.to(memory_format=torch.channels_last)
 
 

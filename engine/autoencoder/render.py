@@ -44,7 +44,7 @@ def mask_overlay(image: np.ndarray, predicted: np.ndarray, truth: np.ndarray | N
     out = np.array(image, dtype=np.float32)
     out[predicted] = 0.45 * out[predicted] + 0.55 * np.array([1.0, 0.1, 0.1])
     if truth is not None and truth.any():
-        from scipy.ndimage import binary_dilation  # scipy loads in ~0.5 s: only when a mask is drawn
+        from scipy.ndimage import binary_dilation  # scipy is slow to import: only when a mask is drawn
 
         edge = binary_dilation(truth, iterations=1) & ~truth
         out[edge] = np.array([0.0, 1.0, 1.0])
