@@ -35,6 +35,8 @@ from PIL import Image, ImageDraw
 from scipy import fft as sfft
 from scipy.ndimage import gaussian_filter, shift
 
+from engine.autoencoder import render
+from engine.autoencoder.assets import default_threshold
 from engine.autoencoder.metrics import auroc, roc_curve, threshold_metrics
 from engine.autoencoder.models import TextureAutoencoder
 from engine.core.registry import load_once
@@ -53,6 +55,7 @@ SCALE_PERCENTILE = 99.9  # calibration pixel percentile that maps to 1.0
 EVAL_SEED = 1234  # fixes the evaluation set's defects
 VALIDATION_SEED = 777  # fixes the validation set's defects (built on the calibration columns)
 MAX_SIDE = 512  # uploads are downscaled to this longest side
+GALLERY_SIZE = 12  # evaluation images shown under the threshold slider
 
 
 @functools.lru_cache(maxsize=None)
@@ -447,3 +450,77 @@ def evaluate_anomaly(model: TextureAutoencoder, calibration: Calibration, eval_s
         "image_auroc_per_texture": per_texture,
         "at_default_threshold": metrics_at(scores, calibration.default_threshold),
     }
+
+
+# ---------------------------------------------------------------- drawn for the tab
+
+def check_threshold(threshold) -> float | None:
+    """``None`` (the calibrated default) or a positive finite threshold; ``ValueError`` otherwise."""
+    if threshold is None:
+        return None
+    threshold = float(threshold)
+    if not np.isfinite(threshold) or threshold <= 0:
+        raise ValueError(f"The threshold must be a positive number (the default is {default_threshold()}); got {threshold}.")
+    return threshold
+
+
+def anomaly_view(image: Image.Image, threshold: float | None = None, normalisation: str = "dataset-wide"):
+    """Score an RGB PIL image: (heatmap overlay, predicted-mask overlay, info dict with score / threshold / is_anomaly)."""
+    if normalisation not in render.NORMALISATIONS:
+        raise ValueError(f"Normalisation must be one of {render.NORMALISATIONS}; got {normalisation!r}.")
+    if min(image.size) < 8:
+        raise ValueError(f"The image is {image.width}x{image.height}; anomaly scoring needs at least 8x8 pixels.")
+    original = image.size
+    if max(image.size) > MAX_SIDE:
+        scale = MAX_SIDE / max(image.size)
+        image = image.resize((max(8, round(image.width * scale)), max(8, round(image.height * scale))), Image.LANCZOS)
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    result = score_image(array, check_threshold(threshold))
+    vmax = result.score if normalisation == "per-image" else max(result.threshold, 1e-6) * 1.5
+    info = {
+        "score": round(result.score, 4),
+        "threshold": round(result.threshold, 4),
+        "is_anomaly": bool(result.is_anomaly),
+        "anomalous_pixel_fraction": round(float((result.heatmap >= result.threshold).mean()), 5),
+        "normalisation": normalisation,
+        "size": [image.width, image.height],
+        "resized_from": list(original) if original != image.size else None,
+        "texture_calibration": result.texture,
+        "units": "heatmap = blob map + line map, each 1.0 = 99.9th percentile of normal calibration pixels of the "
+        "texture the image looks like; score = mean of the 50 hottest pixels",
+    }
+    return (
+        render.heatmap_overlay(array, result.heatmap, vmax),
+        render.mask_overlay(array, result.heatmap >= result.threshold),
+        info,
+    )
+
+
+def gallery_indices(eval_set: EvalSet, count: int = GALLERY_SIZE) -> list[int]:
+    """``count`` images spread evenly over the set, normal and defective alternately.
+
+    The set holds each crop as normal (even index) then defective (odd index), texture after texture.
+    """
+    pairs = len(eval_set.labels) // 2
+    return [2 * (k * pairs // count) + k % 2 for k in range(min(count, pairs))]
+
+
+def threshold_view(threshold: float):
+    """The evaluation set at one threshold: (gallery of (mask overlay, caption), P/R/F1 + AUROC dict, ROC plot)."""
+    threshold = check_threshold(threshold)
+    scores = eval_scores()
+    metrics = metrics_at(scores, threshold)
+    eval_set = scores.eval_set
+    gallery = [
+        (render.mask_overlay(eval_set.images[i], scores.heatmaps[i] >= threshold, eval_set.masks[i]),
+         f"{eval_set.kinds[i]} ({eval_set.textures[i]}) score {scores.image_scores[i]:.2f}")
+        for i in gallery_indices(eval_set)
+    ]
+    curves = load_once("ae-anomaly-roc", lambda: roc_data(scores))  # independent of the threshold
+    point = threshold_metrics(scores.image_scores, eval_set.labels, threshold)
+    fpr = float(np.mean(scores.image_scores[~eval_set.labels] >= threshold))
+    plot = render.roc_plot({"image": curves["image"], "pixel": curves["pixel"]}, operating_point=(fpr, point.recall))
+    metrics["image_auroc"] = round(curves["image"][2], 4)
+    metrics["pixel_auroc"] = round(curves["pixel"][2], 4)
+    metrics["eval_images"] = int(len(eval_set.labels))
+    return gallery, metrics, plot

@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.core.registry import check_model_id, load_pretrained
+from engine.autoencoder import render
+from engine.autoencoder.metrics import psnr
 from engine.core import registry
+from engine.core.registry import check_model_id, load_pretrained
 
 HUB_MAX_SIDE = 512  # photos are downscaled to this longest side (and to a multiple of 8) before encoding
 
@@ -70,3 +72,17 @@ def hub_roundtrip(image: np.ndarray, model_id: str) -> HubRoundTrip:
     decoded = model.decode(latents).sample
     reconstruction = ((decoded[0].float().permute(1, 2, 0).numpy() + 1) / 2).clip(0, 1)
     return HubRoundTrip(array, reconstruction, latents[0].float().numpy(), type(model).__name__)
+
+
+def hub_view(image, model_id: str):
+    """A PIL photo through a Hub autoencoder, drawn for the tab: (reconstruction, latent-channel strip, info dict)."""
+    result = hub_roundtrip(np.asarray(image, dtype=np.float32) / 255.0, model_id)
+    info = {
+        "model": model_id,
+        "class": result.model_class,
+        "input_size": [int(result.image.shape[1]), int(result.image.shape[0])],
+        "latent_shape": list(result.latents.shape),
+        "compression": round(result.image.size / result.latents.size, 1),
+        "psnr_db": round(psnr(result.image, result.reconstruction), 2),
+    }
+    return render.to_pil(result.reconstruction), render.latent_channels_grid(result.latents), info

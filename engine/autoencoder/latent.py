@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.autoencoder import render
 from engine.autoencoder.models import DigitsAutoencoder
 from engine.autoencoder.train_digits import DIGITS_LATENT_SIZES, flat_digits, pca_test_mse
 from engine.core.registry import load_once
@@ -117,3 +118,59 @@ def bottleneck_curve() -> dict[int, dict[str, float]]:
         return curve
 
     return load_once("ae-digits-bottleneck", build)
+
+
+# ---------------------------------------------------------------- drawn for the tab
+
+def map_view(marker: tuple[float, float] | None = None, path: np.ndarray | None = None):
+    """The 2-D map of the test digits, with an optional marker or path: (image, x range, y range)."""
+    lm = latent_map()
+    image = render.latent_scatter(lm.points, lm.labels, lm.x_range, lm.y_range, marker=marker, path=path)
+    return image, lm.x_range, lm.y_range
+
+
+def click_to_latent(px: float, py: float) -> tuple[float, float]:
+    """Pixel position of a click on the map image -> latent (x, y)."""
+    lm = latent_map()
+    return render.map_frame(lm.x_range, lm.y_range).to_data(px, py)
+
+
+def decode_view(x: float, y: float):
+    """Decode one latent point: (decoded digit image, map with a marker there, info dict with the nearest test digit)."""
+    x, y = float(x), float(y)
+    digit = decode_points(np.array([[x, y]]))[0]
+    index, label, distance = nearest_test_digit(x, y)
+    image, _, _ = map_view(marker=(x, y))
+    info = {"x": round(x, 4), "y": round(y, 4), "nearest_test_digit": {"index": index, "label": label, "distance": round(distance, 4)}}
+    return render.digit_tiles(digit[None], scale=24)[0], image, info
+
+
+def interpolate_view(class_a: int, class_b: int, steps: int = 8):
+    """From the first test digit of ``class_a`` to one of ``class_b``: (strip of start digit, decoded path and
+    end digit; map with the path; info dict)."""
+    class_a, class_b = int(class_a), int(class_b)
+    index_a = first_index_of(class_a)
+    index_b = first_index_of(class_b, occurrence=1 if class_a == class_b else 0)
+    path, decoded = interpolate(index_a, index_b, int(steps))
+    lm = latent_map()
+    tiles = render.digit_tiles(np.concatenate([lm.digits[index_a][None], decoded, lm.digits[index_b][None]]), scale=10)
+    strip = render.image_grid(tiles, columns=len(tiles), gap=4, background=200)
+    image, _, _ = map_view(path=path)
+    info = {"from_index": index_a, "to_index": index_b, "steps": int(steps), "path": np.round(path, 4).tolist()}
+    return strip, image, info
+
+
+def bottleneck_view():
+    """The bottleneck comparison: (plot, table latent size -> {autoencoder_mse, pca_mse, autoencoder_beats_pca})."""
+    curve = bottleneck_curve()
+    sizes = sorted(curve)
+    plot = render.bottleneck_plot(sizes, [curve[s]["autoencoder_mse"] for s in sizes], [curve[s]["pca_mse"] for s in sizes])
+    table = {
+        str(s): {
+            "autoencoder_mse": round(curve[s]["autoencoder_mse"], 6),
+            "pca_mse": round(curve[s]["pca_mse"], 6),
+            "autoencoder_beats_pca": curve[s]["autoencoder_mse"] < curve[s]["pca_mse"],
+        }
+        for s in sizes
+    }
+    return plot, table

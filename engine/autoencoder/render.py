@@ -26,6 +26,11 @@ def difference_image(reference: np.ndarray, test: np.ndarray, gain: float = 4.0)
     return to_pil(colour_map(diff, "magma"))
 
 
+# How an anomaly heatmap's colour scale is set: dataset-wide divides by the error level of normal images (only
+# real outliers light up); per-image stretches each heatmap to its own hottest pixel (a flawless image looks hot).
+NORMALISATIONS = ("dataset-wide", "per-image")
+
+
 def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, vmax: float, alpha: float = 0.55) -> Image.Image:
     """Blend ``heatmap / vmax`` (clipped to [0, 1], 'inferno' colours) over an (H, W, 3) image in [0, 1]."""
     level = np.clip(np.asarray(heatmap) / max(float(vmax), 1e-12), 0, 1)
@@ -39,7 +44,7 @@ def mask_overlay(image: np.ndarray, predicted: np.ndarray, truth: np.ndarray | N
     out = np.array(image, dtype=np.float32)
     out[predicted] = 0.45 * out[predicted] + 0.55 * np.array([1.0, 0.1, 0.1])
     if truth is not None and truth.any():
-        from scipy.ndimage import binary_dilation  # scipy loads in ~0.5 s: only when a mask is drawn
+        from scipy.ndimage import binary_dilation  # scipy is slow to import: only when a mask is drawn
 
         edge = binary_dilation(truth, iterations=1) & ~truth
         out[edge] = np.array([0.0, 1.0, 1.0])

@@ -86,15 +86,30 @@ def test_ae_anomaly_threshold_updates_metrics(client):
 
 
 def test_ae_latent_endpoints(client):
-    image, x_slider, y_slider, frame = client.predict(api_name="/ae_latent_map")
-    x_low, x_high = frame["x_range"]
-    digit, map_image, info = client.predict((x_low + x_high) / 2, sum(frame["y_range"]) / 2, api_name="/ae_decode_latent")
-    assert Image.open(digit).size == (192, 192)
-    assert 0 <= info["nearest_test_digit"]["label"] <= 9
+    digit, map_image, info = client.predict(0.0, 0.0, api_name="/ae_decode_latent")
+    assert Image.open(digit).size == (192, 192) and Image.open(map_image).size == (560, 480)
+    assert (info["x"], info["y"]) == (0.0, 0.0) and 0 <= info["nearest_test_digit"]["label"] <= 9
     strip, _, path_info = client.predict(3, 8, 5, api_name="/ae_interpolate")
     assert len(path_info["path"]) == 5
-    plot, table = client.predict(api_name="/ae_bottleneck")
-    assert table["16"]["autoencoder_beats_pca"] is True
+    assert Image.open(strip).size[0] > 5 * Image.open(strip).size[1]  # a strip of 7 digits
+
+
+def test_ae_latent_opening_steps_in_process():
+    """The map and the bottleneck chart are the view's opening (private): their handlers, called directly."""
+    from demos.autoencoder.latent import ae_bottleneck, ae_latent_map
+
+    image, x_range, y_range = ae_latent_map()
+    assert image.size == (560, 480)
+    assert x_range["minimum"] < 0 < x_range["maximum"] and y_range["minimum"] < 0 < y_range["maximum"]
+    assert "value" not in x_range  # a deep link's point survives the map's opening
+    plot, table = ae_bottleneck()
+    assert table["16"]["autoencoder_beats_pca"] is True and plot.size[0] > 200
+
+
+def test_private_plumbing_is_not_in_the_api(client):
+    public = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+    assert {"/ae_latent_map", "/ae_bottleneck", "/ae_load_for_drawing"}.isdisjoint(public)
+    assert len({name for name in public if name.startswith("/ae_")}) <= 7
 
 
 def test_ae_hub_offline_is_clear(client, server_alive, photo_path):
@@ -137,12 +152,36 @@ def test_bad_inputs_are_handled_or_refused(client, server_alive, tmp_path, endpo
 
 
 def test_ae_anomaly_drawn_and_load_for_drawing(client, texture_paths):
-    from engine.autoencoder.service import example_images
-    from demos.autoencoder import EXAMPLES_DIR
+    from demos.autoencoder.anomalies import load_for_drawing
 
-    normal = next(p for p in example_images(EXAMPLES_DIR / "textures", count=6) if "normal" in p)
-    editor = client.predict(normal, api_name="/ae_load_for_drawing")
-    assert editor["background"] is not None
+    editor = load_for_drawing("brick_normal")
+    assert editor["background"].size == (128, 128)
     drawn = {"background": handle_file(texture_paths["normal"]), "layers": [], "composite": handle_file(texture_paths["defect"])}
     info = client.predict(drawn, 2.5, "dataset-wide", api_name="/ae_anomaly_drawn")[-1]
     assert info["is_anomaly"] is True and info["threshold"] == 2.5
+
+
+def test_one_stroke_of_the_default_brush_is_a_thin_flagged_scratch(client, tmp_path):
+    """Drawn as the editor draws it (a line twice the brush radius wide): flagged, and only around the line."""
+    from PIL import ImageDraw
+
+    from demos.autoencoder.anomalies import BRUSH, load_for_drawing
+
+    texture = load_for_drawing("brick_normal")["background"]
+    ImageDraw.Draw(texture).line([(30, 40), (95, 90)], fill=BRUSH.default_color, width=2 * BRUSH.default_size)
+    texture.save(tmp_path / "drawn.png")
+    drawn = {"background": None, "layers": [], "composite": handle_file(str(tmp_path / "drawn.png"))}
+    info = client.predict(drawn, None, "dataset-wide", api_name="/ae_anomaly_drawn")[-1]
+    assert info["is_anomaly"] is True
+    assert info["anomalous_pixel_fraction"] < 0.15, info  # the pixels around the line, not the whole texture
+
+
+def test_every_texture_example_gets_the_verdict_its_name_says(client):
+    from engine.autoencoder.assets import texture_examples
+
+    examples = texture_examples()
+    assert {name.split("_")[0] for name in examples} == {"brick", "grass", "gravel"}
+    for name, path in examples.items():
+        info = client.predict(handle_file(path), api_name="/ae_anomaly")[-1]
+        assert info["is_anomaly"] is not name.endswith("_normal"), (name, info["score"])
+        assert info["texture_calibration"] == name.split("_")[0], (name, info["texture_calibration"])

@@ -264,3 +264,41 @@ def test_ssim_many_matches_skimage():
     assert ssim_many(reference, tests) == pytest.approx(expected, abs=1e-6)
     with pytest.raises(ValueError, match="at least 7x7"):
         ssim_many(reference[:5], [reference[:5]])
+
+
+# ------------------------------------------------------------------ what the tab shows
+
+def test_evaluation_gallery_alternates_normal_and_defective_over_every_texture():
+    from engine.autoencoder.anomaly import GALLERY_SIZE, TEXTURES, gallery_indices
+
+    eval_set = build_eval_set()
+    shown = gallery_indices(eval_set)
+    assert len(shown) == GALLERY_SIZE == len(set(shown))
+    assert [bool(eval_set.labels[i]) for i in shown] == [k % 2 == 1 for k in range(GALLERY_SIZE)]
+    assert {eval_set.textures[i] for i in shown} == set(TEXTURES)
+    assert len({eval_set.kinds[i] for i in shown if eval_set.labels[i]}) >= 4  # several kinds of defect
+
+
+def test_committed_examples_are_listed_without_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from engine.autoencoder import assets\n"
+            "print(len(assets.photo_examples()), sorted(assets.normal_texture_examples()), assets.default_threshold() > 1,"
+            " 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.split() == ["2", "['brick_normal',", "'grass_normal',", "'gravel_normal']", "True", "False"], out
+
+
+def test_anomaly_view_refuses_bad_settings_clearly():
+    from PIL import Image
+
+    from engine.autoencoder.anomaly import anomaly_view
+
+    image = Image.new("RGB", (64, 64), (128, 128, 128))
+    with pytest.raises(ValueError, match="Normalisation must be one of"):
+        anomaly_view(image, None, "per-pixel")
+    with pytest.raises(ValueError, match="positive number"):
+        anomaly_view(image, -1.0)
+    with pytest.raises(ValueError, match="at least 8x8"):
+        anomaly_view(Image.new("RGB", (4, 40)))
