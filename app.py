@@ -48,8 +48,8 @@ def build_app() -> gr.Blocks:
             # Each tab module exposes build_tab(demo); it may register demo.unload cleanup.
             gan.build_tab(demo)
             autoencoder.build_tab(demo)
-            attention_link = attention.build_tab(demo)
-            transfer.build_tab(demo, attention_link=attention_link, app_tabs=tabs)
+            attention.build(demo)
+            transfer.build_tab(demo, app_tabs=tabs)
         # Deep links, a result in every main view on open, presenter mode, "copy link".
         stage.wire(demo, presenter, copy_link, link, notice)
         # An empty endpoint: benchmarks subtract its round-trip to isolate model + rendering time.
