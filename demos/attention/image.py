@@ -179,8 +179,8 @@ def _layout() -> dict:
                                       label="Model (or type any Hub ViT id when online)", elem_id="attn-image-model",
                                       elem_classes=["nd-dev"])
             with gr.Row():
-                ui["layer"] = gr.Slider(1, DIGITS_VIT_LAYERS, value=4, step=1, label="Layer", elem_id="attn-image-layer")
-                ui["head"] = gr.Slider(1, DIGITS_VIT_HEADS, value=1, step=1, label="Head", elem_id="attn-image-head-pick")
+                ui["layer"] = gr.Slider(1, DIGITS_VIT_LAYERS, value=4, step=1, label="Layer", elem_id="attn-image-layer-slider")
+                ui["head"] = gr.Slider(1, DIGITS_VIT_HEADS, value=1, step=1, label="Head", elem_id="attn-image-head-slider")
             ui["head_fusion"] = gr.Radio(HEAD_FUSIONS, value="mean", label="Rollout: fuse heads by")
         with gr.Column():
             ui["label"] = gr.Label(num_top_classes=5, label="Prediction (top-5 probabilities)", elem_id="attn-image-label")
