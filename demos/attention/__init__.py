@@ -19,6 +19,8 @@ INTRO = (
 )
 
 CSS = """
+/* The digit overlays are small images shown enlarged: crisp pixels, never blurred. */
+#attn-image-rollout img, #attn-image-head img { image-rendering: pixelated; }
 /* Dragging on the sketchpad draws; it never selects the editor's hint text. */
 #attn-sketch, #attn-sketch * { -webkit-user-select: none; user-select: none; }
 /* Presenter mode: the examples give their space to the results; the decoder's tokens read from afar. */
