@@ -68,7 +68,8 @@ def page_css() -> str:
 
 # Engine modules that pull in torch, transformers or diffusers, imported once in the background.
 WARM_MODULES = (
-    "attention.text", "attention.image", "attention.render", "attention.decoder", "attention.decoder_render",
+    "attention.text", "attention.image", "attention.render", "attention.decoder", "attention.decoder_cache",
+    "attention.decoder_render",
     "gan.inference", "gan.lab", "gan.live", "gan.render",
     "autoencoder.models", "autoencoder.anomaly", "autoencoder.denoise", "autoencoder.latent", "autoencoder.hub",
     "transfer.train", "transfer.session", "transfer.render", "transfer.export", "transfer.predict", "transfer.attention",
@@ -101,7 +102,7 @@ def warm_up() -> None:
     except Exception as error:  # noqa: BLE001
         log.warning("warm-up: could not load the Attention models (%s: %s)", type(error).__name__, error)
     try:
-        from engine.attention.decoder import load_decoder
+        from engine.attention.decoder_load import load_decoder
 
         load_decoder()  # SmolLM2: the first start converts its GGUF to safetensors once (~30 s); later starts read the cache
     except Exception as error:  # noqa: BLE001

@@ -31,9 +31,9 @@ PROMPT = "Once upon a time"  # greedy, it runs past 32 tokens without an end-of-
 LOAD_SCRIPT = """
 import json, resource, sys, time
 started = time.perf_counter()
-from engine.attention import decoder
+from engine.attention import decoder, decoder_load
 imported = time.perf_counter()
-model = decoder.load_decoder()
+model = decoder_load.load_decoder()
 loaded = time.perf_counter()
 result = decoder.generate(model, sys.argv[1], max_new_tokens=int(sys.argv[2]))
 done = time.perf_counter()
@@ -71,7 +71,8 @@ def generation(tokens: int, repeats: int) -> dict:
     import torch
     from gradio_client import Client
 
-    from engine.attention.decoder import generate, load_decoder
+    from engine.attention.decoder import generate
+    from engine.attention.decoder_load import load_decoder
 
     decoder = load_decoder()
     inputs = decoder.tokenizer(PROMPT, return_tensors="pt")

@@ -10,13 +10,12 @@ from __future__ import annotations
 import gradio as gr
 
 from demos import transfer_imagenet
-from demos.attention import FINETUNED
 from demos.common.limits import LONG_S, PUSH_S, STANDARD_S, TRAINING_S
 from demos.common.legacy import engine_module
 from demos.common.sessions import session_id
 from demos.common.errors import user_errors
 from engine.transfer.data import BUILTIN_DATASETS
-from engine.transfer.options import DEFAULT_IMAGE_BACKBONE, STRATEGIES, STRATEGY_LABELS, image_backbone_choices
+from engine.transfer.options import DEFAULT_IMAGE_BACKBONE, FINETUNED, STRATEGIES, STRATEGY_LABELS, image_backbone_choices
 
 # Engine modules that import torch load on first use, so building the tab (and app start-up) stays fast.
 transfer_attention = engine_module("transfer.attention")

@@ -340,7 +340,7 @@ class Task:
 TASKS: dict[str, Task] = {
     "text-attention": Task("minilm", "engine.attention.text:build_registered", "engine.attention.text:build_hub"),
     "image-attention": Task("digits-vit", "engine.attention.image:build_registered", "engine.attention.image:build_hub"),
-    "text-generation": Task("smollm2", "engine.attention.decoder:build_registered", "engine.attention.decoder:build_hub"),
+    "text-generation": Task("smollm2", "engine.attention.decoder_load:build_registered", "engine.attention.decoder_load:build_hub"),
     "gan-generator": Task("gan-digits", "engine.gan.inference:build_generator", "engine.gan.inference:build_hub_generator"),
     "gan-discriminator": Task("gan-digits", "engine.gan.inference:build_discriminator"),
     "gan-judge": Task("gan-judge", "engine.gan.inference:build_judge"),

@@ -9,6 +9,9 @@ STRATEGY_LABELS = {
     "full_fine_tune": "Full fine-tune",
     "from_scratch": "From scratch (same architecture, random init)",
 }
+# The model id of "the MiniLM this browser session fine-tuned in the Transfer tab", as the Attention tab's
+# Text view reads it: "fine-tuned:<strategy>" picks one strategy, plain "fine-tuned" the session's best.
+FINETUNED = "fine-tuned"
 # Pre-trained weights need small steps; the head and random init tolerate larger ones.
 DEFAULT_LEARNING_RATES = {
     "feature_extraction": 1e-2,

@@ -18,7 +18,7 @@ PROMPT = "The capital of France is"
 
 @pytest.fixture(scope="module")
 def smollm2():
-    from engine.attention.decoder import load_decoder
+    from engine.attention.decoder_load import load_decoder
 
     return load_decoder()
 

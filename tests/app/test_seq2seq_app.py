@@ -1,21 +1,18 @@
 """Attention › Encoder–decoder through gradio_client against a real `python app.py` server."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pytest
-from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 
 def test_tab_mirrors_engine_constants():
-    from demos import attention_seq2seq
+    from demos.attention import seq2seq as view
     from engine.attention.seq2seq import inference, live
 
-    assert attention_seq2seq.EXAMPLES == list(inference.EXAMPLES)  # the tab lists them without importing torch
-    assert attention_seq2seq.API_MODELS == inference.MODEL_KINDS
-    assert attention_seq2seq.MAX_OUTPUT_STEPS == inference.MAX_OUTPUT_STEPS
-    assert {value for _, value in attention_seq2seq.VIEW_MODELS} == set(live.LIVE_MODELS)
+    assert view.EXAMPLES == list(inference.EXAMPLES)  # the view lists them without importing torch
+    assert view.API_MODELS == inference.MODEL_KINDS
+    assert view.MAX_OUTPUT_STEPS == inference.MAX_OUTPUT_STEPS
+    assert {value for _, value in view.VIEW_MODELS} == set(live.LIVE_MODELS)
 
 
 def test_translate_transformer_json(client):
@@ -76,25 +73,4 @@ def test_lab_view_and_what_if(client):
 def test_what_if_refuses_letters(client, server_alive):
     with pytest.raises(AppError, match="digits and '-'"):
         client.predict("3 March 2021", "abc", api_name="/seq2seq_what_if")
-    server_alive()
-
-
-def test_train_live_streams_and_is_bounded(app_url, server_alive):
-    """Three sessions press Train live together: two train, the third is told to wait."""
-
-    def press(seconds):
-        client = Client(app_url, verbose=False)
-        try:
-            return client.predict(0, "transformer", seconds, api_name="/seq2seq_train_live")
-        except AppError as error:
-            return error
-
-    with ThreadPoolExecutor(3) as pool:
-        results = list(pool.map(press, [12, 12, 12]))
-    refused = [r for r in results if isinstance(r, AppError)]
-    finished = [r for r in results if not isinstance(r, AppError)]
-    assert len(refused) == 1 and "wait" in str(refused[0])
-    for loss, cross, status, *_ in finished:
-        assert "step" in status and "Alignment score" in status
-        assert loss is not None and cross is not None
     server_alive()

@@ -243,7 +243,8 @@ def bad_images(tmp_path):
     return {"not an image": str(text), "too many pixels": str(huge)}
 
 
-@pytest.mark.parametrize("endpoint", ["/gan_score_sketch", "/ae_anomaly_drawn", "/attention_sketch"])
+# Attention › Image › Draw is not an API endpoint: tests/demos/test_attention_views.py checks its messages.
+@pytest.mark.parametrize("endpoint", ["/gan_score_sketch", "/ae_anomaly_drawn"])
 def test_bad_images_inside_editor_values_get_readable_messages(client, server_alive, bad_images, endpoint):
     for expected, path in bad_images.items():
         editor = {"background": None, "layers": [], "composite": handle_file(path)}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.attention import decoder, decoder_render
+from engine.attention import decoder, decoder_cache, decoder_load, decoder_render, decoder_settings
 
 WORDS = "the cat sat on mat dog lay rug a an is was it paris france capital of what and".split()
 CHAT_TEMPLATE = (
@@ -45,7 +45,7 @@ def tiny_llama(tmp_path_factory):
             parameter.copy_(torch.randn(parameter.shape, generator=weights) * 0.5)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    return decoder.load_decoder(str(folder))
+    return decoder_load.load_decoder(str(folder))
 
 
 def test_sampling_maths_match_a_hand_computed_example():
@@ -141,8 +141,8 @@ def test_chat_template_and_long_prompts(tiny_llama):
     assert chat.model_input == "<|user|>the cat<|endoftext|><|assistant|>"
     long = decoder.generate(tiny_llama, "the cat sat on the mat " * 3000, max_new_tokens=1)
     assert any("cut from 69,000 to 2,000 characters" in note for note in long.notes)
-    assert any(f"only its first {decoder.MAX_PROMPT_TOKENS}" in note for note in long.notes)
-    assert long.prompt_length <= decoder.MAX_PROMPT_TOKENS + 2
+    assert any(f"only its first {decoder_settings.MAX_PROMPT_TOKENS}" in note for note in long.notes)
+    assert long.prompt_length <= decoder_settings.MAX_PROMPT_TOKENS + 2
     odd = decoder.generate(tiny_llama, "🙂 مرحبا\u200b the cat \u202e", max_new_tokens=3)  # emoji, RTL, zero-width
     assert odd.prompt_length > 0 and len(odd.steps) >= 1
 
@@ -163,20 +163,20 @@ def test_chat_template_and_long_prompts(tiny_llama):
 )
 def test_bad_settings_are_refused_with_a_reason(settings, message):
     with pytest.raises(ValueError, match=message):
-        decoder.check_settings(**settings)
+        decoder_settings.check_settings(**settings)
 
 
 def test_out_of_range_settings_are_clamped_with_a_notice():
-    settings, notes = decoder.check_settings(max_new_tokens=10_000, temperature=9)
-    assert settings.max_new_tokens == 128 and settings.temperature == decoder.MAX_TEMPERATURE
+    settings, notes = decoder_settings.check_settings(max_new_tokens=10_000, temperature=9)
+    assert settings.max_new_tokens == 128 and settings.temperature == decoder_settings.MAX_TEMPERATURE
     assert any("10,000" in n for n in notes) and any("Temperature 9" in n for n in notes)
     for empty in ["", "   ", "\u200b\u200b", None]:
         with pytest.raises(ValueError, match="prompt is empty"):
-            decoder.check_prompt(empty)
+            decoder_settings.check_prompt(empty)
 
 
 def test_kv_cache_timing_generates_the_same_tokens_both_ways(tiny_llama):
-    timing = decoder.measure_kv_cache(tiny_llama, "the cat sat", new_tokens=6)
+    timing = decoder_cache.measure_kv_cache(tiny_llama, "the cat sat", new_tokens=6)
     assert len(timing.seconds_with_cache) == len(timing.seconds_without_cache) == len(timing.positions) == 6
     assert timing.same_tokens and timing.positions[1] == timing.positions[0] + 1
     figure = decoder_render.kv_cache_figure(timing)

@@ -1,0 +1,232 @@
+"""The Attention tab on the tab contract (fast tier, no server): its handles, its API surface, the package's
+imports, the sketchpad's opening state and the handlers that need no model."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from PIL import Image
+
+from demos import attention
+from demos.attention import decoder, image, seq2seq, text
+from demos.common.contract import OnOpen, TabHandles, ViewHandles
+
+PACKAGE = Path(attention.__file__).parent
+VIEWS = {"text", "decoder", "image", "seq2seq"}
+PUBLIC = {"attention_text", "attention_generate", "attention_kv_cache", "attention_image", "attention_gradcam",
+          "seq2seq_view", "seq2seq_translate", "seq2seq_what_if"}
+LINKS = {"text": {"text", "pair", "model", "layer", "head"},
+         "decoder": {"prompt", "max_tokens", "temperature", "top_k", "top_p", "seed", "chat", "model"},
+         "image": {"example", "model", "layer", "head"},
+         "seq2seq": {"text", "model", "layer", "head"}}
+
+
+@pytest.fixture(scope="module")
+def built():
+    with gr.Blocks() as demo:
+        handles = attention.build(demo)
+    return demo, handles
+
+
+def _components(demo):
+    return {id(block) for block in demo.blocks.values()}
+
+
+def _specs(spec: OnOpen):
+    yield spec
+    for child in spec.then:
+        yield from _specs(child)
+
+
+def test_build_returns_the_tab_and_its_four_views(built):
+    demo, handles = built
+    assert isinstance(handles, TabHandles) and handles.tab == "attention"
+    assert isinstance(handles.page, gr.Tab) and handles.page.id == "attention" and handles.page.elem_id == "tab-attention"
+    assert isinstance(handles.subtabs, gr.Tabs) and handles.subtabs.elem_id == "attention-subtabs"
+    assert "nd-intro-text" in handles.intro.elem_classes
+    assert [view.sub for view in handles.views] == ["text", "decoder", "image", "seq2seq"]
+    expected_ids = {"text": "attention-text", "decoder": "attention-decoder", "image": "attention-image",
+                    "seq2seq": "attention-seq2seq"}
+    for view in handles.views:
+        assert isinstance(view, ViewHandles) and view.tab == "attention"
+        assert isinstance(view.page, gr.Tab) and view.page.id == expected_ids[view.sub]
+        assert view.page.elem_id == f"tab-{expected_ids[view.sub]}"
+        assert id(view.result) in _components(demo)
+
+
+def test_every_view_opens_with_a_result_computed_from_its_link_inputs(built):
+    """The stage sets a link's (or a cross link's) values, then runs on_open: the opening must read them."""
+    demo, handles = built
+    known = _components(demo)
+    for view in handles.views:
+        assert view.on_open, view.sub
+        for spec in (s for top in view.on_open for s in _specs(top)):
+            assert callable(spec.fn) and spec.outputs
+            assert all(id(c) in known for c in (*spec.inputs, *spec.outputs)), view.sub
+        opening_inputs = {id(c) for c in view.on_open[0].inputs}
+        for param in view.link:
+            assert id(param.component) in opening_inputs, f"{view.sub}: ?{param.name}= is not read on open"
+        assert view.result in view.on_open[0].outputs
+
+
+def test_link_names_are_unique_and_name_the_main_inputs(built):
+    demo, handles = built
+    known = _components(demo)
+    for view in handles.views:
+        names = [param.name for param in view.link]
+        assert len(names) == len(set(names)) and set(names) == LINKS[view.sub], view.sub
+        assert all(id(param.component) in known for param in view.link)
+    by_view = {view.sub: {p.name: p for p in view.link} for view in handles.views}
+    example = by_view["image"]["example"]
+    assert example.choices and set(example.choices) == {f"digit_{d}" for d in range(10)}
+    assert all(Path(path).is_file() for path in example.choices.values())
+    assert by_view["seq2seq"]["text"].component.elem_id == "s2s-text"  # ?sub=seq2seq&text=... fills the date
+    for sub, name in (("decoder", "seed"), ("decoder", "top_k")):
+        number = by_view[sub][name].component
+        assert number.precision == 0 and number.minimum == 0 and number.maximum is not None
+    # The Transfer tab's "Open in Attention" sets text and model "fine-tuned:<strategy>": a value the box offers.
+    model = by_view["text"]["model"].component
+    assert "fine-tuned:full_fine_tune" in [value for _, value in model.choices]
+
+
+def test_at_most_eight_public_endpoints_each_with_defaults_after_the_first(built):
+    demo, _ = built
+    public = {fn.api_name: fn.fn for fn in demo.fns.values() if fn.fn is not None and fn.api_visibility == "public"}
+    assert set(public) == PUBLIC
+    for name, fn in public.items():
+        parameters = [p for p in inspect.signature(inspect.unwrap(fn)).parameters.values()
+                      if p.name not in {"request", "progress"}]
+        assert all(p.default is not inspect.Parameter.empty for p in parameters[1:]), name
+        assert "``" not in (inspect.getdoc(fn) or ""), name  # the API page shows docstrings as plain text
+
+
+def test_no_module_imports_another_view_or_another_tab():
+    for path in PACKAGE.glob("*.py"):
+        if path.name == "__init__.py":
+            continue
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        views = {f"demos.attention.{view}" for view in VIEWS} - {f"demos.attention.{path.stem}"}
+        assert not imported & views, path.name
+        assert not {m for m in imported if m.startswith("demos.") and not m.startswith(("demos.attention", "demos.common"))}
+        assert "demos.common.legacy" not in imported, path.name
+
+
+def test_building_the_tab_imports_no_torch():
+    code = ("import sys, gradio as gr\nfrom demos import attention\nwith gr.Blocks() as demo:\n    attention.build(demo)\n"
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'torch imported at build'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parents[1], timeout=300)
+
+
+def test_the_sketchpad_opens_on_a_blank_canvas_with_the_pen(built):
+    """A value with a background opens the editor with its brush selected (an empty editor opens on its
+    image tool, where dragging selected the hint text); the hint is never selectable."""
+    demo, _ = built
+    sketch = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "attn-sketch")
+    background = sketch.value["background"]
+    path = background["path"] if isinstance(background, dict) else background.path
+    with Image.open(path) as canvas:
+        assert canvas.size == image.CANVAS and canvas.convert("L").getextrema() == (255, 255)
+    assert sketch.brush.default_size == image.PEN_PX and sketch.brush.colors == ["#000000"]
+    assert "#attn-sketch" in attention.CSS and "user-select: none" in attention.CSS
+
+
+def test_each_classify_clears_the_previous_prediction_first(built):
+    """An upload or a drawing that fails must not leave the previous input's prediction on screen."""
+    demo, _ = built
+    fns = {fn._id: fn for fn in demo.fns.values()}
+    label = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "attn-image-label")
+    for api_name in ("attention_image", "attention_sketch"):
+        event = next(fn for fn in demo.fns.values() if fn.api_name == api_name)
+        before = fns[event.trigger_after]
+        assert before.fn is image.clear_result and label in before.outputs and not before.queue
+    cleared = image.clear_result()
+    assert cleared[:5] == (None,) * 5
+
+
+def test_presenter_css_makes_the_decoder_tokens_large():
+    rule = next(line for line in attention.CSS.splitlines() if "#dec-tokens" in line and "font-size" in line)
+    assert rule.startswith("body.nd-presenter") and int(rule.split("font-size:")[1].split("px")[0]) >= 18
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"background": None, "layers": [], "composite": None}, "sketchpad is empty"),
+    (None, "sketchpad is empty"),
+])
+def test_an_empty_sketch_is_refused_clearly(value, message):
+    with pytest.raises(gr.Error, match=message):
+        image.attention_sketch(value)
+
+
+def test_bad_files_inside_a_sketch_get_readable_messages(tmp_path):
+    from tests.support import png_header_only
+
+    notes = tmp_path / "notes.png"
+    notes.write_text("not an image at all")
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(png_header_only(30000, 30000))
+    for path, message in ((notes, "not an image"), (huge, "too many pixels|pixels")):
+        with pytest.raises(gr.Error, match=message):
+            image.attention_sketch({"background": None, "layers": [], "composite": {"path": str(path)}})
+    with pytest.raises(gr.Error, match="Head fusion"):
+        image.attention_image(image.DIGIT_EXAMPLES["digit_3"], head_fusion="median")
+
+
+@pytest.fixture()
+def fake_decoder(monkeypatch):
+    """engine.attention.decoder (and what the view imports with it) replaced by stand-ins that record calls."""
+    import engine.attention
+
+    calls = []
+    fake = types.SimpleNamespace(open_default=lambda: calls.append(("open_default",)) or iter(()),
+                                 generate_stream=lambda *args, **kwargs: calls.append(("generate_stream", args)) or iter(()))
+    for name, module in (("decoder", fake), ("decoder_load", types.SimpleNamespace()),
+                         ("decoder_render", types.SimpleNamespace())):
+        monkeypatch.setitem(sys.modules, f"engine.attention.{name}", module)
+        monkeypatch.setattr(engine.attention, name, module, raising=False)
+    return calls
+
+
+def test_the_decoder_opens_on_the_kept_default_or_on_a_linked_prompt(fake_decoder):
+    list(decoder.decoder_open(*decoder.OPENING))
+    assert fake_decoder == [("open_default",)]
+    list(decoder.decoder_open("Once upon a time", 16, 0.0, 50, 0.95, 0, False, "smollm2"))
+    assert fake_decoder[1] == ("generate_stream", ("Once upon a time", 16, 0.0, 50, 0.95, 0, False))
+
+
+def test_text_on_open_passes_the_session_for_a_fine_tuned_model():
+    """The Transfer tab's sentence opens with model "fine-tuned:<strategy>", read from the caller's session."""
+    assert "request" in inspect.signature(text.attention_text).parameters
+    with pytest.raises(gr.Error, match="no session"):
+        text.attention_text("A sentence.", "", "fine-tuned:full_fine_tune", request=None)
+
+
+@pytest.mark.parametrize("args, message", [((0, "transformer", 0.5), "1 to 90 seconds"), ((-1, "transformer", 5), "0 or more"),
+                                           (("x", "transformer", 5), "must be numbers")])
+def test_train_live_refuses_bad_settings(args, message):
+    with pytest.raises(gr.Error, match=message):
+        list(seq2seq.seq2seq_train_live(*args))
+
+
+def test_train_live_streams_and_a_third_session_is_told_to_wait():
+    """Two sessions train at once; a third is told to wait (formerly the /seq2seq_train_live app test)."""
+    from engine.attention.seq2seq import live
+
+    frames = list(seq2seq.seq2seq_train_live(0, "transformer", 1))
+    loss, cross, status, session = frames[-1]
+    assert loss is not None and cross is not None and "step" in status and session.step > 0
+    with live.live_slot(), live.live_slot():
+        with pytest.raises(gr.Error, match="wait"):
+            list(seq2seq.seq2seq_train_live(0, "transformer", 1))
+    assert live.active_runs() == 0
