@@ -49,7 +49,7 @@ def build_app() -> gr.Blocks:
             gan.build_tab(demo)
             autoencoder.build_tab(demo)
             attention_link = attention.build_tab(demo)
-            transfer.build_tab(demo, attention_link=attention_link, app_tabs=tabs)
+            transfer.build(demo)
         # Deep links, a result in every main view on open, presenter mode, "copy link".
         stage.wire(demo, presenter, copy_link, link, notice)
         # An empty endpoint: benchmarks subtract its round-trip to isolate model + rendering time.

@@ -17,7 +17,6 @@ from gradio.components.plot import PlotData
 
 from demos import attention_decoder
 from demos import attention_seq2seq
-from demos import transfer_imagenet
 from demos.common.limits import STANDARD_S
 from demos.common.payloads import LargeJSON
 from demos.common.legacy import engine_module
@@ -442,7 +441,7 @@ def _build_image(demo: gr.Blocks) -> None:
                     gr.Markdown("**[CLS] attention** of the chosen layer and head")
                     head_image = gr.Image(label="[CLS] attention of the chosen layer/head", show_label=False, interactive=False,
                                           elem_id="attn-image-head", buttons=[])
-                transfer_imagenet.attach_attention_gradcam(classify_upload, image, classify_sketch, sketch, model_id)
+                attach_attention_gradcam(classify_upload, image, classify_sketch, sketch, model_id)
     raw = gr.JSON(visible=False)
     gr.Markdown(
         "The embedded model sees digits the way scikit-learn's dataset stores them: cropped and averaged "
@@ -492,3 +491,35 @@ def build_tab(demo: gr.Blocks) -> TextAttentionLink:
             with gr.Tab("Encoder–decoder", id="attention-seq2seq", elem_id="tab-attention-seq2seq"):
                 attention_seq2seq.build(demo)
     return TextAttentionLink(tabs, text, text_pair, model_id, attention_text, run_inputs, run_outputs)
+
+
+# ------------------------------------------------------------------------------ Image view: the ViT's Grad-CAM
+ATTENTION_VS_GRADCAM = (
+    "**Attention vs gradient attribution:** attention shows where [CLS] *looks* (the same whichever class wins); "
+    "Grad-CAM shows which patches *raise the predicted class's score*, so the two maps can disagree."
+)
+
+
+@user_errors
+def attention_gradcam(image, model_id: str = "digits-vit"):
+    """The ViT's Grad-CAM for its predicted class on an upload or a sketch: (overlay image, caption)."""
+    from engine.core.imports import IMPORT_LOCK
+
+    with IMPORT_LOCK:
+        from engine.transfer import gradcam
+    picture, caption = gradcam.vit_gradcam_view(image, model_id or None)
+    return picture, f"{caption}. {ATTENTION_VS_GRADCAM}"
+
+
+def attach_attention_gradcam(upload_button, upload_image, sketch_button, sketch, model_id) -> None:
+    """Called inside the Image view's output row: adds the Grad-CAM panel beside the attention maps and runs
+    it on the same upload or drawing whenever one is classified."""
+    with gr.Column(min_width=160):
+        gr.Markdown("**Grad-CAM** of the predicted class")
+        picture = gr.Image(label="Grad-CAM of the predicted class", show_label=False, interactive=False,
+                           elem_id="attn-image-gradcam", buttons=[])
+        caption = gr.Markdown(ATTENTION_VS_GRADCAM, elem_id="attn-image-gradcam-note")
+    upload_button.click(attention_gradcam, [upload_image, model_id], [picture, caption], api_name="attention_gradcam",
+                        preprocess=False, time_limit=STANDARD_S)
+    sketch_button.click(attention_gradcam, [sketch, model_id], [picture, caption], api_name="attention_gradcam_sketch",
+                        api_visibility="private", time_limit=STANDARD_S)

@@ -17,6 +17,10 @@ DEFAULT_LEARNING_RATES = {
     "from_scratch": 1e-3,
 }
 
+# The Attention tab's model id for the MiniLM this session fine-tuned here: "fine-tuned" (the best strategy)
+# or "fine-tuned:<strategy>".
+FINETUNED_MODEL_ID = "fine-tuned"
+
 DEFAULT_TEXT_BACKBONE = "minilm"
 DEFAULT_IMAGE_BACKBONE = "efficientnet-lite0"  # ImageNet-1k pre-training; "neurodeck-cnn" is the second embedded one
 SECOND_IMAGE_BACKBONE = "neurodeck-cnn"
