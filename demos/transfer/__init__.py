@@ -21,7 +21,7 @@ INTRO = (
 CSS = """
 /* The ImageNet top-5 list is the view's main result: large enough to read from the back of a room. */
 body.nd-presenter #imagenet-label .confidence-set, body.nd-presenter #imagenet-label .confidence-set * { font-size: 20px !important; }
-body.nd-presenter #imagenet-label .output-class { font-size: 32px !important; padding: 8px 12px !important; }
+body.nd-presenter #imagenet-label .output-class { font-size: 32px !important; }
 body.nd-presenter #imagenet-input, body.nd-presenter #imagenet-input img { max-height: 240px; }
 body.nd-presenter #transfer-prediction .confidence-set, body.nd-presenter #transfer-prediction .confidence-set * { font-size: 20px !important; }
 """

@@ -100,10 +100,8 @@ def _layout():
                 image = gr.Image(value=example_photos()[DEFAULT_PHOTO], type="filepath",
                                  sources=["upload", "webcam", "clipboard"], label="Your photo", height=300,
                                  elem_id="imagenet-input")
-                with gr.Row():
-                    layer = gr.Dropdown(layer_choices(), value=DEFAULT_LAYER, label="Grad-CAM layer",
-                                        elem_id="imagenet-layer", scale=2)
-                    run = gr.Button("What does it see?", variant="primary", elem_id="imagenet-run", scale=1)
+                layer = gr.Dropdown(layer_choices(), value=DEFAULT_LAYER, label="Grad-CAM layer", elem_id="imagenet-layer")
+                run = gr.Button("What does it see?", variant="primary", elem_id="imagenet-run")
                 gr.Examples([[path] for path in example_photos().values()], inputs=[image],
                             label="Photos that ship with scikit-image / matplotlib", examples_per_page=6,
                             api_name="imagenet_example", api_visibility="private")

@@ -19,7 +19,7 @@ PER_CLASS_HEADERS = ["class", "precision", "recall", "F1", "support"]
 # The widgets a rendering fills, in order (the train view's names for them).
 DETAIL_NAMES = ("confusion", "per_class", "wrong_note", "gallery", "wrong_texts")
 VIEW_NAMES = ("status", "curves", "comparison", *DETAIL_NAMES, "results_table", "kfold_info", "model_pick",
-              "data_report", "backbone", "predict_text", "predict_image", "attention_box")
+              "data_report", "backbone", "predict_text", "predict_image", "attention_box", "prediction")
 
 
 def _engine():
@@ -28,7 +28,8 @@ def _engine():
     return example, render
 
 
-def _label(strategy: str) -> str:
+def strategy_name(strategy: str) -> str:
+    """The strategy's label without its explanation: "Feature extraction", "Full fine-tune", ..."""
     return STRATEGY_LABELS.get(strategy, strategy).split(" (")[0]
 
 
@@ -37,7 +38,7 @@ def status_card(headline: str, result=None, tone: str = "") -> str:
     if result is None:
         return figure_cards((), headline=headline, tone=tone)
     metrics = result.metrics
-    figures = [("Best strategy", _label(result.strategy)),
+    figures = [("Best strategy", strategy_name(result.strategy)),
                ("Validation accuracy", f"{metrics.accuracy:.1%}", f"{len(result.val_index)} held-out examples"),
                ("Macro-F1", f"{metrics.macro_f1:.3f}"),
                ("Train − validation gap", f"{result.gap:+.1%}", "large = overfitting"),
@@ -75,13 +76,13 @@ def details(session, strategy: str | None) -> tuple:
                  zip(dataset.class_names, metrics.precision, metrics.recall, metrics.f1, metrics.support)]
     wrong = render.misclassified(result, dataset)
     images = dataset.modality == "image"
-    kind = "images" if images else "texts"
+    kind, name = ("images" if images else "texts"), strategy_name(result.strategy)
     if wrong:
-        note = f"**Misclassified validation {kind}** ({_label(result.strategy)}): {len(wrong)}, most confident first."
+        note = f"**Misclassified validation {kind}** ({name}): {len(wrong)}, most confident first."
     else:
-        note = f"**Misclassified validation {kind}** ({_label(result.strategy)}): none misclassified."
+        note = f"**Misclassified validation {kind}** ({name}): none misclassified."
     figure = render.confusion_figure(metrics.confusion, dataset.class_names,
-                                     f"Validation confusion: {_label(result.strategy)}")
+                                     f"Validation confusion: {name}")
     gallery = gr.update(value=[(item, caption) for item, caption in wrong] if images else None,
                         visible=images and bool(wrong))
     texts = gr.update(value=[[item, caption] for item, caption in wrong] if not images else [],
@@ -91,10 +92,10 @@ def details(session, strategy: str | None) -> tuple:
 
 def _headline(session, best, example) -> tuple[str, str]:
     if example.is_example(session):
-        return (f"Pre-computed example run, the same for every visitor: {_label(best.strategy).lower()} on "
+        return (f"Pre-computed example run, the same for every visitor: {strategy_name(best.strategy).lower()} on "
                 f"{session.dataset.name}. Pick your data and press Train to run your own."), ""
     stopped = any(r.stop_reason != "completed" for r in session.results.values())
-    return (f"Done. Best: {_label(best.strategy)}, validation accuracy {best.metrics.accuracy:.1%}, macro-F1 "
+    return (f"Done. Best: {strategy_name(best.strategy)}, validation accuracy {best.metrics.accuracy:.1%}, macro-F1 "
             f"{best.metrics.macro_f1:.3f}." + (" Some runs ended early; the best epoch was kept." if stopped else "")), "good"
 
 
@@ -110,7 +111,8 @@ def view(session, headline: str | None = None) -> tuple:
         kind = "images" if images else "text (backbone: all-MiniLM-L6-v2)"
         report = f"**{dataset.name}**: {kind}. " + dataset.report.to_markdown()
     best = render.best_trained(session.results)
-    values = dict(fits, data_report=report, kfold_info=session.kfold.describe() if session.kfold else "")
+    values = dict(fits, data_report=report, kfold_info=session.kfold.describe() if session.kfold else "",
+                  prediction=None)  # the last prediction came from another model
     if best is None:
         if session.results:  # every strategy was stopped before its first epoch
             headline = headline or "Training was stopped before any model finished an epoch; press Train again."

@@ -17,8 +17,7 @@ from demos.common.sessions import session_id
 from demos.transfer import results
 from engine.core.imports import IMPORT_LOCK
 from engine.transfer.data import BUILTIN_DATASETS
-from engine.transfer.options import (DEFAULT_IMAGE_BACKBONE, FINETUNED_MODEL_ID, STRATEGIES, STRATEGY_LABELS,
-                                     image_backbone_choices)
+from engine.transfer.options import DEFAULT_IMAGE_BACKBONE, FINETUNED_MODEL_ID, STRATEGIES, image_backbone_choices
 
 MAX_CLASS_SLOTS = 6  # Teachable-Machine style class builder
 TRAIN_CONCURRENCY = 2  # training jobs running at once across all users (one per core)
@@ -30,6 +29,14 @@ STRATEGY_NOTE = (
     "scratch** (same architecture, random weights), the baseline that shows what pre-training buys. Try *Objects, "
     "few-shot* with *From scratch* ticked: 8 pictures a class are not enough to learn from zero."
 )
+
+
+def use_upload():
+    return SOURCES[1]
+
+
+def use_classes():
+    return SOURCES[2]
 
 
 def _engine():
@@ -51,10 +58,20 @@ def _config(checks, train, unfreeze, epochs, lr, batch, wd, dropout, augment, pa
 def open_train(request: gr.Request = None):
     """The view's opening result: the example run, copied into this visitor's session unless it has its own."""
     with IMPORT_LOCK:
+        from engine.transfer import example
+    if not getattr(request, "session_hash", None):
+        return results.view(example.preview())
+    return results.view(_page_session(request))
+
+
+def _page_session(request):
+    """This page's session, holding the example run until the visitor loads data or trains (page events only:
+    an API client's session starts empty)."""
+    with IMPORT_LOCK:
         from engine.transfer import example, session as sessions
     session = sessions.get_session(session_id(request))
     example.adopt(session)
-    return results.view(session)
+    return session
 
 
 def show_class_rows(count):
@@ -120,7 +137,7 @@ def train(source_choice, builtin_key, strategy_list, backbone_key, n_epochs, unf
             histories[p.strategy] = p.history
             fraction = (update.strategy_index + p.step / max(p.total_steps, 1)) / update.strategy_count
             progress(fraction, desc=f"{p.strategy}: epoch {p.epoch}/{p.epochs}, ETA {p.eta:.0f}s")
-            text = (f"{STRATEGY_LABELS.get(p.strategy, p.strategy)} ({update.strategy_index + 1}/{update.strategy_count}): "
+            text = (f"{results.strategy_name(p.strategy)} ({update.strategy_index + 1}/{update.strategy_count}): "
                     f"epoch {p.epoch}/{p.epochs}, step {p.step}/{p.total_steps}, {p.elapsed:.1f}s elapsed, "
                     f"ETA {p.eta:.0f}s {update.note}")
             yield (results.status_card(text), results.curves(histories), *skip)
@@ -130,18 +147,22 @@ def train(source_choice, builtin_key, strategy_list, backbone_key, n_epochs, unf
 
 
 def stop(request: gr.Request):
-    """Stop this session's training job; the best model of each strategy so far is kept."""
+    """Stop this session's training job; the best model of each strategy so far is kept.
+
+    Returns the status card while a job is stopping, nothing when no job is running.
+    """
     with IMPORT_LOCK:
         from engine.transfer import session as sessions
-    sessions.get_session(session_id(request)).stop.set()
+    session = sessions.get_session(session_id(request))
+    if not session.lock.locked():
+        return gr.skip()
+    session.stop.set()
     return results.status_card("Stopping... the best model so far is kept.")
 
 
 @user_errors
 def inspect(strategy, request: gr.Request):
-    with IMPORT_LOCK:
-        from engine.transfer import session as sessions
-    session = sessions.get_session(session_id(request))
+    session = _page_session(request)
     if not strategy or not session.results:
         return (gr.skip(),) * len(results.DETAIL_NAMES)
     return results.details(session, strategy)
@@ -150,19 +171,29 @@ def inspect(strategy, request: gr.Request):
 @user_errors
 def predict_ui(strategy, text, image, k, request: gr.Request):
     with IMPORT_LOCK:
-        from engine.transfer import checks, predict, session as sessions
-    session = sessions.get_session(session_id(request))
+        from engine.transfer import checks, predict
+    session = _page_session(request)
     result = session.result(strategy or None)
     value = text if session.dataset.modality == "text" else image
     prediction = predict.predict(result.model, session.backbone(), value, checks.check_top_k(k))
     return dict(zip(prediction.labels, prediction.probabilities))
 
 
+def open_prediction(strategy, text, image, k, request: gr.Request = None):
+    """The opening prediction for the sentence already in the box (nothing for image data without a picture)."""
+    if not getattr(request, "session_hash", None):
+        return None
+    session = _page_session(request)
+    if session.dataset is None or not session.results or (session.dataset.modality == "image" and not image):
+        return None
+    return predict_ui(strategy, text, image, k, request)
+
+
 @user_errors
 def compare_attention(strategy, text, request: gr.Request):
     with IMPORT_LOCK:
-        from engine.transfer import attention, render, session as sessions
-    session = sessions.get_session(session_id(request))
+        from engine.transfer import attention, render
+    session = _page_session(request)
     result = session.result(strategy or None)
     if session.dataset.modality != "text":
         raise ValueError("Attention before/after needs a MiniLM text model: load a text dataset and train.")
@@ -276,66 +307,67 @@ def _layout() -> dict:
     with gr.Tab("Train your own", id="transfer-train", elem_id="tab-transfer-train") as page:
         webcam_shots = gr.State({})  # class slot index -> list of snapshot file paths (this browser only)
         with gr.Row(equal_height=False):
-            with gr.Column(scale=1, min_width=280):
-                source = gr.Radio(SOURCES, value=SOURCES[0], label="Data", elem_id="transfer-source")
-                builtin = gr.Dropdown([(text, key) for key, text in BUILTIN_DATASETS.items()], value=DEFAULT_DATASET,
-                                      label="Built-in dataset", elem_id="transfer-builtin")
-                with gr.Accordion("Your own data: upload a file or build classes", open=False,
-                                  elem_id="transfer-own-data"):
-                    upload = gr.File(label="Data file: .zip of class folders (images) or .csv with text,label columns",
-                                     file_types=[".zip", ".csv", ".tsv", ".txt"], elem_id="transfer-upload")
-                    class_count = gr.Slider(2, MAX_CLASS_SLOTS, value=2, step=1, label="Number of classes",
-                                            elem_id="transfer-class-count")
-                    class_names, class_files, class_rows = [], [], []
-                    for slot in range(MAX_CLASS_SLOTS):
-                        with gr.Row(visible=slot < 2) as row:
-                            class_names.append(gr.Textbox(value=f"class {slot + 1}", label=f"Class {slot + 1} name",
-                                                          scale=1, elem_id=f"transfer-class-name-{slot}"))
-                            class_files.append(gr.File(file_count="multiple", file_types=["image"], label="Images",
-                                                       scale=2, elem_id=f"transfer-class-files-{slot}"))
-                        class_rows.append(row)
-                    with gr.Row():
-                        webcam = gr.Image(sources=["webcam"], type="filepath", label="Webcam snapshot",
-                                          elem_id="transfer-webcam")
-                        with gr.Column():
-                            webcam_slot = gr.Dropdown([(f"Class {i + 1}", i) for i in range(MAX_CLASS_SLOTS)], value=0,
-                                                      label="Add snapshot to", elem_id="transfer-webcam-slot")
-                            webcam_add = gr.Button("Add snapshot", elem_id="transfer-webcam-add")
-                            webcam_info = gr.Markdown("No webcam snapshots yet.")
-                load_btn = gr.Button("Load data", elem_id="transfer-load-btn")
-            with gr.Column(scale=1, min_width=280):
-                backbone = gr.Dropdown(image_backbone_choices(), value=DEFAULT_IMAGE_BACKBONE, allow_custom_value=True,
-                                       label="Image backbone", info="Hub ids need internet; offline they fail with a "
-                                       "clear message.", elem_id="transfer-backbone")
-                strategies = gr.CheckboxGroup([(STRATEGY_LABELS[s], s) for s in STRATEGIES], value=["feature_extraction"],
-                                              label="Strategies", elem_id="transfer-strategies")
+            with gr.Column(scale=2, min_width=240):
+                builtin = gr.Dropdown([(text.split(":")[0], key) for key, text in BUILTIN_DATASETS.items()],
+                                      value=DEFAULT_DATASET, label="Built-in dataset", elem_id="transfer-builtin")
+                load_btn = gr.Button("Load data", size="md", elem_id="transfer-load-btn")
+            backbone = gr.Dropdown(image_backbone_choices(), value=DEFAULT_IMAGE_BACKBONE, allow_custom_value=True,
+                                   label="Image backbone", info="Hub ids need internet.", visible=False, scale=2,
+                                   min_width=200, elem_id="transfer-backbone")
+            strategies = gr.CheckboxGroup([(results.strategy_name(s), s) for s in STRATEGIES], value=["feature_extraction"],
+                                          label="Strategies", scale=3, min_width=300, elem_id="transfer-strategies")
+            with gr.Column(scale=1, min_width=170):
                 epochs = gr.Slider(1, 60, value=15, step=1, label="Epochs", elem_id="transfer-epochs")
-                with gr.Accordion("Hyperparameters", open=False):
-                    unfreeze = gr.Slider(1, 7, value=2, step=1, label="N: blocks to fine-tune (for 'last N')",
-                                         info="EfficientNet-Lite0 counts its 7 stages, NeuroDeck CNN its 5 blocks, "
-                                              "MiniLM its 6 layers. BatchNorm statistics stay frozen in feature "
-                                              "extraction and last-N fine-tuning.", elem_id="transfer-unfreeze")
-                    lr = gr.Number(value=0, minimum=0, maximum=1, label="Learning rate (0 = strategy default: head "
-                                   "1e-2, last-N 1e-3, full 3e-4, scratch 1e-3)", elem_id="transfer-lr")
-                    batch = gr.Slider(4, 128, value=16, step=4, label="Batch size", elem_id="transfer-batch")
-                    wd = gr.Number(value=1e-4, minimum=0, maximum=1, label="Weight decay", elem_id="transfer-wd")
-                    dropout = gr.Slider(0, 0.8, value=0.1, step=0.05, label="Dropout (before the head)",
-                                        elem_id="transfer-dropout")
-                    augment = gr.Checkbox(value=True, label="Augment images (flips, small rotations/shifts)",
-                                          elem_id="transfer-augment")
-                    patience = gr.Slider(0, 20, value=4, step=1, label="Early stopping patience (epochs; 0 = off)",
-                                         elem_id="transfer-patience")
-                    val_fraction = gr.Slider(0.1, 0.5, value=0.25, step=0.05, label="Validation fraction",
-                                             elem_id="transfer-val")
-                    kfold = gr.Slider(0, 10, value=0, step=1, label="k-fold cross-validation of the first strategy "
-                                      "(0 = off)", elem_id="transfer-kfold")
-                    seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed",
-                                     elem_id="transfer-seed")
                 with gr.Row():
-                    train_btn = gr.Button("Train", variant="primary", elem_id="transfer-train-btn")
-                    stop_btn = gr.Button("Stop (keep best model)", variant="stop", elem_id="transfer-stop-btn")
+                    train_btn = gr.Button("Train", variant="primary", min_width=70, elem_id="transfer-train-btn")
+                    stop_btn = gr.Button("Stop", variant="stop", min_width=70, elem_id="transfer-stop-btn")
         status = gr.HTML(results.status_card("Loading the example run..."), elem_id="transfer-status")
         data_report = gr.Markdown(elem_id="transfer-data-report")
+        with gr.Row(equal_height=False):
+            with gr.Accordion("Your own data: upload a file or build classes", open=False, elem_id="transfer-own-data"):
+                source = gr.Radio(SOURCES, value=SOURCES[0], label="Data to load and train on",
+                                  elem_id="transfer-source")
+                upload = gr.File(label="Data file: .zip of class folders (images) or .csv with text,label columns",
+                                 file_types=[".zip", ".csv", ".tsv", ".txt"], elem_id="transfer-upload")
+                class_count = gr.Slider(2, MAX_CLASS_SLOTS, value=2, step=1, label="Number of classes",
+                                        elem_id="transfer-class-count")
+                class_names, class_files, class_rows = [], [], []
+                for slot in range(MAX_CLASS_SLOTS):
+                    with gr.Row(visible=slot < 2) as row:
+                        class_names.append(gr.Textbox(value=f"class {slot + 1}", label=f"Class {slot + 1} name",
+                                                      scale=1, elem_id=f"transfer-class-name-{slot}"))
+                        class_files.append(gr.File(file_count="multiple", file_types=["image"], label="Images",
+                                                   scale=2, elem_id=f"transfer-class-files-{slot}"))
+                    class_rows.append(row)
+                with gr.Row():
+                    webcam = gr.Image(sources=["webcam"], type="filepath", label="Webcam snapshot",
+                                      elem_id="transfer-webcam")
+                    with gr.Column():
+                        webcam_slot = gr.Dropdown([(f"Class {i + 1}", i) for i in range(MAX_CLASS_SLOTS)], value=0,
+                                                  label="Add snapshot to", elem_id="transfer-webcam-slot")
+                        webcam_add = gr.Button("Add snapshot", elem_id="transfer-webcam-add")
+                        webcam_info = gr.Markdown("No webcam snapshots yet.")
+            with gr.Accordion("Hyperparameters", open=False, elem_id="transfer-hyperparameters"):
+                unfreeze = gr.Slider(1, 7, value=2, step=1, label="N: blocks to fine-tune (for 'last N')",
+                                     info="EfficientNet-Lite0 counts its 7 stages, NeuroDeck CNN its 5 blocks, "
+                                          "MiniLM its 6 layers. BatchNorm statistics stay frozen in feature "
+                                          "extraction and last-N fine-tuning.", elem_id="transfer-unfreeze")
+                lr = gr.Number(value=0, minimum=0, maximum=1, label="Learning rate (0 = strategy default: head "
+                               "1e-2, last-N 1e-3, full 3e-4, scratch 1e-3)", elem_id="transfer-lr")
+                batch = gr.Slider(4, 128, value=16, step=4, label="Batch size", elem_id="transfer-batch")
+                wd = gr.Number(value=1e-4, minimum=0, maximum=1, label="Weight decay", elem_id="transfer-wd")
+                dropout = gr.Slider(0, 0.8, value=0.1, step=0.05, label="Dropout (before the head)",
+                                    elem_id="transfer-dropout")
+                augment = gr.Checkbox(value=True, label="Augment images (flips, small rotations/shifts)",
+                                      elem_id="transfer-augment")
+                patience = gr.Slider(0, 20, value=4, step=1, label="Early stopping patience (epochs; 0 = off)",
+                                     elem_id="transfer-patience")
+                val_fraction = gr.Slider(0.1, 0.5, value=0.25, step=0.05, label="Validation fraction",
+                                         elem_id="transfer-val")
+                kfold = gr.Slider(0, 10, value=0, step=1, label="k-fold cross-validation of the first strategy "
+                                  "(0 = off)", elem_id="transfer-kfold")
+                seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed",
+                                 elem_id="transfer-seed")
         gr.Markdown(STRATEGY_NOTE, elem_classes=["nd-explain"])
         curves = gr.Plot(label="Learning curves", show_label=False, elem_id="transfer-curves")
         with gr.Row():
@@ -410,6 +442,9 @@ def _wire(demo: gr.Blocks, ui: dict) -> ViewHandles:
     """Connect events to the module-level handlers; only the main actions are public."""
     u = ui.__getitem__
     view = [u(name) for name in results.VIEW_NAMES]
+    u("upload").upload(use_upload, None, u("source"), api_visibility="private", queue=False, show_progress="hidden")
+    gr.on([files.upload for files in u("class_files")] + [u("webcam_add").click], use_classes, None, u("source"),
+          api_visibility="private", queue=False, show_progress="hidden")
     u("class_count").change(show_class_rows, u("class_count"), u("class_rows"), api_visibility="private",
                             show_progress="hidden", queue=False)
     u("webcam_add").click(add_snapshot, [u("webcam"), u("webcam_slot"), u("webcam_shots")],
@@ -449,7 +484,9 @@ def _wire(demo: gr.Blocks, ui: dict) -> ViewHandles:
     demo.unload(cleanup)
     return ViewHandles(
         tab="transfer", sub="train", page=u("page"), result=u("status"),
-        on_open=(OnOpen(open_train, outputs=tuple(view), time_limit=LONG_S),),
+        on_open=(OnOpen(open_train, outputs=tuple(view), time_limit=LONG_S, then=(
+            OnOpen(open_prediction, inputs=(u("model_pick"), u("predict_text"), u("predict_image"), u("top_k")),
+                   outputs=(u("prediction"),), preprocess=False, time_limit=STANDARD_S),)),),
         link=(LinkParam("dataset", u("builtin")), LinkParam("backbone", u("backbone")),
               LinkParam("strategies", u("strategies"), choices={s: s for s in STRATEGIES}),
               LinkParam("epochs", u("epochs"))),

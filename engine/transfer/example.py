@@ -10,8 +10,10 @@ session's memory (``TransferSession.shared``).
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine.transfer.backbones import load_backbone
 from engine.transfer.data import BUILTIN_DATASETS, TransferDataset, load_builtin
@@ -72,6 +74,13 @@ def adopt(session: TransferSession, run: ExampleRun | None = None) -> bool:
         return True
     finally:
         session.lock.release()
+
+
+def preview(run: ExampleRun | None = None) -> TransferSession:
+    """A session no visitor owns, holding only the example run: to draw it where there is no session."""
+    session = TransferSession(work_dir=Path(os.devnull))  # never written: nothing is trained or exported in it
+    adopt(session, run)
+    return session
 
 
 def is_example(session: TransferSession) -> bool:

@@ -123,4 +123,4 @@ def test_the_tab_has_a_small_public_api(client):
     mine = {name for name in endpoints if name.startswith(("/transfer", "/imagenet"))}
     assert mine == {"/imagenet_classify", "/transfer_train", "/transfer_predict", "/transfer_export",
                     "/transfer_project", "/transfer_stop"}
-    assert "Stopping" in client.predict(api_name="/transfer_stop")  # nothing running: still a clear answer
+    client.predict(api_name="/transfer_stop")  # nothing is running: no error

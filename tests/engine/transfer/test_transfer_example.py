@@ -66,3 +66,9 @@ def test_a_session_with_its_own_data_keeps_it(fresh_sessions):
     sessions.set_dataset(session, load_builtin("textures"))
     assert not example.adopt(session, run)
     assert session.dataset.modality == "image" and not session.results
+
+
+def test_a_preview_holds_the_example_without_a_visitor_session(fresh_sessions):
+    preview = example.preview()
+    assert example.is_example(preview) and preview.result().strategy == "feature_extraction"
+    assert sessions.session_count() == 0  # nobody's session was created for it
