@@ -31,6 +31,10 @@ STRATEGY_NOTE = (
 )
 
 
+def use_builtin():
+    return SOURCES[0]
+
+
 def use_upload():
     return SOURCES[1]
 
@@ -442,6 +446,7 @@ def _wire(demo: gr.Blocks, ui: dict) -> ViewHandles:
     """Connect events to the module-level handlers; only the main actions are public."""
     u = ui.__getitem__
     view = [u(name) for name in results.VIEW_NAMES]
+    u("builtin").input(use_builtin, None, u("source"), api_visibility="private", queue=False, show_progress="hidden")
     u("upload").upload(use_upload, None, u("source"), api_visibility="private", queue=False, show_progress="hidden")
     gr.on([files.upload for files in u("class_files")] + [u("webcam_add").click], use_classes, None, u("source"),
           api_visibility="private", queue=False, show_progress="hidden")
