@@ -47,6 +47,7 @@ class TransferSession:
     last_used: float = field(default_factory=time.monotonic)  # for idle-first eviction
     expired: bool = False  # an earlier session with this id was freed: say so instead of "train first"
     exports: dict = field(default_factory=dict)  # strategy -> (result, zip path): each model is exported once
+    shared: tuple = ()  # results shared by every session (the example run): read only, not counted in its memory
 
     def backbone(self) -> Backbone:
         if self.dataset is None:
@@ -97,6 +98,8 @@ def session_bytes(session: TransferSession) -> int:
 
     total = 0
     for result in list(session.results.values()):
+        if any(result is shared for shared in session.shared):
+            continue
         model = result.model
         total += sum(t.element_size() * t.nelement() for t in (*model.parameters(), *model.buffers()))
     total += tensors_bytes(dict(session.feature_cache))
@@ -190,6 +193,7 @@ def _free(session: TransferSession) -> None:
     session.results.clear()
     session.feature_cache.clear()
     session.exports.clear()
+    session.shared = ()
 
 
 def export_once(session: TransferSession, result: TrainResult, make) -> Path:
@@ -209,6 +213,7 @@ def set_dataset(session: TransferSession, dataset: TransferDataset, backbone_key
     session.results.clear()
     session.feature_cache.clear()
     session.exports.clear()
+    session.shared = ()
     session.kfold = None
 
 

@@ -115,3 +115,12 @@ def test_attention_tab_shows_this_sessions_fine_tuned_model(app_url, server_aliv
     with pytest.raises(AppError, match="has not been trained in this session"):
         tuned_client.predict(sentence, "", "fine-tuned:full_fine_tune", api_name="/attention_text")
     server_alive()
+
+
+def test_the_tab_has_a_small_public_api(client):
+    """The main actions only; the page's plumbing (loading data, live training, inspecting) is private."""
+    endpoints = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    mine = {name for name in endpoints if name.startswith(("/transfer", "/imagenet"))}
+    assert mine == {"/imagenet_classify", "/transfer_train", "/transfer_predict", "/transfer_export",
+                    "/transfer_project", "/transfer_stop"}
+    client.predict(api_name="/transfer_stop")  # nothing is running: no error
