@@ -46,7 +46,7 @@ def build_app() -> gr.Blocks:
         presenter, copy_link, link, notice = stage.build_header()  # what NeuroDeck is, where to start
         with gr.Tabs(elem_id="app-tabs") as tabs:
             # Each tab module exposes build_tab(demo); it may register demo.unload cleanup.
-            gan.build_tab(demo)
+            gan.build(demo)
             autoencoder.build_tab(demo)
             attention_link = attention.build_tab(demo)
             transfer.build_tab(demo, attention_link=attention_link, app_tabs=tabs)

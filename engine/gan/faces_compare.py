@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from engine.core.imports import import_engine
 from engine.gan.faces import DEFAULT_PSI, NATIVE_SIZE, check_seed, load_face_generator, seed_z, styles, to_uint8
 
 
@@ -33,7 +34,7 @@ def compare_generators(seed=0, remeasure: bool = False, repeats: int = 3) -> Com
     with _comparison_lock:
         if _comparison and not remeasure and _comparison[0].figures["seed"] == seed:
             return _comparison[0]
-        from engine.gan import inference  # torch: only when this view is opened
+        inference = import_engine("engine.gan.inference")  # torch: only when this view is opened
 
         digits_gan = inference.load_generator()
         digit_times = []
