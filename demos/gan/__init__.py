@@ -21,14 +21,17 @@ INTRO = (
 VIEWS = (faces, generate, latent, score, lab, live, quality)  # in the sub-tab bar's order; Faces opens first
 
 # Presenter mode (body.nd-presenter): the result cards' own type (scoped CSS, rem-based) and the Faces
-# comparison's HTML read at 18 px or more.
+# comparison's HTML read at 18 px or more; the Discriminator score's upload and its card take the whole
+# width, so the card is in view at 1280x720 (the sketchpad follows below).
 CSS = """
+body.nd-presenter #gan-score-columns > div { flex: 1 1 100% !important; }
 body.nd-presenter #tab-gan .nd-card-label, body.nd-presenter #tab-gan .nd-card-note,
 body.nd-presenter #tab-gan .nd-empty { font-size: 18px; }
 body.nd-presenter #tab-gan .nd-headline { font-size: 24px; }
 body.nd-presenter #gan-faces-compare-figures .nd-fig-label,
 body.nd-presenter #gan-faces-compare-figures p { font-size: 18px !important; }
 body.nd-presenter #gan-faces-compare-figures h4 { font-size: 22px !important; }
+body.nd-presenter #gan-faces-size label, body.nd-presenter #gan-faces-size label span { font-size: 18px !important; }
 """
 
 

@@ -84,12 +84,12 @@ def _layout():
             digit_b = gr.Dropdown(CLASS_CHOICES, value="8", label="Class B", elem_id="gan-interp-digit-b")
             frames = gr.Slider(2, 48, value=12, step=1, precision=0, label="Frames", elem_id="gan-interp-frames")
             psi = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Truncation ψ", elem_id="gan-interp-psi")
-            button = gr.Button("Interpolate", variant="primary", elem_id="gan-interp-btn", scale=0, min_width=140)
+            button = gr.Button("Interpolate", variant="primary", elem_id="gan-interp-btn", scale=0, min_width=150)
         with gr.Row():
             with gr.Column(scale=2, min_width=280):
                 gr.Markdown("**Animation** (forward, then back)")
                 gif = gr.Image(label="Animation", show_label=False, type="filepath", interactive=False,
-                               elem_id="gan-interp-gif", format="gif", buttons=["download"], height=300)
+                               elem_id="gan-interp-gif", format="gif", buttons=["download"], height=240)
             with gr.Column(scale=3):
                 gr.Markdown("**Every frame**, left to right, row by row")
                 strip = gr.Image(label="Frames", show_label=False, interactive=False, elem_id="gan-interp-strip",

@@ -100,10 +100,11 @@ def _layout():
             stop = gr.Button("Stop", elem_id="gan-live-stop")
             reset = gr.Button("Reset", elem_id="gan-live-reset")
         with gr.Row():
+            # 300 px high: the grid and its chart stay in view at 1280x720 in presenter mode.
             grid = gr.Image(label="Samples (rows: 0-9)", show_label=False, interactive=False, elem_id="gan-live-samples",
-                            format="png", buttons=[])
+                            format="png", buttons=[], height=300)
             chart = gr.Image(label="Losses", show_label=False, interactive=False, elem_id="gan-live-losses", format="png",
-                             buttons=[])
+                             buttons=[], height=300)
         live_card = result_card("gan-live-card", HINT)
         with gr.Accordion("Details (JSON)", open=False, elem_id="gan-live-details", elem_classes=["nd-dev"]):
             status = gr.JSON(label="Status", elem_id="gan-live-status")

@@ -16,7 +16,7 @@ from engine.core.registry import ASSETS_DIR
 from engine.core.settings import LIMITS
 from engine.gan import render
 
-SCORE_CLASS_CHOICES = ["auto"] + [str(d) for d in range(10)]
+SCORE_CLASS_CHOICES = [("auto (the judge's reading)", "auto")] + [(str(d), str(d)) for d in range(10)]
 EXAMPLES = {f"digit_{d}": str(ASSETS_DIR / "examples" / f"digit_{d}.png") for d in range(10)}
 SKETCH_SIDE = 256  # the sketchpad canvas: a 32x32 digit enlarged 8x
 SCORE_HINT = "Upload a digit and press Score upload."
@@ -109,24 +109,26 @@ def gan_sketch_blank():
 def _layout():
     with gr.Tab("Discriminator score", id="gan-score", elem_id="tab-gan-score") as page:
         gr.Markdown(EXPLAIN, elem_classes=["nd-explain"])
-        with gr.Row():
-            with gr.Column():
+        with gr.Row(equal_height=False, elem_id="gan-score-columns"):
+            with gr.Column(min_width=520):
                 with gr.Row(equal_height=False):
-                    # Starts with the README's example digit, scored when the view opens.
-                    upload = gr.Image(value=EXAMPLES["digit_7"], type="filepath", label="Upload a digit image",
-                                      elem_id="gan-score-image", height=220, scale=3, min_width=200)
-                    with gr.Column(scale=2, min_width=180):
-                        score_class = gr.Dropdown(SCORE_CLASS_CHOICES, value="auto", elem_id="gan-score-class",
-                                                  label="Score as class (auto = judge's reading)")
+                    with gr.Column(scale=2, min_width=200):
+                        # Starts with the README's example digit, scored when the view opens.
+                        upload = gr.Image(value=EXAMPLES["digit_7"], type="filepath", label="Upload a digit image",
+                                          elem_id="gan-score-image", height=200)
+                        score_class = gr.Dropdown(SCORE_CLASS_CHOICES, value="auto", label="Score as class",
+                                                  elem_id="gan-score-class")
                         score_button = gr.Button("Score upload", variant="primary", elem_id="gan-score-btn")
-                score_card = result_card("gan-score-card", SCORE_HINT)
-                with gr.Accordion("Details (JSON)", open=False, elem_id="gan-score-details", elem_classes=["nd-dev"]):
-                    # D's realness under each class condition, for the API. Not shown: a gr.Label would headline
-                    # the largest one as if D had predicted that class, and D predicts no class.
-                    label = gr.Label(num_top_classes=10, label="Realness if read as each class",
-                                     elem_id="gan-score-label", visible=False)
-                    score_info = gr.JSON(label="Score", elem_id="gan-score-info")
-            with gr.Column():
+                    with gr.Column(scale=3, min_width=300):
+                        score_card = result_card("gan-score-card", SCORE_HINT)
+                        with gr.Accordion("Details (JSON)", open=False, elem_id="gan-score-details",
+                                          elem_classes=["nd-dev"]):
+                            # D's realness under each class condition, for the API. Not shown: a gr.Label would
+                            # headline the largest one as if D had predicted that class, and D predicts no class.
+                            label = gr.Label(num_top_classes=10, label="Realness if read as each class",
+                                             elem_id="gan-score-label", visible=False)
+                            score_info = gr.JSON(label="Score", elem_id="gan-score-info")
+            with gr.Column(min_width=520):
                 with gr.Row():
                     sketch_seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Seed",
                                             elem_id="gan-sketch-seed")
