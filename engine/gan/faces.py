@@ -264,8 +264,8 @@ class FaceGenerator:
         self._mapping_pool = _RequestPool(self._mapping, self.streams)
         self._synthesis_pool = _RequestPool(self._synthesis, self.streams)
         # One inference now, in the single thread that builds the generator: OpenVINO's pybind11 sets up its
-        # numpy API on first use, and two threads doing that first use at once deadlock the whole process
-        # (seen: two Faces requests right after start-up hung the server, GIL held in pybind11's call_once).
+        # numpy API on first use, and two threads doing that first use at once deadlock the whole process (the
+        # GIL held in pybind11's call_once): two first Faces requests at once would hang the server.
         with self._mapping_pool.request() as request:
             request.infer({0: np.zeros((1, STYLE_DIM), np.float32)})
         self._batch_mapping = None
