@@ -9,11 +9,7 @@ CSS = """
 .overflow-menu > button::after { content: "More tabs"; font-size: var(--text-md, 14px); white-space: nowrap; }
 /* Small generated images (8x8 to 128 px) are shown enlarged with crisp pixels, never blurred. */
 #gan-gallery img, #gan-interp-strip img, #gan-walk-image img, #gan-walk-strip img, #gan-live-samples img,
-#gan-sketch-history img, #ae-heatmap img, #ae-mask img, #ae-decoded img, #ae-interp-strip img,
-#attn-image-rollout img, #attn-image-head img { image-rendering: pixelated; }
-/* The anomaly heatmap and mask fill their column: at least 384 px wide. */
-#ae-heatmap img, #ae-mask img { width: 100%; min-width: 384px; height: auto; max-height: none; object-fit: contain; }
-#ae-heatmap, #ae-mask { min-width: 384px; }
+#gan-sketch-history img { image-rendering: pixelated; }
 /* The GAN sketchpad is white ink on black: the editor's own Clear leaves a white canvas on which white ink
    is invisible, so the tab's "Blank canvas" button (black) replaces it. */
 #gan-sketch button[aria-label='Clear canvas'] { display: none !important; }
@@ -71,6 +67,4 @@ CSS = """
   text-overflow: ellipsis; margin: 0 !important; }
 .nd-presenter .nd-intro-text h2, .nd-presenter .nd-intro-text h3 { display: none; }
 .nd-presenter .nd-intro-text p ~ * { display: none; }
-/* On stage the speaker types the sentence: the examples table gives its space to the attention matrix. */
-.nd-presenter #attn-text-examples { display: none !important; }
 """

@@ -344,6 +344,7 @@ TASKS: dict[str, Task] = {
     "gan-generator": Task("gan-digits", "engine.gan.inference:build_generator", "engine.gan.inference:build_hub_generator"),
     "gan-discriminator": Task("gan-digits", "engine.gan.inference:build_discriminator"),
     "gan-judge": Task("gan-judge", "engine.gan.inference:build_judge"),
+    "gan-faces": Task("gan-faces", "engine.gan.faces:build_registered"),
     "autoencoder-denoise": Task("ae-denoiser", "engine.autoencoder.denoise:build_registered", "engine.autoencoder.hub:build_hub"),
     "autoencoder-anomaly": Task("ae-anomaly", "engine.autoencoder.anomaly:build_registered"),
     "autoencoder-latent": Task("ae-digits", "engine.autoencoder.latent:build_registered"),

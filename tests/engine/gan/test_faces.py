@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.gan import faces, faces_render
+from engine.gan import faces, faces_directions, faces_interpolate, faces_render
 
 D = faces.STYLE_DIM
 
@@ -40,21 +40,21 @@ def test_seed_noise_is_deterministic_distinct_and_private():
 
 def test_lerp_and_path_length():
     a, b = np.zeros(4, np.float32), np.array([3, 4, 0, 0], np.float32)
-    line = faces.lerp(a, b, 6)
+    line = faces_interpolate.lerp(a, b, 6)
     assert line.shape == (6, 4)
     np.testing.assert_array_equal(line[0], a)
     np.testing.assert_allclose(line[-1], b)
     np.testing.assert_allclose(np.diff(line, axis=0), np.tile((b - a) / 5, (5, 1)), rtol=1e-6)
-    assert faces.path_length(line) == pytest.approx(5.0)
+    assert faces_interpolate.path_length(line) == pytest.approx(5.0)
     bent = np.array([[0, 0], [3, 0], [3, 4]], np.float32)
-    assert faces.path_length(bent) == pytest.approx(7.0)
+    assert faces_interpolate.path_length(bent) == pytest.approx(7.0)
 
 
 def test_step_unevenness_is_one_for_even_steps():
     frames = [np.full((8, 8, 3), v, np.uint8) for v in (0, 40, 80, 120)]
-    assert faces.step_unevenness(frames) == pytest.approx(1.0)
+    assert faces_interpolate.step_unevenness(frames) == pytest.approx(1.0)
     jumpy = [np.full((8, 8, 3), v, np.uint8) for v in (0, 10, 20, 120)]
-    assert faces.step_unevenness(jumpy) == pytest.approx(100 / 40)
+    assert faces_interpolate.step_unevenness(jumpy) == pytest.approx(100 / 40)
 
 
 # ----------------------------------------------------------------------------------------- w average + cache
@@ -131,7 +131,7 @@ def _anisotropic(n=2000, d=6, seed=0):
 
 def test_pca_directions_find_the_axes_of_spread():
     data, rotation, scales = _anisotropic()
-    components, stdev, mean, explained = faces.pca_directions(data, 3)
+    components, stdev, mean, explained = faces_directions.pca_directions(data, 3)
     assert components.shape == (3, 6) and stdev.shape == (3,) and mean.shape == (6,)
     np.testing.assert_allclose(components @ components.T, np.eye(3), atol=1e-5)  # orthonormal
     for k in range(3):  # the true axes, up to sign (fixed by the convention below)
@@ -140,33 +140,33 @@ def test_pca_directions_find_the_axes_of_spread():
     np.testing.assert_allclose(stdev, scales[:3], rtol=0.06)
     np.testing.assert_allclose(mean, 7.0, atol=0.3)
     assert np.all(np.diff(explained) <= 0) and 0 < explained.sum() <= 1
-    again = faces.pca_directions(data, 3)
+    again = faces_directions.pca_directions(data, 3)
     np.testing.assert_array_equal(again[0], components)
     with pytest.raises(ValueError, match="at least two samples"):
-        faces.pca_directions(data[:1], 2)
+        faces_directions.pca_directions(data[:1], 2)
 
 
 def test_apply_direction_moves_exactly_along_one_component():
     data, _, _ = _anisotropic()
-    components, stdev, mean, explained = faces.pca_directions(data, 3)
-    directions = faces.Directions(components, stdev, mean, explained, ("first",))
+    components, stdev, mean, explained = faces_directions.pca_directions(data, 3)
+    directions = faces_directions.Directions(components, stdev, mean, explained, ("first",))
     w = data[0].astype(np.float32)
-    moved = faces.apply_direction(w, directions, 1, 2.0)
+    moved = faces_directions.apply_direction(w, directions, 1, 2.0)
     step = moved - w
     assert step @ components[1] == pytest.approx(2.0 * stdev[1], rel=1e-5)
     assert abs(step @ components[0]) < 1e-4 and abs(step @ components[2]) < 1e-4
-    np.testing.assert_allclose(faces.apply_direction(w, directions, 0, 0.0), w)
+    np.testing.assert_allclose(faces_directions.apply_direction(w, directions, 0, 0.0), w)
     assert directions.name(0) == "0: first" and directions.name(2) == "2: PC2"
 
 
 def test_committed_directions_are_orthonormal_and_labelled():
-    directions = faces.load_directions()
+    directions = faces_directions.load_directions()
     c = directions.components
     assert c.shape == (directions.count, D) and directions.count >= 5
     np.testing.assert_allclose(c @ c.T, np.eye(directions.count), atol=1e-4)
     assert np.all(directions.stdev > 0) and np.all(np.diff(directions.explained) <= 1e-6)
     assert 3 <= len(directions.labels) <= directions.count and all(directions.labels)
-    assert faces.check_direction(directions.labels[1].upper(), directions.count, directions.labels) == 1
+    assert faces_directions.check_direction(directions.labels[1].upper(), directions.count, directions.labels) == 1
 
 
 # ----------------------------------------------------------------------------------------- checks
@@ -185,9 +185,9 @@ def test_committed_directions_are_orthonormal_and_labelled():
     (faces.check_size, 333, "size must be one of 256, 512, 1024"),
     (faces.check_size, "big", "size must be one of"),
     (faces.check_size, float("inf"), "size must be one of"),
-    (faces.check_frames, 1, "frames must be a whole number from 2 to 16"),
-    (faces.check_space, "x", 'must be "w"'),
-    (faces.check_amount, math.inf, "standard deviations"),
+    (faces_interpolate.check_frames, 1, "frames must be a whole number from 2 to 16"),
+    (faces_interpolate.check_space, "x", 'must be "w"'),
+    (faces_directions.check_amount, math.inf, "standard deviations"),
 ])
 def test_bad_inputs_get_clear_errors(check, value, message):
     with pytest.raises(ValueError, match=message):
@@ -197,10 +197,10 @@ def test_bad_inputs_get_clear_errors(check, value, message):
 def test_good_inputs_are_normalised():
     assert faces.check_seed(7.0) == 7 and faces.check_seed("12") == 12
     assert faces.check_size("512") == 512 and faces.check_size(1024.0) == 1024
-    assert faces.check_space(" Z ") == "z" and faces.check_count("3") == 3
-    assert faces.check_direction("2", 5) == 2
+    assert faces_interpolate.check_space(" Z ") == "z" and faces.check_count("3") == 3
+    assert faces_directions.check_direction("2", 5) == 2
     with pytest.raises(ValueError, match="from 0 to 4"):
-        faces.check_direction(5, 5)
+        faces_directions.check_direction(5, 5)
 
 
 def test_seed_plus_count_cannot_pass_the_largest_seed():
@@ -266,3 +266,12 @@ def test_real_model_psi_zero_is_the_average_face_for_every_seed(generator):
     images = faces.generate_faces(0, 3, 0.0, 256).images
     assert all(np.array_equal(np.asarray(images[0]), np.asarray(image)) for image in images[1:])
     np.testing.assert_array_equal(np.asarray(images[0]), np.asarray(faces.average_face(256)))
+
+
+def test_the_face_generator_loads_through_the_registry_once_per_process(generator):
+    from engine.core import registry
+
+    assert registry.load("gan-faces") is registry.load("gan-faces") is generator
+    assert faces.load_face_generator() is generator
+    assert generator.folder == registry.verified_path(registry.get_source("gan-faces"))
+    assert registry.SOURCES["gan-faces"].name in registry._verified  # its four IR files' sha256 were checked

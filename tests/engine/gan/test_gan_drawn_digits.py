@@ -17,7 +17,7 @@ from engine.gan import inference as inf
 from engine.gan.render import digit_image
 from tests.support import DIGIT_STROKES, draw_digit
 
-SKETCH_SIDE = 256  # demos.gan.SKETCH_SIDE: white ink on a black 256 px canvas
+SKETCH_SIDE = 256  # demos.gan.score.SKETCH_SIDE: white ink on a black 256 px canvas
 
 
 def sketch(digit: str, **kwargs) -> Image.Image:

@@ -1,0 +1,117 @@
+"""The GAN tab's private handlers, called directly (no server): UI plumbing that API clients no longer reach.
+
+The public endpoints are tested through the real server in tests/app/test_gan_app.py and test_faces_app.py.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+
+# ----------------------------------------------------------------------------------------- Discriminator score
+def test_sketch_load_puts_a_scored_generated_digit_on_the_canvas():
+    from demos.gan import score
+
+    editor, info, chart, history = score.gan_sketch_load(0, "3")
+    assert editor["background"].size == (score.SKETCH_SIDE, score.SKETCH_SIDE) and editor["layers"]
+    assert 0.0 <= info["realness"] <= 1.0 and info["class"] == 3 and history == [pytest.approx(info["realness"], abs=1e-4)]
+    assert chart.width > 300
+    blank, blank_info, blank_chart, blank_history = score.gan_sketch_blank()
+    assert np.asarray(blank["composite"]).max() == 0 and (blank_info, blank_chart, blank_history) == (None, None, [])
+    with pytest.raises(gr.Error, match="seed"):
+        score.gan_sketch_load(-1, "3")
+
+
+# ----------------------------------------------------------------------------------------- GAN Lab
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x,y\n", "no data rows"),
+        ("x,y\n1,2\nnan,3\n", "NaN or infinity"),
+        ("x,y\n1,2\n3,inf\n", "NaN or infinity"),
+        ("x,y\n1,2\nabc,def\n", "not numeric"),
+        ("x,y\n0.5,0.5\n", "at least 8"),
+    ],
+)
+def test_bad_csv_gives_clear_error(tmp_path, text, message):
+    from demos.gan import lab
+
+    path = tmp_path / "points.csv"
+    path.write_text(text)
+    with pytest.raises(gr.Error, match=message):
+        lab.gan_lab_csv({"path": str(path)})
+
+
+def test_good_csv_previews_and_trains_as_custom_data(tmp_path):
+    from demos.gan import lab
+
+    path = tmp_path / "points.csv"
+    path.write_text("x,y\n" + "\n".join(f"{i % 7},{(i * 3) % 5}" for i in range(60)) + "\n")
+    field, summary = lab.gan_lab_csv({"path": str(path)})
+    assert summary["points"] == 60 and summary["x_range"] == [0.0, 6.0] and field.width > 100
+    _, _, stats, session = lab.gan_lab_reset("custom", {"path": str(path)})
+    assert stats["step"] == 0 and stats["settings"]["dataset"] == "custom"
+    _, _, stepped, same = lab.gan_lab_step("custom", {"path": str(path)}, state=session)
+    assert stepped["step"] == 1 and same is session
+    with pytest.raises(gr.Error, match="custom.*CSV"):
+        lab.gan_lab_reset("custom", None)
+
+
+def test_reset_starts_again_at_step_zero_and_presets_fill_every_setting():
+    from demos.gan import lab
+    from engine.gan.lab_config import COLLAPSE_PRESET, UI_FIELDS
+
+    _, _, stats, session = lab.gan_lab_step()
+    for _ in range(3):
+        _, _, stats, session = lab.gan_lab_step(state=session)
+    assert stats["step"] == 4
+    _, _, reset, fresh = lab.gan_lab_reset(state=session)
+    assert reset["step"] == 0 and fresh is not session
+    collapse = lab.lab_collapse_preset()
+    assert len(collapse) == len(UI_FIELDS) and collapse[UI_FIELDS.index("g_lr")] == COLLAPSE_PRESET.g_lr
+    assert lab.lab_default_preset()[UI_FIELDS.index("g_lr")] == 0.001
+
+
+# ----------------------------------------------------------------------------------------- Train live
+def test_live_reset_is_a_fresh_untrained_run():
+    from demos.gan import live
+
+    grid, chart, status, session = live.gan_live_reset(5)
+    assert status == {"step": 0, "seconds_trained": 0.0, "steps_per_second": 0.0, "seed": 5}
+    assert session.seed == 5 and grid.width > 100 and chart.width > 100
+    with pytest.raises(gr.Error, match="seed"):
+        live.gan_live_reset(-3)
+
+
+# ----------------------------------------------------------------------------------------- Faces (the real model)
+@pytest.fixture(scope="module")
+def faces_view(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:  # the w average goes to a temporary cache, not ~/.cache
+        patch.setenv("NEURODECK_CACHE_DIR", str(tmp_path_factory.mktemp("faces_cache")))
+        from demos.gan import faces
+        from engine.gan import faces as engine_faces
+
+        engine_faces.w_average()
+    return faces
+
+
+def test_faces_zoom_and_comparison(faces_view):
+    zoom = faces_view.gan_faces_zoom(3)
+    assert isinstance(zoom, Image.Image) and zoom.width > 480
+    html, image = faces_view.gan_faces_compare(0)
+    assert "MobileStyleGAN" in html and "parameters" in html and "per image" in html
+    assert image.width > 600
+    with pytest.raises(gr.Error, match="seed must be a whole number"):
+        faces_view.gan_faces_zoom(-1)
+
+
+def test_faces_truncation_sheet_and_direction_strip(faces_view):
+    sheet = faces_view.gan_faces_truncation(4, progress=None)
+    assert sheet.width > 4 * 192 and sheet.height > 3 * 192
+    strip = faces_view.gan_faces_direction_strip(1, 0, 0.7, progress=None)
+    assert strip.width >= 5 * 192
+    with pytest.raises(gr.Error, match="direction must be a whole number from 0 to 9"):
+        faces_view.gan_faces_direction_strip(1, 42, progress=None)
