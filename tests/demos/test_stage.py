@@ -195,6 +195,9 @@ def test_the_public_api_is_small_and_every_public_endpoint_has_defaults_after_th
     for fn in public:
         assert f"/{fn.api_name}" in readme, f"/{fn.api_name} is not documented in the README"
         assert "``" not in (fn.fn.__doc__ or ""), f"/{fn.api_name}'s docstring has RST backticks"
+        parameters = [p for p in inspect.signature(fn.fn).parameters.values()
+                      if p.annotation is not gr.Request and p.name != "request" and p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert all(p.default is not p.empty for p in parameters[1:]), (fn.api_name, parameters)
 
 
 def test_no_view_imports_another_view_or_tab():
