@@ -42,7 +42,8 @@ CSS = """
   #nd-presenter, #nd-copy-link { min-width: 0 !important; flex: 0 0 auto !important; }
   #nd-link-box { flex: 1 1 100% !important; min-width: 0 !important; }
   #nd-link-box:has(textarea:placeholder-shown) { display: none; }
-  .nd-intro-text { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
+  .nd-intro-text p:first-of-type { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden; }
+  .nd-intro-text p:first-of-type ~ * { display: none !important; }
 }
 
 /* Presenter mode (class on <html> and <body>, set from the address bar before the page renders): everything
@@ -60,11 +61,12 @@ CSS = """
 .nd-presenter .gradio-container [role=tab], .nd-presenter .gradio-container .tab-container button { font-size: 20px !important; }
 .nd-presenter #nd-presenter label, .nd-presenter #nd-presenter span { font-size: 20px !important; }
 .nd-presenter #nd-copy-link { font-size: 20px !important; }
+.nd-presenter .nd-card-value { font-size: 34px !important; overflow-wrap: break-word; hyphens: auto; }
 .nd-presenter .js-plotly-plot .main-svg text { font-size: 18px !important; }
 .nd-presenter table, .nd-presenter td, .nd-presenter th { font-size: 18px !important; }
 .nd-presenter .nd-dev, .nd-presenter #nd-header, .nd-presenter .nd-tagline, .nd-presenter .nd-explain { display: none !important; }
-.nd-presenter .nd-intro-text, .nd-presenter .nd-intro-text * { display: block; white-space: nowrap; overflow: hidden;
-  text-overflow: ellipsis; margin: 0 !important; }
-.nd-presenter .nd-intro-text h2, .nd-presenter .nd-intro-text h3 { display: none; }
-.nd-presenter .nd-intro-text p ~ * { display: none; }
+.nd-presenter .nd-intro-text p:first-of-type { white-space: nowrap !important; overflow: hidden; text-overflow: ellipsis;
+  margin: 0 !important; }
+.nd-presenter .nd-intro-text p:first-of-type ~ *, .nd-presenter .nd-intro-text h2, .nd-presenter .nd-intro-text h3 {
+  display: none !important; }
 """
