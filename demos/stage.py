@@ -64,12 +64,12 @@ PRESENTER_JS = """
 # Reads the selected view from the page and its inputs (the values gradio passes in) into a link.
 COPY_LINK_JS = """
 (...values) => {
-  const spec = %SPEC%;
+  const tabs = %SPEC%;
   const selected = (elemId) => {
     const button = document.getElementById(elemId + '-button');
     return !!button && button.getAttribute('aria-selected') === 'true';
   };
-  const tab = spec.tabs.find((t) => selected(t.elem_id)) || spec.tabs[0];
+  const tab = tabs.find((t) => selected(t.elem_id)) || tabs[0];
   const view = tab.views.find((v) => selected(v.elem_id)) || tab.views[0];
   const url = new URL(window.location.origin + window.location.pathname);
   url.searchParams.set('tab', tab.key);
