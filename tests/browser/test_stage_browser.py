@@ -77,6 +77,18 @@ def _copied(page) -> dict:
 
 
 def _result_fingerprint(page, elem_id: str) -> list:
+    """What the result shows (image files by content hash, else its text), once it has stopped changing."""
+    previous = None
+    for _ in range(40):
+        current = _read_result(page, elem_id)
+        if current == previous:
+            return current
+        previous = current
+        page.wait_for_timeout(750)
+    return previous
+
+
+def _read_result(page, elem_id: str) -> list:
     return page.evaluate("""(id) => { const el = document.getElementById(id);
         const imgs = Array.from(el.querySelectorAll('img')).map((i) => (i.src || '').split('/').slice(-2).join('/'));
         return imgs.length ? imgs : [(el.innerText || '').trim().slice(0, 400)]; }""", elem_id)
@@ -116,13 +128,13 @@ def test_every_view_round_trips_its_link_with_the_same_inputs_and_result(views, 
         second.close()
 
 
-def test_presenter_mode_applies_before_the_first_paint_and_every_result_is_in_view(views, open_page):
+def test_presenter_mode_applies_before_the_app_renders_and_every_result_is_in_view(views, open_page):
     for view in views.views.values():
         page = open_page(f"?tab={view.tab}&sub={view.sub}&presenter=1")
         page.wait_for_function(RESULT_READY, arg=view.result.elem_id)
-        presenter_at = page.evaluate("window.__ndPresenterAt")
-        first_paint = page.evaluate("(performance.getEntriesByName('first-paint')[0] || {}).startTime || 1e9")
-        assert presenter_at is not None and presenter_at <= first_paint, (view.key, presenter_at, first_paint)
+        # Presenter mode comes from the address bar before the app draws anything (it once came 4-10 s late).
+        presenter_at, tabs_at = page.evaluate("[window.__ndPresenterAt, window.__ndTabsAt]")
+        assert presenter_at is not None and tabs_at is not None and presenter_at <= tabs_at, (view.key, presenter_at, tabs_at)
         box = page.locator(f"#{view.result.elem_id}").bounding_box()
         assert box is not None and box["y"] < 720 and box["height"] > 0, (view.key, box)
         if view.sub in ("text", "faces", "denoise", "imagenet"):
