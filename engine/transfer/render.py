@@ -44,17 +44,14 @@ def budget_line(results: dict[str, TrainResult]) -> str:
     for strategy, result in results.items():
         config = getattr(result, "config", None)
         if config is not None and strategy not in LINEAR_STRATEGIES:
-            stop = f"early stop after {config.patience} flat" if config.patience else "no early stop"
+            stop = f"patience {config.patience}" if config.patience else "no early stop"
             budgets[strategy] = f"{config.epochs} epochs, {stop}"
-    linear = [s for s in results if s in LINEAR_STRATEGIES]
-    tail = "linear head / logistic regression: fitted to convergence" if linear else ""
+    tail = "(linear: to convergence)" if any(s in LINEAR_STRATEGIES for s in results) else ""
     if not budgets:
-        return "Budget: " + tail if tail else ""
+        return f"Budget: linear fits to convergence" if tail else ""
     if len(set(budgets.values())) == 1:
-        text = f"Budget: {next(iter(budgets.values()))} for each network"
-    else:
-        text = "Budgets differ: " + "; ".join(f"{s} {b}" for s, b in budgets.items())
-    return text + (f"; {tail}" if tail else "")
+        return f"Budget: {next(iter(budgets.values()))} each {tail}".rstrip()
+    return "Budgets differ: " + "; ".join(f"{s} {b}" for s, b in budgets.items())
 
 
 def best_trained(results: dict[str, TrainResult]) -> TrainResult | None:
@@ -99,23 +96,28 @@ def confusion_figure(confusion: np.ndarray, labels: tuple[str, ...], title: str 
 
 
 def comparison_figure(results: dict[str, TrainResult]) -> Figure:
-    """Validation accuracy vs wall-clock per strategy; a bar up to train accuracy shows the gap."""
-    figure = Figure(figsize=(7, 4.6), layout="constrained")
-    axis = figure.subplots()
+    """Validation accuracy vs wall-clock per strategy; a bar up to train accuracy shows the gap.
+
+    Each point's figures are in the legend below the plot (points often coincide: feature extraction and
+    logistic regression land on the same spot). A run that did not fit its training data is a hollow
+    point, and its legend entry says so.
+    """
     # A strategy stopped before its first epoch has random weights: it is no result, so it is listed, not plotted.
     untrained = [s for s, r in results.items() if not is_trained(r)]
     results = {s: r for s, r in results.items() if is_trained(r)}
+    figure = Figure(figsize=(7, 3.9 + 0.26 * len(results)), layout="constrained")
+    axis = figure.subplots()
+    longest = max([2.0, *(r.train_seconds + r.feature_seconds for r in results.values())])
     for strategy, result in results.items():
         seconds = result.train_seconds + result.feature_seconds
         colour = COLOURS.get(strategy, "black")
         axis.vlines(seconds, result.metrics.accuracy, result.train_accuracy, color=colour, alpha=0.5, linewidth=4)
         fits = fitted(result)
-        axis.scatter([seconds], [result.metrics.accuracy], s=60, zorder=3, color=colour if fits else "white",
-                     edgecolors=colour, linewidths=2)
-        label = f"{strategy}\nval {result.metrics.accuracy:.0%}, gap {result.gap:+.0%}"
+        label = f"{strategy}: val {result.metrics.accuracy:.0%}, train {result.train_accuracy:.0%}, gap {result.gap:+.0%}"
         if not fits:
-            label += f"\n{DID_NOT_FIT} (train {result.train_accuracy:.0%})"
-        axis.annotate(label, (seconds, result.metrics.accuracy), textcoords="offset points", xytext=(6, -22), fontsize=11)
+            label += f", {DID_NOT_FIT}"
+        axis.scatter([seconds], [result.metrics.accuracy], s=60, zorder=3, color=colour if fits else "white",
+                     edgecolors=colour, linewidths=2, label=label)
     title = "Strategies on the same split (bar = train − val gap)"
     budget = budget_line(results)
     if budget:
@@ -124,15 +126,15 @@ def comparison_figure(results: dict[str, TrainResult]) -> Figure:
     if gain is not None:
         scratch = results["from_scratch"].metrics.accuracy
         axis.axhline(scratch, color=COLOURS["from_scratch"], linestyle=":", linewidth=1)
-        title += f"\nPre-training gain: {gain:+.0%} (best pre-trained strategy vs from scratch)"
+        title += f"\nPre-training gain: {gain:+.0%} (best pre-trained vs from scratch)"
     elif "from_scratch" in results and not fitted(results["from_scratch"]):
-        title += f"\nNo pre-training gain shown: from scratch {DID_NOT_FIT}"
+        title += f"\nNo gain shown: from scratch {DID_NOT_FIT}"
     axis.set(xlabel="wall-clock seconds (training + feature extraction)", ylabel="validation accuracy",
              title=title, ylim=(0, 1.05))
     axis.set_xscale("symlog", linthresh=1.0)
     if results:
-        longest = max(r.train_seconds + r.feature_seconds for r in results.values())
-        axis.set_xlim(0, max(2.0, longest) * 4)  # room for the labels right of the last point
+        axis.set_xlim(0, longest * 2)
+        figure.legend(loc="outside lower center", fontsize=11, frameon=False)
     if untrained:
         axis.text(0.01, 0.02, f"{NOT_TRAINED} (stopped before epoch 1): " + ", ".join(untrained), transform=axis.transAxes,
                   fontsize=11, color="#555555", va="bottom")

@@ -28,7 +28,7 @@ from tests.support import stripes_dataset, tiny_bert_backbone, tiny_cnn_backbone
 torch.set_num_threads(1)
 
 
-def tiny_efficientnet_backbone(side: int = 32, width: int = 24) -> Backbone:
+def tiny_efficientnet_backbone(side: int = 32, width: int = 16) -> Backbone:
     """EfficientNet-Lite0's architecture (7 stages, BatchNorm momentum 0.01) at a width that trains in seconds."""
     channels = [width, width, 2 * width, 2 * width, 3 * width, 3 * width, 4 * width]
     strides = [1, 2, 2, 2, 1, 2, 1]
@@ -69,9 +69,9 @@ def test_run_that_did_not_fit_is_labelled_and_left_out_of_the_gain():
              "from_scratch": _result("from_scratch", 0.143, 0.143)}  # at chance, as before the fix
     assert not render.fitted(stuck["from_scratch"]) and render.pretraining_gain(stuck) is None
     texts = _texts(render.comparison_figure(stuck))
-    assert any(render.DID_NOT_FIT in t and "train 14%" in t for t in texts)
+    assert any(t.endswith(render.DID_NOT_FIT) and "from_scratch: val 14%, train 14%" in t for t in texts)
     assert not any("Pre-training gain:" in t for t in texts)
-    assert any("No pre-training gain shown" in t and "40 epochs, no early stop for each network" in t for t in texts)
+    assert any("No gain shown" in t and "Budget: 40 epochs, no early stop each" in t for t in texts)
 
     fitting = {**stuck, "from_scratch": _result("from_scratch", 0.6, 0.98)}
     assert render.pretraining_gain(fitting) == pytest.approx(0.3)
@@ -90,9 +90,8 @@ def test_logistic_regression_is_offered_and_appears_in_the_results():
     try:
         sessions.set_dataset(session, stripes_dataset())
         session.backbone = lambda: tiny_cnn_backbone()  # the session's backbone, without a registry load
-        updates = list(sessions.run_training(session, ["feature_extraction", "logistic_regression", "from_scratch"],
-                                             TrainConfig(epochs=3)))
-        assert updates[-1].done and list(session.results) == ["feature_extraction", "logistic_regression", "from_scratch"]
+        updates = list(sessions.run_training(session, ["feature_extraction", "logistic_regression"], TrainConfig()))
+        assert updates[-1].done and list(session.results) == ["feature_extraction", "logistic_regression"]
         classical = session.results["logistic_regression"]
         assert render.is_trained(classical) and classical.stop_reason.startswith("converged (C = ")
         assert any("logistic_regression" in t for t in _texts(render.comparison_figure(session.results)))
@@ -118,6 +117,7 @@ def test_logistic_regression_head_predicts_what_scikit_learn_predicts():
     np.testing.assert_allclose(result.val_probabilities, expected, atol=1e-4)
 
 
+@pytest.mark.slow  # 48 EfficientNet-Lite0 forwards at 224x224: ~5 s of one core, too much for the fast tier
 def test_linear_head_is_at_least_as_accurate_as_logistic_regression_on_the_shapes_task():
     """Real EfficientNet-Lite0 features; 12 training shapes a class, 4 held out (one extraction, shared)."""
     dataset = shapes_dataset(train_per_class=12, held_out_per_class=4, seed=0)
