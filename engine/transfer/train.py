@@ -52,6 +52,8 @@ def eval_batch(inputs: dict[str, torch.Tensor]) -> int:
 @dataclass(frozen=True)
 class TrainConfig:
     strategy: str = "feature_extraction"  # see engine.transfer.strategies.STRATEGIES
+    # The linear strategies (feature_extraction, logistic_regression) use epochs, seed and max_seconds only: their
+    # regularisation comes from inner cross-validation (engine.transfer.linear), not from the settings below.
     unfreeze_blocks: int = 2  # fine_tune_last_n: how many of the last backbone blocks train
     epochs: int = 15  # passes over the training split
     learning_rate: float | None = None  # None = the strategy's default (DEFAULT_LEARNING_RATES)

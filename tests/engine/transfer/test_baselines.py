@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -153,7 +152,7 @@ def test_model_card_names_its_library_and_its_snippet_loads_the_export(tmp_path,
     model = namespace["model"]
     assert type(model).__name__ == "TransferClassifier" and not model.training
     assert printed.getvalue().split()[0] in dataset.class_names
-    trained = replace(result).model
+    trained = result.model
     inputs = ({"pixel_values": namespace["pixels"]} if dataset.modality == "image" else
               {"input_ids": namespace["batch"]["input_ids"], "attention_mask": namespace["batch"]["attention_mask"]})
     with torch.no_grad():
