@@ -14,7 +14,8 @@ log-loss over inner stratified folds of the training pictures
   The mini-batch settings of the other strategies (learning rate, batch size, AdamW weight decay,
   dropout, early stopping) do not apply: the inner cross-validation picks the regularisation.
 * ``logistic_regression``: ``sklearn.linear_model.LogisticRegressionCV`` (lbfgs) on the same
-  standardised features, the same folds, grid and scoring.
+  standardised features, the same folds, grid and scoring. (With two classes scikit-learn fits one logit
+  where the head has two, so the same C penalises it half as much and the two may pick neighbouring Cs.)
 
 Either fit is folded into the classifier's head (weight / scale, bias - weight . mean / scale), so
 the model predicts from raw features, exports and reloads like every other strategy.
