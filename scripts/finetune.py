@@ -16,7 +16,8 @@ early stopping, best-epoch restore, metrics). Under accelerate:
   into equal parts, one per process (accelerate's ``split_batches``); the last, shorter batch is padded
   with examples from the epoch's first batch so every process steps the same number of times. Every
   process draws the same epoch order from the seed; augmentation has a stream per process. Feature
-  extraction encodes each process's share of the examples, then gathers them.
+  extraction encodes each process's share of the examples, then gathers them; the linear head (and
+  logistic regression) is then fitted full batch on every process, identically (engine.transfer.linear).
 * **Gradients are averaged** by accelerate's DistributedDataParallel wrapper (``accelerator.prepare`` on
   the model, optimiser and dataloader; ``accelerator.backward``).
 * **Only the main process** evaluates (each epoch's validation loss is broadcast, so every process stops at
@@ -43,6 +44,7 @@ import numpy as np
 import torch
 
 from engine.transfer.project import ProjectSettings, RunOptions, command_line, load_data, parse_command
+from engine.transfer.options import LINEAR_STRATEGIES
 from engine.transfer.train import (
     TrainConfig, TrainProgress, TrainResult, extract_batched, finish_run, fit, start_run,
 )
@@ -158,9 +160,16 @@ def train_with_accelerate(dataset, backbone, config: TrainConfig, accelerator, l
         if progress.message:
             log(progress.message)
 
-    extra = dict(validate=validate, sum_across=sum_across, agree=agree) if world > 1 else {}
-    outcome = fit(run, epoch_batches=lambda: (batch.cpu().numpy() for batch in loader), backward=accelerator.backward,
-                  on_progress=report, **extra)
+    if config.strategy in LINEAR_STRATEGIES:
+        # The linear head (and logistic regression) fit full batch on the gathered features, as in the tab:
+        # deterministic, so every process computes the same head without exchanging anything.
+        from engine.transfer.linear import fit_linear
+
+        outcome = fit_linear(run, on_progress=report)
+    else:
+        extra = dict(validate=validate, sum_across=sum_across, agree=agree) if world > 1 else {}
+        outcome = fit(run, epoch_batches=lambda: (batch.cpu().numpy() for batch in loader),
+                      backward=accelerator.backward, on_progress=report, **extra)
     result = finish_run(run, outcome) if accelerator.is_main_process else None
     accelerator.wait_for_everyone()
     return result

@@ -6,6 +6,11 @@ with the data summary and the validation metrics. Load it with::
 
     from engine.transfer.model import TransferClassifier
     model = TransferClassifier.from_pretrained(folder, use_safetensors=True)
+
+``TransferClassifier`` is NeuroDeck's own class (a diffusers ``ModelMixin``, which gives it
+``save_pretrained`` / ``from_pretrained``): no diffusers pipeline or ``transformers`` Auto class loads
+the folder, so the card names ``neurodeck`` as its library, and its snippet (:func:`usage_snippet`)
+is what the tests execute against a real export.
 """
 
 from __future__ import annotations
@@ -22,7 +27,38 @@ from engine.transfer.data import TransferDataset
 from engine.transfer.model import TransferClassifier
 from engine.transfer.train import TrainResult
 
+LIBRARY_NAME = "neurodeck"  # what loads an export: engine.transfer.model.TransferClassifier from this repository
+SNIPPET_FOLDER = "path/to/this/folder"  # the placeholder in the card's snippet (the unzipped export)
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}/[\w.\-]{1,96}$")
+
+
+def usage_snippet(modality: str, image_size: int) -> str:
+    """Python that loads the export from :data:`SNIPPET_FOLDER` and classifies one example (printed)."""
+    lines = [
+        "import json",
+        "import torch",
+        "from engine.transfer.model import TransferClassifier  # from the NeuroDeck repository (pip install -e .)",
+        "",
+        f'folder = "{SNIPPET_FOLDER}"',
+        "model = TransferClassifier.from_pretrained(folder, use_safetensors=True).eval()",
+        'labels = json.load(open(f"{folder}/labels.json"))',
+    ]
+    if modality == "text":
+        lines += [
+            "from transformers import AutoTokenizer",
+            "tokenizer = AutoTokenizer.from_pretrained(folder)",
+            'batch = tokenizer(["Your sentence here."], padding=True, truncation=True, max_length=64, return_tensors="pt")',
+            "with torch.no_grad():",
+            '    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])',
+        ]
+    else:
+        lines += [
+            f"pixels = torch.rand(1, 3, {image_size}, {image_size})  # your pictures: (N, 3, {image_size}, {image_size}) RGB in [0, 1]",
+            "with torch.no_grad():",
+            "    logits = model(pixel_values=pixels)",
+        ]
+    lines.append("print(labels[int(logits.argmax(-1)[0])], logits.softmax(-1).tolist())")
+    return "\n".join(lines)
 
 
 def model_card(result: TrainResult, dataset: TransferDataset, trained_with: str = "NeuroDeck's Transfer-learning tab") -> str:
@@ -35,7 +71,7 @@ def model_card(result: TrainResult, dataset: TransferDataset, trained_with: str 
     counts = ", ".join(f"{name}: {count}" for name, count in dataset.report.counts.items())
     config = result.config
     return f"""---
-library_name: diffusers
+library_name: {LIBRARY_NAME}
 tags: [neurodeck, transfer-learning, {dataset.modality}-classification]
 ---
 # NeuroDeck transfer-learning model
@@ -56,13 +92,15 @@ Confusion matrix (rows = true, columns = predicted, order {list(dataset.class_na
 
 ## Use
 
+This folder loads with NeuroDeck's `TransferClassifier` (`engine/transfer/model.py` in the NeuroDeck
+repository; it subclasses diffusers' `ModelMixin` for saving and loading, but no diffusers pipeline or
+transformers Auto class can load it). Replace the folder path:
+
 ```python
-from engine.transfer.model import TransferClassifier  # from the NeuroDeck repository
-model = TransferClassifier.from_pretrained("path/to/this/folder", use_safetensors=True).eval()
+{usage_snippet(dataset.modality, result.model.config.image_size)}
 ```
-Text models: tokenize with the tokenizer files in this folder (max 64 tokens) and call
-`model(input_ids=..., attention_mask=...)`. Image models: pass `pixel_values` (N, 3,
-{result.model.config.image_size}, {result.model.config.image_size}) float RGB in [0, 1].
+Text models use the tokenizer files in this folder (max 64 tokens). Image models take `pixel_values`
+(N, 3, {result.model.config.image_size}, {result.model.config.image_size}) float RGB in [0, 1] (resize your pictures first).
 """
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-STRATEGIES = ("feature_extraction", "fine_tune_last_n", "full_fine_tune", "from_scratch")
+STRATEGIES = ("feature_extraction", "logistic_regression", "fine_tune_last_n", "full_fine_tune", "from_scratch")
 STRATEGY_LABELS = {
     "feature_extraction": "Feature extraction (frozen backbone + linear head)",
+    "logistic_regression": "Logistic regression on frozen features (scikit-learn)",
     "fine_tune_last_n": "Fine-tune the last N blocks",
     "full_fine_tune": "Full fine-tune",
     "from_scratch": "From scratch (same architecture, random init)",
@@ -12,9 +13,14 @@ STRATEGY_LABELS = {
 # The model id of "the MiniLM this browser session fine-tuned in the Transfer tab", as the Attention tab's
 # Text view reads it: "fine-tuned:<strategy>" picks one strategy, plain "fine-tuned" the session's best.
 FINETUNED = "fine-tuned"
-# Pre-trained weights need small steps; the head and random init tolerate larger ones.
+# Strategies fitted on the cached frozen features by engine.transfer.linear (full batch, to convergence,
+# regularisation chosen by inner cross-validation on the training split): no learning rate or batches.
+LINEAR_STRATEGIES = ("feature_extraction", "logistic_regression")
+# Pre-trained weights need small steps; the head and random init tolerate larger ones. The linear strategies'
+# entries are used only where they train by mini-batches (scripts.finetune's feature extraction).
 DEFAULT_LEARNING_RATES = {
     "feature_extraction": 1e-2,
+    "logistic_regression": 1e-2,
     "fine_tune_last_n": 1e-3,
     "full_fine_tune": 3e-4,
     "from_scratch": 1e-3,

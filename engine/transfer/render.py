@@ -14,14 +14,44 @@ from engine.transfer.attention import AttentionShift
 from engine.transfer.data import TransferDataset
 from engine.transfer.train import EpochLog, TrainResult
 
-COLOURS = {"feature_extraction": "#1f77b4", "fine_tune_last_n": "#2ca02c", "full_fine_tune": "#9467bd", "from_scratch": "#d62728"}
+COLOURS = {"feature_extraction": "#1f77b4", "logistic_regression": "#17becf", "fine_tune_last_n": "#2ca02c",
+           "full_fine_tune": "#9467bd", "from_scratch": "#d62728"}
 NOT_TRAINED = "not trained"
+DID_NOT_FIT = "did not fit its training data"
+FIT_THRESHOLD = 0.9  # train accuracy below this: the run did not fit its data; never used for the gain
 HALF_WIDTH_PT = 13  # figures shown in half the page (~86% of their size at 1280 px) keep >= 15 px text
 
 
 def is_trained(result: TrainResult) -> bool:
     """False for a strategy stopped before it finished one epoch: its "accuracy" is that of random weights."""
     return result.best_epoch > 0 and len(result.history) > 0
+
+
+def fitted(result: TrainResult) -> bool:
+    """True for a trained run that fits its own training pictures (train accuracy >= FIT_THRESHOLD).
+
+    A run below it is broken or starved, not a baseline: its held-out accuracy says nothing about
+    what pre-training buys, so the chart labels it and :func:`pretraining_gain` leaves it out.
+    """
+    return is_trained(result) and result.train_accuracy >= FIT_THRESHOLD
+
+
+def budget_line(results: dict[str, TrainResult]) -> str:
+    """The training budget the strategies had, in words ("40 epochs each, no early stopping ...")."""
+    from engine.transfer.options import LINEAR_STRATEGIES
+
+    budgets = {}
+    for strategy, result in results.items():
+        config = getattr(result, "config", None)
+        if config is not None and strategy not in LINEAR_STRATEGIES:
+            stop = f"patience {config.patience}" if config.patience else "no early stop"
+            budgets[strategy] = f"{config.epochs} epochs, {stop}"
+    tail = "(linear: to convergence)" if any(s in LINEAR_STRATEGIES for s in results) else ""
+    if not budgets:
+        return f"Budget: linear fits to convergence" if tail else ""
+    if len(set(budgets.values())) == 1:
+        return f"Budget: {next(iter(budgets.values()))} each {tail}".rstrip()
+    return "Budgets differ: " + "; ".join(f"{s} {b}" for s, b in budgets.items())
 
 
 def best_trained(results: dict[str, TrainResult]) -> TrainResult | None:
@@ -66,31 +96,45 @@ def confusion_figure(confusion: np.ndarray, labels: tuple[str, ...], title: str 
 
 
 def comparison_figure(results: dict[str, TrainResult]) -> Figure:
-    """Validation accuracy vs wall-clock per strategy; a bar up to train accuracy shows the gap."""
-    figure = Figure(figsize=(7, 4.0), layout="constrained")
-    axis = figure.subplots()
+    """Validation accuracy vs wall-clock per strategy; a bar up to train accuracy shows the gap.
+
+    Each point's figures are in the legend below the plot (points often coincide: feature extraction and
+    logistic regression land on the same spot). A run that did not fit its training data is a hollow
+    point, and its legend entry says so.
+    """
     # A strategy stopped before its first epoch has random weights: it is no result, so it is listed, not plotted.
     untrained = [s for s, r in results.items() if not is_trained(r)]
     results = {s: r for s, r in results.items() if is_trained(r)}
+    figure = Figure(figsize=(7, 3.9 + 0.26 * len(results)), layout="constrained")
+    axis = figure.subplots()
+    longest = max([2.0, *(r.train_seconds + r.feature_seconds for r in results.values())])
     for strategy, result in results.items():
         seconds = result.train_seconds + result.feature_seconds
         colour = COLOURS.get(strategy, "black")
         axis.vlines(seconds, result.metrics.accuracy, result.train_accuracy, color=colour, alpha=0.5, linewidth=4)
-        axis.scatter([seconds], [result.metrics.accuracy], color=colour, s=60, zorder=3)
-        axis.annotate(f"{strategy}\nval {result.metrics.accuracy:.0%}, gap {result.gap:+.0%}", (seconds, result.metrics.accuracy),
-                      textcoords="offset points", xytext=(6, -22), fontsize=11)
+        fits = fitted(result)
+        label = f"{strategy}: val {result.metrics.accuracy:.0%}, train {result.train_accuracy:.0%}, gap {result.gap:+.0%}"
+        if not fits:
+            label += f", {DID_NOT_FIT}"
+        axis.scatter([seconds], [result.metrics.accuracy], s=60, zorder=3, color=colour if fits else "white",
+                     edgecolors=colour, linewidths=2, label=label)
     title = "Strategies on the same split (bar = train − val gap)"
+    budget = budget_line(results)
+    if budget:
+        title += "\n" + budget
     gain = pretraining_gain(results)
     if gain is not None:
         scratch = results["from_scratch"].metrics.accuracy
         axis.axhline(scratch, color=COLOURS["from_scratch"], linestyle=":", linewidth=1)
-        title += f"\nPre-training gain: {gain:+.0%} (best pre-trained strategy vs from scratch)"
+        title += f"\nPre-training gain: {gain:+.0%} (best pre-trained vs from scratch)"
+    elif "from_scratch" in results and not fitted(results["from_scratch"]):
+        title += f"\nNo gain shown: from scratch {DID_NOT_FIT}"
     axis.set(xlabel="wall-clock seconds (training + feature extraction)", ylabel="validation accuracy",
              title=title, ylim=(0, 1.05))
     axis.set_xscale("symlog", linthresh=1.0)
     if results:
-        longest = max(r.train_seconds + r.feature_seconds for r in results.values())
-        axis.set_xlim(0, max(2.0, longest) * 4)  # room for the labels right of the last point
+        axis.set_xlim(0, longest * 2)
+        figure.legend(loc="outside lower center", fontsize=11, frameon=False)
     if untrained:
         axis.text(0.01, 0.02, f"{NOT_TRAINED} (stopped before epoch 1): " + ", ".join(untrained), transform=axis.transAxes,
                   fontsize=11, color="#555555", va="bottom")
@@ -98,9 +142,13 @@ def comparison_figure(results: dict[str, TrainResult]) -> Figure:
 
 
 def pretraining_gain(results: dict[str, TrainResult]) -> float | None:
-    """Best validation accuracy of a pre-trained strategy minus from scratch's; None without both."""
-    pretrained = [r.metrics.accuracy for s, r in results.items() if s != "from_scratch"]
-    if "from_scratch" not in results or not pretrained:
+    """Best validation accuracy of a pre-trained strategy minus from scratch's; None without both.
+
+    Only runs that fit their training data count (:func:`fitted`): a from-scratch run stuck at chance
+    would inflate the gain, and a pre-trained run that did not fit would understate it.
+    """
+    pretrained = [r.metrics.accuracy for s, r in results.items() if s != "from_scratch" and fitted(r)]
+    if "from_scratch" not in results or not fitted(results["from_scratch"]) or not pretrained:
         return None
     return max(pretrained) - results["from_scratch"].metrics.accuracy
 

@@ -1,10 +1,12 @@
 """Train one transfer strategy on one split, with live progress, early stopping and a stop flag.
 
-Feature extraction runs the frozen backbone once over the whole dataset and caches the
-features, so retraining the head (new learning rate, more epochs) takes seconds. The
-other strategies run the backbone every step (with optional image augmentation).
-Whatever ends training (all epochs, early stopping, the user's Stop, the time limit),
-the model returned holds the weights of the epoch with the lowest validation loss.
+Feature extraction (and logistic regression) run the frozen backbone once over the whole dataset
+and cache the features; :func:`train_transfer` then fits the linear head on them full batch, to
+convergence (:mod:`engine.transfer.linear`), in seconds. The other strategies run the backbone every
+step (with optional image augmentation). Whatever ends their training (all epochs, early stopping, the
+user's Stop, the time limit), the model returned holds the weights of the epoch with the lowest
+validation loss among those from the first that fit the training data (``keep_best``, ``FIT_THRESHOLD``). From scratch recomputes its BatchNorm statistics over the training
+pictures before every validation (:func:`recalibrate_batchnorm`).
 
 The loop is in pieces that ``scripts.finetune`` (the same training under Hugging Face accelerate,
 one CPU to many GPUs) reuses: :func:`start_run` builds a :class:`TrainingRun`, :func:`fit` runs the
@@ -29,8 +31,11 @@ from engine.transfer.data import TransferDataset
 from engine.transfer.metrics import Metrics, classification_metrics
 from engine.transfer.model import TransferClassifier
 from engine.transfer.splits import few_shot_split, stratified_split
-from engine.transfer.strategies import DEFAULT_LEARNING_RATES, apply_strategy, check_strategy, set_train_mode
+from engine.transfer.strategies import (
+    DEFAULT_LEARNING_RATES, LINEAR_STRATEGIES, RECALIBRATE_BATCHNORM, apply_strategy, check_strategy, set_train_mode,
+)
 
+FIT_THRESHOLD = 0.9  # training accuracy from which a run fits its data (early stopping and keep_best wait for it)
 EVAL_BATCH = 64  # pictures per no-grad forward at 64x64; larger pictures go in smaller batches
 # ...as many pixels as 64 pictures at 64x64, i.e. 5 at 224x224: EfficientNet-Lite0 ran slower per picture in
 # bigger batches on this CPU (images/s at batch 1/4/8/16/32, one thread: 10.1/9.5/7.9/6.6/5.2).
@@ -47,6 +52,8 @@ def eval_batch(inputs: dict[str, torch.Tensor]) -> int:
 @dataclass(frozen=True)
 class TrainConfig:
     strategy: str = "feature_extraction"  # see engine.transfer.strategies.STRATEGIES
+    # The linear strategies (feature_extraction, logistic_regression) use epochs, seed and max_seconds only: their
+    # regularisation comes from inner cross-validation (engine.transfer.linear), not from the settings below.
     unfreeze_blocks: int = 2  # fine_tune_last_n: how many of the last backbone blocks train
     epochs: int = 15  # passes over the training split
     learning_rate: float | None = None  # None = the strategy's default (DEFAULT_LEARNING_RATES)
@@ -58,6 +65,9 @@ class TrainConfig:
     val_fraction: float = 0.25  # stratified held-out share
     seed: int = 0  # split, init of the head / from-scratch model, shuffling, augmentation
     max_seconds: float | None = None  # stop (keeping the best model) after this much training time
+    # Early stopping and keep_best consider epochs only once the epoch's training accuracy has reached FIT_THRESHOLD:
+    # before that the latest epoch is kept and patience does not count (a noisy held-out loss must not stop a network
+    # that has not fit its data yet; from scratch did, at epoch 5). The linear strategies fit to convergence instead.
     keep_best: bool = True  # restore the lowest-val-loss epoch; False = last epoch (val never steers training)
     validate_every: int = 1  # epochs between validation passes (the last epoch is always validated)
 
@@ -317,7 +327,7 @@ def start_run(
 
     feature_seconds = 0.0
     features = None
-    if strategy == "feature_extraction":
+    if strategy in LINEAR_STRATEGIES:
         key = (backbone.key, id(dataset.items))
         if feature_cache is not None and key in feature_cache:
             features = feature_cache[key]
@@ -342,6 +352,31 @@ def start_run(
         feature_seconds=feature_seconds, global_rng=global_rng, order_generator=order_generator,
         augment_generator=augment_generator, device=device, trainable_names=frozenset(trainable_names),
     )
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(run: TrainingRun) -> None:
+    """Recompute every BatchNorm layer's running mean and variance over the (unaugmented) training split.
+
+    Batches of ``config.batch_size`` pass through the backbone in train mode with cumulative averaging
+    (``momentum=None``), so eval mode then normalises with the statistics of the current weights, not
+    with a slow exponential average still close to its initial mean 0 / variance 1.
+    """
+    layers = [m for m in run.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not layers:
+        return
+    saved = [(layer.momentum, layer.training) for layer in layers]
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None
+        layer.train()
+    size = run.config.batch_size
+    for start in range(0, len(run.train_index), size):
+        batch = run.batch_inputs(run.train_index[start : start + size])
+        run.model.encode(**{key: value.to(run.device) for key, value in batch.items()})
+    for layer, (momentum, training) in zip(layers, saved):
+        layer.momentum = momentum
+        layer.train(training)
 
 
 @dataclass(frozen=True)
@@ -374,13 +409,15 @@ def fit(
         agree: a local stop reason ("" = none) -> the one every process acts on.
     """
     config, strategy = run.config, run.config.strategy
+    if strategy == "logistic_regression":
+        raise ValueError("Logistic regression is fitted by scikit-learn in one process (train_transfer), not by epochs.")
     batches = epoch_batches or run.epoch_batches
     validate = validate or (lambda: run.evaluate(run.val_index)[:2])
     steps_per_epoch = int(np.ceil(len(run.train_index) / config.batch_size))
     total_steps = steps_per_epoch * config.epochs
     history: list[EpochLog] = []
     best_loss, best_epoch, best_state = float("inf"), 0, run.snapshot()
-    stop_reason, step, bad_epochs = "completed", 0, 0
+    stop_reason, step, bad_epochs, fitted = "completed", 0, 0, False
     checks_stop = should_stop is not None or config.max_seconds is not None
     started = last_report = time.perf_counter()
 
@@ -421,10 +458,15 @@ def fit(
                 continue
             if sum_across is not None:
                 total_loss, correct, seen = sum_across([total_loss, correct, seen])
+            if strategy in RECALIBRATE_BATCHNORM:
+                recalibrate_batchnorm(run)
             val_loss, val_accuracy = validate()
             history.append(EpochLog(epoch, total_loss / seen, correct / seen, val_loss, val_accuracy,
                                     time.perf_counter() - started))
-            if val_loss < best_loss - 1e-6:
+            fitted = fitted or history[-1].train_accuracy >= FIT_THRESHOLD
+            if not fitted:  # not fitting its data yet: keep the latest epoch, and patience does not count
+                best_epoch, best_state = epoch, run.snapshot()
+            elif val_loss < best_loss - 1e-6:
                 best_loss, best_epoch, best_state, bad_epochs = val_loss, epoch, run.snapshot(), 0
             else:
                 bad_epochs += 1
@@ -482,4 +524,9 @@ def train_transfer(
         should_stop: polled every step; returning True ends training, keeping the best model.
     """
     run = start_run(dataset, backbone, config, split=split, inputs=inputs, feature_cache=feature_cache)
+    if config.strategy in LINEAR_STRATEGIES:
+        from engine.transfer.linear import fit_linear
+
+        with single_thread():
+            return finish_run(run, fit_linear(run, on_progress=on_progress, should_stop=should_stop))
     return finish_run(run, fit(run, on_progress=on_progress, should_stop=should_stop))

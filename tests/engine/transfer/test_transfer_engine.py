@@ -40,7 +40,8 @@ def test_feature_extraction_leaves_backbone_unchanged():
     backbone_keys = [k for k in before if k.startswith("backbone.")]
     assert all(torch.equal(before[k], after[k]) for k in backbone_keys)  # weights and BatchNorm statistics
     assert _changed(before, after, "head.")
-    assert result.feature_seconds > 0 and len(result.history) == 5
+    assert result.feature_seconds > 0 and 1 <= len(result.history) <= 5  # full-batch L-BFGS rounds, to convergence
+    assert result.stop_reason.startswith("converged") and result.train_accuracy == 1.0
 
 
 def test_feature_cache_skips_second_extraction():
@@ -303,5 +304,7 @@ def test_sessions_are_isolated_bounded_and_freed(monkeypatch):
 
 def test_validate_every_and_keep_last():
     backbone, dataset = tiny_cnn_backbone(), stripes_dataset()
-    result = train_transfer(dataset, backbone, TrainConfig(epochs=7, validate_every=3, patience=0, keep_best=False))
+    config = TrainConfig(strategy="fine_tune_last_n", unfreeze_blocks=1, epochs=7, validate_every=3, patience=0,
+                         keep_best=False)  # an epoch-trained strategy (the linear head fits full batch to convergence)
+    result = train_transfer(dataset, backbone, config)
     assert [log.epoch for log in result.history] == [3, 6, 7] and result.best_epoch == 7  # last epoch kept
