@@ -358,8 +358,9 @@ class RealnessReference:
     real_low: float  # 5th percentile of D's realness on the held-out real digits (as their true class)
     real_high: float  # 95th percentile of the same
     noise: float  # median realness of uniform-noise images (as random classes)
+    real_scores: tuple[float, ...] = ()  # D's realness of every held-out real digit, ascending (for percentiles)
     # From the same (final) D's measured separation (assets/gan_digits/snapshots.json); None if not measured.
-    auroc_generated: float | None = None  # real vs generated digits: ~0.5 at equilibrium
+    auroc_generated: float | None = None  # real vs the committed generator's digits: 0.5 = D cannot tell
     auroc_scribbled: float | None = None  # real vs scribbled copies
     scribbled_median: float | None = None  # median realness of scribbled copies
 
@@ -386,11 +387,11 @@ def realness_reference() -> RealnessReference:
             from engine.gan.record import committed_snapshot_figures
 
             final = committed_snapshot_figures().final
-            separation = {"auroc_generated": final.auroc_generated, "auroc_scribbled": final.auroc_scribbled,
+            separation = {"auroc_generated": final.auroc_final_generator, "auroc_scribbled": final.auroc_scribbled,
                           "scribbled_median": final.scribbled_median}
         except (OSError, KeyError, ValueError):  # not measured yet: the card shows the real range only
             pass
         return RealnessReference(float(np.percentile(real, 5)), float(np.percentile(real, 95)), float(np.median(noise)),
-                                 **separation)
+                                 real_scores=tuple(float(v) for v in np.sort(real)), **separation)
 
     return registry.load_once("gan-realness-reference", compute)
