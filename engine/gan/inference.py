@@ -339,11 +339,16 @@ def score_image(image: Image.Image, digit="auto", size: int = 32) -> Realness:
 
 
 # ----------------------------------------------------------------------------------------- figures
-def measure_quality(samples: int = 200, seed: int = 12345) -> GanQuality:
-    """Re-measure the embedded generator with the judge now (``samples`` spread over the 10 classes)."""
+def measure_quality(samples: int = 200, seed: int = 12345, on_progress=None) -> GanQuality:
+    """Re-measure the embedded generator with the judge now (``samples`` spread over the 10 classes).
+
+    ``on_progress(done, total)`` (optional) is called as the work advances, ``done`` rising to ``total``;
+    the result carries its sample counts (FID depends on them) and KID beside FID.
+    """
     samples = check_count(samples, 2000, "number of samples")
     with single_thread():
-        return evaluate_generator(load_generator(), load_judge(), samples=samples, seed=check_seed(seed))
+        return evaluate_generator(load_generator(), load_judge(), samples=samples, seed=check_seed(seed),
+                                  on_progress=on_progress)
 
 
 @dataclass(frozen=True)
@@ -353,10 +358,16 @@ class RealnessReference:
     real_low: float  # 5th percentile of D's realness on the held-out real digits (as their true class)
     real_high: float  # 95th percentile of the same
     noise: float  # median realness of uniform-noise images (as random classes)
+    real_scores: tuple[float, ...] = ()  # D's realness of every held-out real digit, ascending (for percentiles)
+    # From the same (final) D's measured separation (assets/gan_digits/snapshots.json); None if not measured.
+    auroc_generated: float | None = None  # real vs the committed generator's digits: 0.5 = D cannot tell
+    auroc_scribbled: float | None = None  # real vs scribbled copies
+    scribbled_median: float | None = None  # median realness of scribbled copies
 
 
 def realness_reference() -> RealnessReference:
-    """D's realness on the 360 held-out real digits and on 100 noise images; computed once per process."""
+    """D's realness on the 360 held-out real digits and on 100 noise images, computed once per process, with the
+    committed final D's measured AUROCs (real vs generated, vs scribbled) when snapshots.json records them."""
 
     @single_thread()
     @torch.no_grad()
@@ -371,6 +382,16 @@ def realness_reference() -> RealnessReference:
         side = discriminator.config.image_size
         noise = torch.sigmoid(discriminator(torch.rand(100, 1, side, side, generator=rng),
                                             torch.randint(10, (100,), generator=rng))).numpy().ravel()
-        return RealnessReference(float(np.percentile(real, 5)), float(np.percentile(real, 95)), float(np.median(noise)))
+        separation = {}
+        try:
+            from engine.gan.record import committed_snapshot_figures
+
+            final = committed_snapshot_figures().final
+            separation = {"auroc_generated": final.auroc_final_generator, "auroc_scribbled": final.auroc_scribbled,
+                          "scribbled_median": final.scribbled_median}
+        except (OSError, KeyError, ValueError):  # not measured yet: the card shows the real range only
+            pass
+        return RealnessReference(float(np.percentile(real, 5)), float(np.percentile(real, 95)), float(np.median(noise)),
+                                 real_scores=tuple(float(v) for v in np.sort(real)), **separation)
 
     return registry.load_once("gan-realness-reference", compute)

@@ -7,6 +7,7 @@ frame costs a few milliseconds and the live view can refresh several times a sec
 from __future__ import annotations
 
 import io
+import math
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -266,25 +267,22 @@ def realness_summary(info: dict, reference=None) -> KeyFigures:
     D outputs no class: it scores "a real digit of class c?" for the class it is given. So the card
     names only that class (labelled as the user's choice or the judge's reading) and the judge's own
     reading (labelled as the judge's); no other digit is ever named. ``reference`` (optional, an
-    ``inference.RealnessReference``) gives the yardstick: D's realness on real digits and on noise.
+    ``inference.RealnessReference``) gives the yardstick: D's realness on real digits and on noise, and,
+    when measured, how well this D separates real digits from generated and scribbled ones (AUROC). The
+    words follow the displayed numbers: "within real digits' range" only when the rounded score is inside
+    the rounded real range, and with a D that cannot tell real from generated digits, the card says so.
     """
     realness, digit, source = float(info["realness"]), int(info["class"]), info["class_from"]
     judge_reads, judge_confidence = int(info["judge_reads"]), float(info["judge_confidence"])
     per_class = [float(v) for v in info.get("realness_per_class") or []]
     given = "the judge's reading" if source == "judge" else "the class you chose"
     if reference is not None:
-        low, high, noise = reference.real_low, reference.real_high, reference.noise
-        yardstick = f"real digits score {low:.0%}–{high:.0%}, random noise {noise:.0%}"
-        if realness >= low - 0.02:
-            verdict, tone = "scores like a real digit (D can't tell)", "good"
-        elif realness <= noise + 0.05:
-            verdict, tone = "scores as low as random noise: D calls it fake", "bad"
-        else:
-            verdict, tone = "scores below real digits: D leans towards fake", ""
+        yardstick, verdict, tone = _against_real_range(realness, reference)
     else:
         yardstick, verdict, tone = "about 50% = D can't tell; far lower = looks fake", "", ""
+    narrow = reference is not None and reference.real_high - reference.real_low < 0.1
     figures = [
-        KeyFigure(f"D's realness as {_class_word(digit)}", f"{realness:.0%}", yardstick, tone),
+        KeyFigure(f"D's realness as {_class_word(digit)}", _percent(realness, narrow), yardstick, tone),
         KeyFigure("Class D was told", f"{digit}", given),
         KeyFigure("The judge reads", f"{judge_reads}",
                   f"a separate digit classifier, {judge_confidence:.0%} sure; D itself outputs no class"),
@@ -292,8 +290,64 @@ def realness_summary(info: dict, reference=None) -> KeyFigures:
     if per_class:
         figures.append(KeyFigure("D's realness for each of the 10 classes", f"{min(per_class):.0%}–{max(per_class):.0%}",
                                  "D scores realness for the class it is given; it does not pick one"))
-    headline = f"The discriminator rates this {realness:.0%} real as {_class_word(digit)} ({given})"
+    headline = f"The discriminator rates this {_percent(realness, narrow)} real as {_class_word(digit)} ({given})"
     return KeyFigures(headline=headline + (f": it {verdict}." if verdict else "."), figures=tuple(figures), tone=tone)
+
+
+def _percent(value: float, narrow: bool = False) -> str:
+    """A share as the card shows it: whole percent, or one decimal where the scores are squeezed together."""
+    return f"{_rounded(value, narrow) * 100:.1f}%" if narrow else f"{_rounded(value) * 100:.0f}%"
+
+
+def _rounded(value, narrow: bool = False):
+    """The value(s) as shown by :func:`_percent`, so words compare what the reader sees."""
+    return np.round(np.asarray(value, float) * (1000 if narrow else 100)) / (1000 if narrow else 100)
+
+
+def _against_real_range(realness: float, reference) -> tuple[str, str, str]:
+    """(yardstick note, verdict, tone) for a realness against the same D's measured scores on real digits.
+
+    With ``reference.real_scores`` the verdict is the share of real digits scoring lower; without, the 5-95%
+    range. "Like a real digit" is said only when at least a quarter of real digits score lower, and never
+    without a caveat when this D cannot tell real from generated digits (AUROC below 0.6).
+    """
+    low, high, noise = reference.real_low, reference.real_high, reference.noise
+    narrow = high - low < 0.1  # a D near equilibrium: whole percents would hide the differences
+    shown = lambda value: _percent(value, narrow)  # noqa: E731
+    auroc_generated = getattr(reference, "auroc_generated", None)
+    auroc_scribbled = getattr(reference, "auroc_scribbled", None)
+    scribbled = getattr(reference, "scribbled_median", None)
+    yardstick = f"real digits score {shown(low)}–{shown(high)} (5th–95th percentile), random noise {shown(noise)}"
+    if scribbled is not None:
+        yardstick += f", scribbled digits about {shown(scribbled)}"
+    scores = np.asarray(getattr(reference, "real_scores", ()) or (), float)
+    value = _rounded(realness, narrow)
+    if len(scores):  # the shares of real digits whose shown score is lower / higher
+        below, above = float((_rounded(scores, narrow) < value).mean()), float((_rounded(scores, narrow) > value).mean())
+    else:  # only the range is known: inside it counts as typical
+        below = 0.5 if _rounded(low, narrow) <= value <= _rounded(high, narrow) else (1.0 if value > high else 0.0)
+    blind = auroc_generated is not None and math.isfinite(auroc_generated) and auroc_generated < 0.6
+    caveat = (f"; but this D cannot tell real from generated digits (AUROC {auroc_generated:.2f}), "
+              "so a real-looking score does not show the digit is real") if blind else ""
+    if below >= 0.25:
+        if len(scores):
+            verdict = f"scores like a typical real digit (higher than {below:.0%} of real digits)"
+        elif value > _rounded(high, narrow):
+            verdict = f"scores above the range real digits score ({shown(low)}–{shown(high)})"
+        else:
+            verdict = f"is within the range real digits score ({shown(low)}–{shown(high)})"
+        return yardstick, verdict + caveat, "" if blind else "good"
+    if below >= 0.05:
+        verdict = f"scores at the low end of real digits: only {below:.0%} of them score lower"
+        return yardstick, verdict + caveat, ""
+    if realness <= noise + 0.05:
+        return yardstick, "scores as low as random noise: D calls it fake", "bad"
+    lower = ("lower than every real digit" if above == 1.0 else f"lower than {above:.0%} of real digits") if len(scores) else f"below real digits ({shown(low)}–{shown(high)})"
+    verdict = f"scores {lower}: D leans towards fake"
+    if auroc_scribbled is not None and math.isfinite(auroc_scribbled) and auroc_scribbled >= 0.75 and narrow:
+        verdict += (f". This D's scores are squeezed near 50%, yet it still ranks scribbled digits below real ones "
+                    f"(AUROC {auroc_scribbled:.2f}), so a few points lower is a real signal")
+    return yardstick, verdict, ""
 
 
 def lab_summary(stats: dict) -> KeyFigures:
@@ -358,23 +412,97 @@ def live_summary(status: dict) -> KeyFigures:
     )
 
 
+FID_SAMPLE_NOTE = ("FID shrinks as the number of samples n grows (it is biased upwards on small samples), so compare "
+                   "FIDs only at the same n; KID is unbiased, so its value does not depend on n.")
+
+
+def _kid(figures: dict, key: str) -> str:
+    value, std = figures.get(key), figures.get(key + "_std")
+    if value is None or not math.isfinite(float(value)):
+        return "–"
+    return f"{float(value):.4f} ± {float(std):.4f}" if std is not None else f"{float(value):.4f}"
+
+
 def quality_summary(figures: dict) -> KeyFigures:
-    """/gan_quality's figures (engine.gan.judge.GanQuality.as_dict) against the quality bar."""
+    """/gan_quality's figures (engine.gan.judge.GanQuality.as_dict) against the quality bar, with the sample
+    count n beside every Fréchet distance, KID beside it, and one sentence on FID's sample-size bias."""
     agreement, produced = float(figures["agreement"]), int(figures["classes_produced"])
     diversity, passes = float(figures["min_diversity_ratio"]), bool(figures.get("passes_bar"))
+    n_generated = int(figures.get("n_generated") or figures["samples"])
+    n_heldout, n_train = figures.get("n_heldout"), figures.get("n_real_train")
     verdict = "Passes the bar" if passes else "Below the bar"
+    against = f" vs {int(n_heldout):,} held-out real" if n_heldout else ""
+    floor_n = f"n = {int(n_train):,} train vs {int(n_heldout):,} held-out" if n_train and n_heldout else ""
+    items = [
+        KeyFigure("Judge agrees with the class asked for", f"{agreement:.1%}", "bar: at least 90%",
+                  "good" if agreement >= 0.9 else "bad"),
+        KeyFigure("Classes produced", f"{produced} / 10", "bar: all 10", "good" if produced == 10 else "bad"),
+        KeyFigure("Variety, worst class", f"{diversity:.0%}", "generated vs real spread; bar: at least 50%",
+                  "good" if diversity >= 0.5 else "bad"),
+        KeyFigure(f"Fréchet distance (FID), n = {n_generated:,}", f"{float(figures['fid_generated_vs_heldout']):.2f}",
+                  f"{n_generated:,} generated{against}; judge features, lower is better; real digits at the same n: "
+                  f"{float(figures.get('fid_real_same_n_vs_heldout', float('nan'))):.2f}, all real: "
+                  f"{float(figures['fid_real_train_vs_heldout']):.2f}" + (f" ({floor_n})" if floor_n else "")),
+    ]
+    if "kid_generated_vs_heldout" in figures:
+        items.append(KeyFigure(f"Kernel distance (KID), n = {n_generated:,}", _kid(figures, "kid_generated_vs_heldout"),
+                               f"unbiased: 0 = indistinguishable (chance can take it below 0); ± its std over "
+                               f"{figures.get('kid_subsets', '')} subsets; real vs real: "
+                               f"{_kid(figures, 'kid_real_train_vs_heldout')}"))
+    items.append(KeyFigure("Judge accuracy on real digits", f"{float(figures['judge_test_accuracy']):.1%}", "held-out digits"))
     return KeyFigures(
-        headline=(f"{verdict}: on {figures['samples']:,} new digits the judge reads {agreement:.0%} as the class asked for, "
-                  f"{produced} of 10 classes appear, and the least varied class keeps {diversity:.0%} of real digits' variety."),
-        figures=(
-            KeyFigure("Judge agrees with the class asked for", f"{agreement:.1%}", "bar: at least 90%",
-                      "good" if agreement >= 0.9 else "bad"),
-            KeyFigure("Classes produced", f"{produced} / 10", "bar: all 10", "good" if produced == 10 else "bad"),
-            KeyFigure("Variety, worst class", f"{diversity:.0%}", "generated vs real spread; bar: at least 50%",
-                      "good" if diversity >= 0.5 else "bad"),
-            KeyFigure("Fréchet distance", f"{float(figures['fid_generated_vs_heldout']):.2f}",
-                      f"on judge features, lower is better; real vs real: {float(figures['fid_real_train_vs_heldout']):.2f}"),
-            KeyFigure("Judge accuracy on real digits", f"{float(figures['judge_test_accuracy']):.1%}", "held-out digits"),
-        ),
+        headline=(f"{verdict}: on {n_generated:,} new digits the judge reads {agreement:.0%} as the class asked for, "
+                  f"{produced} of 10 classes appear, and the least varied class keeps {diversity:.0%} of real digits' variety. "
+                  + FID_SAMPLE_NOTE),
+        figures=tuple(items),
         tone="good" if passes else "bad",
     )
+
+
+def quality_table_markdown(record: dict) -> str:
+    """The committed figures (``record.committed_quality()``, plus ``sample_size_check`` when recorded) as a
+    Markdown table with n beside every distance and the FID bias explained under it."""
+    q = record.get("quality") or {}
+    if not q:
+        return "Quality figures were not recorded for this model."
+    n = int(q.get("n_generated") or q["samples"])
+    n_heldout, n_train = q.get("n_heldout", 360), q.get("n_real_train", 1437)
+    rows = [
+        f"| measured on {n:,} generated digits ({n // 10} per class) | value | n | bar |",
+        "|---|---|---|---|",
+        f"| judge accuracy on held-out real digits | {q['judge_test_accuracy']:.1%} | {n_heldout} | ≥ 97% |",
+        f"| judge agrees with the requested class | {q['agreement']:.1%} | {n:,} | ≥ 90% |",
+        f"| classes produced | {q['classes_produced']} / 10 | {n:,} | 10 |",
+        f"| diversity, worst class (generated / real mean pairwise distance) | {q['min_diversity_ratio']:.0%} | {n:,} | ≥ 50% |",
+        f"| FID on judge features, generated vs held-out real | {q['fid_generated_vs_heldout']:.2f} | {n:,} vs {n_heldout} | lower is better |",
+        f"| same, real training digits vs held-out real (floor) | {q['fid_real_train_vs_heldout']:.2f} | {n_train:,} vs {n_heldout} | |",
+    ]
+    if "fid_real_same_n_vs_heldout" in q:
+        rows.append(f"| same, {min(n, n_train):,} real training digits (floor at the same n) | "
+                    f"{q['fid_real_same_n_vs_heldout']:.2f} | {min(n, n_train):,} vs {n_heldout} | |")
+    if "kid_generated_vs_heldout" in q:
+        rows += [
+            f"| KID on judge features, generated vs held-out real | {_kid(q, 'kid_generated_vs_heldout')} | {n:,} vs {n_heldout} | lower is better |",
+            f"| same, real training digits vs held-out real (floor) | {_kid(q, 'kid_real_train_vs_heldout')} | {n_train:,} vs {n_heldout} | |",
+        ]
+    check = record.get("sample_size_check") or {}
+    notes = [FID_SAMPLE_NOTE]
+    if check:
+        by_n = "; ".join(
+            f"n = {int(c['n_generated']):,}: FID {c['fid_generated_vs_heldout']:.1f}"
+            + (f" (real digits at that n: {c['fid_real_same_n_vs_heldout']:.1f})" if "fid_real_same_n_vs_heldout" in c else "")
+            + f", KID {_kid(c, 'kid_generated_vs_heldout')}"
+            for c in sorted(check.values(), key=lambda c: c["n_generated"]))
+        notes.append(f"The same generator measured on two sample sizes: {by_n}.")
+    if record.get("train_seconds") is not None:
+        notes.append(f"Trained in {record['train_seconds']} s on CPU by `scripts/train_gan_digits.py`.")
+    return "\n".join(rows) + "\n\n" + " ".join(notes)
+
+
+def __getattr__(name: str):
+    """The D snapshot cards live in engine/gan/snapshot_cards.py; reachable here like every other GAN card."""
+    if name in ("separation_phrase", "snapshot_summary", "snapshot_scores_summary"):
+        from engine.gan import snapshot_cards
+
+        return getattr(snapshot_cards, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

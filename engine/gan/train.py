@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -119,10 +119,15 @@ class DigitsGanTrainer:
 def train_gan_digits(
     config: GanDigitsConfig = GanDigitsConfig(),
     on_progress: Callable[[int, int, float, float], None] | None = None,
+    snapshot_steps: Sequence[int] = (),
+    on_snapshot: Callable[[int, ConditionalDiscriminator, ConditionalGenerator], None] | None = None,
 ) -> tuple[ConditionalGenerator, ConditionalDiscriminator, dict]:
     """Train from scratch; returns (EMA generator in eval mode, discriminator in eval mode, metrics).
 
     ``on_progress(step, total_steps, d_loss, g_loss)`` is called every 100 steps with mean losses.
+    ``on_snapshot(step, discriminator, generator)`` gets eval-mode copies of D and of the generator D was
+    trained against (the raw one, not the EMA) after each step in ``snapshot_steps``; copying draws no
+    random numbers, so the run (and its final weights) is the same with or without it.
     """
     trainer = DigitsGanTrainer(config)
     started = time.perf_counter()
@@ -131,6 +136,8 @@ def train_gan_digits(
         d_loss, g_loss = trainer.step()
         d_sum += d_loss
         g_sum += g_loss
+        if on_snapshot is not None and step in snapshot_steps:
+            on_snapshot(step, copy.deepcopy(trainer.discriminator).eval(), copy.deepcopy(trainer.generator).eval())
         if step % 100 == 0:
             if on_progress is not None:
                 on_progress(step, config.steps, d_sum / 100, g_sum / 100)

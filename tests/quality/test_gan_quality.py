@@ -52,3 +52,25 @@ def test_embedded_generator_is_deterministic():
     b = inf.generate(generator, 42, "random", 64, 0.8)
     np.testing.assert_array_equal(a.images, b.images)
     assert a.images.shape == (64, 32, 32)
+
+
+def test_fid_depends_on_the_sample_size_and_every_figure_carries_it():
+    small, large = inf.measure_quality(samples=200), inf.measure_quality(samples=1000)
+    small_d, large_d = small.as_dict(), large.as_dict()
+    assert (small_d["n_generated"], large_d["n_generated"]) == (200, 1000)
+    assert small_d["n_heldout"] == large_d["n_heldout"] == 360
+    # The same generator: FID on fewer samples is biased upwards, and so is real digits' FID at that n.
+    assert small.fid_generated > large.fid_generated + 5
+    assert small.fid_real_same_n > large.fid_real_same_n
+    # KID is unbiased: the two sample sizes agree within their spreads.
+    assert abs(small.kid_generated - large.kid_generated) <= 2 * (small.kid_generated_std + large.kid_generated_std)
+
+
+def test_committed_figures_carry_n_and_kid():
+    record = inf.committed_quality()
+    recorded = record["quality"]
+    assert recorded["n_generated"] == 1000 and recorded["n_heldout"] == 360 and recorded["n_real_train"] == 1437
+    assert abs(recorded["kid_real_train_vs_heldout"]) <= 3 * recorded["kid_real_train_vs_heldout_std"]
+    check = record["sample_size_check"]
+    assert {int(k) for k in check} == {200, 1000}
+    assert check["200"]["fid_generated_vs_heldout"] > check["1000"]["fid_generated_vs_heldout"]
