@@ -191,7 +191,7 @@ def test_junk_links_only_give_a_notice_and_gradios_own_parameters_none(open_page
 def test_after_an_error_the_old_result_is_marked_stale(open_page):
     page = open_page("?tab=attention&sub=seq2seq")
     page.wait_for_function(RESULT_READY, arg="s2s-cards")
-    page.locator("#s2s-text textarea").fill("")
+    page.locator("#s2s-text textarea, #s2s-text input").first.fill("")
     page.locator("#s2s-run").click()
     page.wait_for_function("document.querySelector('#s2s-cards').closest('.block').querySelector('.error') !== null")
     opacity = page.evaluate("""() => { const block = document.querySelector('#s2s-cards').closest('.block');
