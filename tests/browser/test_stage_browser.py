@@ -90,7 +90,9 @@ def _result_fingerprint(page, elem_id: str) -> list:
 
 def _read_result(page, elem_id: str) -> list:
     return page.evaluate("""(id) => { const el = document.getElementById(id);
-        const imgs = Array.from(el.querySelectorAll('img')).map((i) => (i.src || '').split('/').slice(-2).join('/'));
+        // gradio caches a file under a folder named by its content's hash (the file name itself varies)
+        const imgs = Array.from(el.querySelectorAll('img')).map((i) => { const parts = (i.src || '').split('/');
+            return /^[0-9a-f]{64}$/.test(parts[parts.length - 2] || '') ? parts[parts.length - 2] : parts[parts.length - 1]; });
         return imgs.length ? imgs : [(el.innerText || '').trim().slice(0, 400)]; }""", elem_id)
 
 

@@ -35,7 +35,7 @@ def test_concurrent_first_visitors_share_one_training(monkeypatch):
     assert len(calls) == 1 and len(runs) == 3 and runs[0] is runs[1] is runs[2]
     run = runs[0]
     assert run.dataset.modality == "text" and run.result.strategy == "feature_extraction"
-    assert run.result.metrics.accuracy >= 0.8 and run.result.stop_reason == "completed"
+    assert run.result.metrics.accuracy >= 0.8 and run.result.stop_reason.startswith("converged")  # the linear head is fitted to convergence
     assert run.features, "the frozen features come with the run"
 
 
