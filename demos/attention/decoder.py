@@ -56,6 +56,39 @@ out["generated_text"], out["steps"][0]["top_k"][:3], len(out["attentions"])  # a
 ```
 `/attention_kv_cache` (prompt, new_tokens=48, chat=False) times the same text with and without the KV cache."""
 STREAM_OUTPUTS = 12  # state, card, tokens, candidates, notes, 5 attention views, layer, head
+# What the viewer experienced, timed in the browser: the click (or Enter in the prompt) stores performance.now();
+# each time the streamed tokens change, the number of generated tokens that have reached the page and their
+# arrival times give the figures. Client-side only, so the server's clock and the queue cannot flatter them.
+VIEWER_WAITING = (
+    '<div style="font-size:18px">In this page: timing from your click to each token arriving (streaming included) '
+    "appears after you press Generate.</div>"
+)
+CLICK_JS = """() => {
+  const html = '<div style="font-size:18px">In this page: waiting for the first token… (timed from your click)</div>';
+  window.__ndDecoderViewer = {click: performance.now(), first: null, last: null, count: 0, html: html};
+  return html;
+}"""
+ARRIVAL_JS = """(tokens) => {
+  const run = window.__ndDecoderViewer;
+  if (!run) return %s;
+  const generated = (tokens || []).filter((t) => {
+    const kind = Array.isArray(t) ? t[1] : (t && (t.class_or_confidence ?? t.class));
+    return kind !== null && kind !== undefined;
+  }).length;
+  if (generated > run.count) {
+    const now = performance.now();
+    if (run.first === null) run.first = now;
+    run.last = now;
+    run.count = generated;
+    const first = (run.first - run.click) / 1000, total = (run.last - run.click) / 1000;
+    const rate = total > 0 ? run.count / total : 0;
+    run.figures = {first_s: first, tokens: run.count, seconds: total, tokens_per_s: rate};
+    run.html = '<div style="font-size:18px"><b>In this page:</b> first token after ' + first.toFixed(1) + ' s, ' +
+      run.count + (run.count === 1 ? ' token in ' : ' tokens in ') + total.toFixed(1) + ' s = <b>' + rate.toFixed(1) + ' tokens/s</b>, as this page ' +
+      'received them (from your click, streaming included).</div>';
+  }
+  return run.html || %s;
+}""" % ((repr(VIEWER_WAITING),) * 2)
 
 
 @user_errors
@@ -123,8 +156,10 @@ def _pad(*values):
     return values + (gr.skip(),) * (STREAM_OUTPUTS - len(values))
 
 
-def _stream(events, layer, head, hide_first):
-    """Turn the engine's events into UI updates: load progress, streamed tokens, then every view."""
+def _stream(events, layer, head, hide_first, kept: bool = False):
+    """Turn the engine's events into UI updates: load progress, streamed tokens, then every view.
+
+    ``kept``: the events give the opening continuation computed once per process (its card says so)."""
     with IMPORT_LOCK:
         from engine.attention import decoder, decoder_load, decoder_render as render
     skip = gr.skip()
@@ -150,7 +185,7 @@ def _stream(events, layer, head, hide_first):
             last, how = event.steps[-1], event.settings.describe()
             card = render.generation_card(
                 len(event.steps), event.settings.max_new_tokens, event.total_seconds, event.first_token_seconds, how,
-                done=True, stop_reason=event.stop_reason,
+                done=True, stop_reason=event.stop_reason, kept=kept,
             )
             tokens = render.highlight_tokens(event.tokens, event.prompt_length, selected_step=last.index)
             views = _views(event, layer, head, None, hide_first)
@@ -201,12 +236,13 @@ def decoder_open(
     with IMPORT_LOCK:
         from engine.attention import decoder
     settings = (prompt, max_new_tokens, temperature, top_k, top_p, seed, chat, model or DEFAULT_DECODER)
-    if settings == OPENING:
+    kept = settings == OPENING
+    if kept:
         events = decoder.open_default()
     else:
         events = decoder.generate_stream(prompt, max_new_tokens, temperature, top_k, top_p, seed, chat,
                                          model_id=model or None)
-    yield from _stream(events, layer, head, hide_first)
+    yield from _stream(events, layer, head, hide_first, kept=kept)
 
 
 @user_errors
@@ -329,6 +365,7 @@ def _layout() -> dict:
                 ui["run"] = gr.Button("Generate", variant="primary", elem_id="dec-run", scale=3)
                 ui["stop"] = gr.Button("Stop", variant="stop", elem_id="dec-stop", scale=1, min_width=60)
             ui["card"] = gr.HTML(elem_id="dec-card")
+            ui["viewer_speed"] = gr.HTML(VIEWER_WAITING, elem_id="dec-viewer-speed")
             ui["notes"] = gr.Markdown(elem_id="dec-notes")
         with gr.Column(scale=6):
             ui["tokens"] = gr.HighlightedText(
@@ -382,6 +419,11 @@ def _wire(ui: dict, page: gr.Tab) -> ViewHandles:
     settings = [ui["prompt"], ui["max_new_tokens"], ui["temperature"], ui["top_k"], ui["top_p"], ui["seed"], ui["chat"],
                 ui["model"]]
     inputs = [*settings, ui["layer"], ui["head"], ui["hide_first"]]
+    # The click's time, recorded in the page before the request leaves; the figures follow the tokens' arrival.
+    gr.on([ui["run"].click, ui["prompt"].submit], None, outputs=[ui["viewer_speed"]], js=CLICK_JS, queue=False,
+          api_visibility="private")
+    ui["tokens"].change(None, inputs=[ui["tokens"]], outputs=[ui["viewer_speed"]], js=ARRIVAL_JS, queue=False,
+                        api_visibility="private")
     generation = gr.on([ui["run"].click, ui["prompt"].submit], decoder_generate, inputs=inputs, outputs=outputs,
                        api_name="attention_generate_view", api_visibility="private", time_limit=GENERATION_S)
     ui["stop"].click(None, cancels=[generation], api_visibility="private")

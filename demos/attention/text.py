@@ -20,7 +20,7 @@ from demos.common.payloads import LargeJSON, plot
 from demos.common.sessions import session_id
 from engine.core.imports import IMPORT_LOCK
 from engine.core.registry import SOURCES
-from engine.transfer.options import FINETUNED, STRATEGIES, STRATEGY_LABELS
+from engine.transfer.options import FINETUNED, LINEAR_STRATEGIES, STRATEGIES, STRATEGY_LABELS
 
 TEXT_EXAMPLES = [
     ["The animal didn't cross the street because it was too tired.", ""],
@@ -77,6 +77,19 @@ def _text_views(result, layer, head, head_fusion, rollout_target, head_view_toke
     return plot(matrix), grid, head_view, plot(rollout_figure), plot(flow_figure), rollout
 
 
+def unchanged_attention_note(strategy: str) -> str:
+    """Why a Transfer strategy's "after" attention is not a before/after of fine-tuning ("" when it is one)."""
+    if strategy in LINEAR_STRATEGIES:
+        return ("This strategy did not fine-tune MiniLM: it trains only a classification head on MiniLM's frozen "
+                "features, so the attention shown is exactly the pre-trained model's, unchanged. Compare a "
+                "fine_tune_last_n or full_fine_tune model for a real before/after.")
+    if strategy == "from_scratch":
+        return ("This strategy did not fine-tune the pre-trained weights: from scratch starts from random ones, so the "
+                "attention shown was learnt from your data alone. Compare a fine_tune_last_n or full_fine_tune model "
+                "for a real before/after.")
+    return ""
+
+
 def _finetuned_attention(model_id: str, text: str, text_pair: str, request):
     """Attention of this session's fine-tuned MiniLM (Transfer tab), with a note on how to see 'before'."""
     key = session_id(request)
@@ -95,11 +108,9 @@ def _finetuned_attention(model_id: str, text: str, text_pair: str, request):
     text_model = transfer_attention.finetuned_text_model(trained.model, session.backbone().tokenizer, label)
     result = engine_text.attention_from_model(text_model, text, text_pair or None)
     notes = ["After fine-tuning. To see the same input before fine-tuning, pick all-MiniLM-L6-v2 in Model and press Show attention."]
-    if trained.strategy in ("feature_extraction", "from_scratch"):
-        notes.append(
-            "This strategy did not fine-tune the pre-trained weights (feature extraction freezes them; from scratch starts "
-            "from random ones), so compare a fine_tune_last_n or full_fine_tune model for a real before/after."
-        )
+    note = unchanged_attention_note(trained.strategy)
+    if note:
+        notes.append(note)
     return dataclasses.replace(result, notes=tuple(result.notes) + tuple(notes))
 
 

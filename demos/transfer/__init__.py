@@ -14,8 +14,9 @@ from demos.transfer import imagenet, train
 INTRO = (
     "**Transfer learning** starts from a model pre-trained on millions of examples and adapts it to a small "
     "dataset of your own. *Meet the pre-trained model* shows what EfficientNet-Lite0 already knows (ImageNet's "
-    "1,000 classes); *Train your own* compares feature extraction, fine-tuning and training from scratch on the "
-    "same split, on text (all-MiniLM-L6-v2) or images."
+    "1,000 classes); *Train your own* compares five strategies on the same split, on text (all-MiniLM-L6-v2) or "
+    "images: feature extraction, logistic regression on the frozen features (scikit-learn), fine-tuning the last "
+    "blocks, full fine-tuning, and the same architecture trained from scratch."
 )
 
 CSS = """

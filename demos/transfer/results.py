@@ -13,8 +13,8 @@ from demos.common.cards import figure_cards
 from engine.core.imports import IMPORT_LOCK
 from engine.transfer.options import STRATEGY_LABELS
 
-RESULT_HEADERS = ["strategy", "val accuracy", "macro-F1", "train accuracy", "train−val gap", "train s",
-                  "feature extraction s", "epochs", "ended by"]
+RESULT_HEADERS = ["strategy", "val accuracy", "macro-F1", "train accuracy", "fitted its training data", "train−val gap",
+                  "train s", "feature extraction s", "epochs", "ended by"]
 PER_CLASS_HEADERS = ["class", "precision", "recall", "F1", "support"]
 # The widgets a rendering fills, in order (the train view's names for them).
 DETAIL_NAMES = ("confusion", "per_class", "wrong_note", "gallery", "wrong_texts")
@@ -52,16 +52,22 @@ def curves(histories: dict):
     return render.curves_figure(histories)
 
 
+def fitted_cell(result, render) -> str:
+    """The results table's "fitted its training data" cell: yes at train accuracy >= the engine's threshold."""
+    return "yes" if render.fitted(result) else "no"
+
+
 def results_rows(session, render) -> list[list]:
     rows = []
     for strategy, result in session.results.items():
         if not render.is_trained(result):  # stopped before epoch 1: random weights, not a result
             untrained = render.NOT_TRAINED
-            rows.append([strategy, untrained, untrained, untrained, untrained, round(result.train_seconds, 2),
+            rows.append([strategy, untrained, untrained, untrained, "no", untrained, round(result.train_seconds, 2),
                          round(result.feature_seconds, 2), 0, result.stop_reason])
             continue
         rows.append([strategy, round(result.metrics.accuracy, 4), round(result.metrics.macro_f1, 4),
-                     round(result.train_accuracy, 4), round(result.gap, 4), round(result.train_seconds, 2),
+                     round(result.train_accuracy, 4), fitted_cell(result, render), round(result.gap, 4),
+                     round(result.train_seconds, 2),
                      round(result.feature_seconds, 2), len(result.history), result.stop_reason])
     return rows
 

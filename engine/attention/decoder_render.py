@@ -365,17 +365,29 @@ def loading_card(progress) -> str:
     )
 
 
+ENGINE_RATE_LABEL = "tokens per second, engine only (model time, without streaming)"
+ENGINE_FIRST_LABEL = "first token, engine only (model time, without streaming)"
+
+
 def generation_card(steps_done: int, max_new_tokens: int, elapsed: float, first_token: float | None,
-                    how: str, done: bool, stop_reason: str = "") -> str:
-    """Big figures while tokens stream in and after: tokens, tokens/s, first-token latency."""
+                    how: str, done: bool, stop_reason: str = "", kept: bool = False) -> str:
+    """Big figures while tokens stream in and after: tokens, and the engine's own tokens/s and first-token
+    latency (model time only; what the viewer's page received is timed in the browser, beside this card).
+
+    ``kept``: the continuation the view opens with, computed once per process, not on a click.
+    """
     rate = steps_done / elapsed if elapsed > 0 and steps_done else 0.0
     items = [
         (f"{steps_done} / {max_new_tokens}", "tokens generated"),
-        (f"{rate:.1f}", "tokens per second"),
-        ("–" if first_token is None else f"{1000 * first_token:.0f} ms", "first-token latency"),
+        (f"{rate:.1f}", ENGINE_RATE_LABEL),
+        ("–" if first_token is None else f"{1000 * first_token:.0f} ms", ENGINE_FIRST_LABEL),
     ]
     state = f"Done: stopped at the {stop_reason}." if done else "Generating…"
-    return _card(items, f"{state} Decoding: {html.escape(how)}.")
+    foot = f"{state} Decoding: {html.escape(how)}."
+    if kept:
+        foot += (" This is the kept opening continuation, computed once when the server started: no click timed it."
+                 " Press Generate to see how fast tokens reach this page.")
+    return _card(items, foot)
 
 
 def kv_card(timing) -> str:

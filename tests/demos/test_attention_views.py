@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
+import re
+import shutil
 import subprocess
 import sys
 import types
@@ -230,3 +233,73 @@ def test_train_live_streams_and_a_third_session_is_told_to_wait():
         with pytest.raises(gr.Error, match="wait"):
             list(seq2seq.seq2seq_train_live(0, "transformer", 1))
     assert live.active_runs() == 0
+
+
+# ----------------------------------------------------------------- the Decoder's timing: what the viewer saw (issue #23)
+def _listeners(demo, component, event):
+    return [fn for fn in demo.fns.values() if (component._id, event) in fn.targets]
+
+
+def test_decoder_times_tokens_in_the_page_from_the_generate_click(built):
+    demo, _ = built
+    viewer = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "dec-viewer-speed")
+    assert "appears after you press Generate" in viewer.value
+    run = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "dec-run")
+    tokens = next(block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "dec-tokens")
+    clicks = _listeners(demo, run, "click")
+    stamp = next(fn for fn in clicks if fn.js and "performance.now()" in fn.js)
+    generate = next(fn for fn in clicks if fn.fn is not None and fn.fn.__name__ == "decoder_generate")
+    assert stamp.fn is None and stamp.api_visibility == "private" and not stamp.queue
+    assert [c._id for c in stamp.outputs] == [viewer._id]
+    assert clicks.index(stamp) < clicks.index(generate)  # the time is taken before the request leaves
+    (arrival,) = [fn for fn in _listeners(demo, tokens, "change") if fn.js]
+    assert arrival.fn is None and arrival.api_visibility == "private"
+    assert [c._id for c in arrival.inputs] == [tokens._id] and [c._id for c in arrival.outputs] == [viewer._id]
+
+
+NODE = shutil.which("node")
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_the_page_figures_count_generated_tokens_from_the_click():
+    # The two browser functions run in node with a fake clock: click at 1.0 s, the prompt at 1.5 s, a token at
+    # 2.0 s, three at 3.0 s, a re-render of the same tokens at 9.0 s (not an arrival).
+    script = f"""
+    let now = 0; globalThis.performance = {{now: () => now}}; globalThis.window = globalThis;
+    const click = {decoder.CLICK_JS}, arrive = {decoder.ARRIVAL_JS};
+    const out = [arrive([{{token: "a", class_or_confidence: "generated"}}])];  // no click yet: the waiting text
+    now = 1000; out.push(click());
+    now = 1500; out.push(arrive([{{token: "Hi", class_or_confidence: null}}]));
+    now = 2000; out.push(arrive([["Hi", null], ["x", "generated"]]));
+    now = 3000; out.push(arrive([["Hi", null], ["x", "generated"], ["y", "generated"], ["z", "selected step"]]));
+    now = 9000; out.push(arrive([["Hi", null], ["x", "generated"], ["y", "selected step"], ["z", "generated"]]));
+    console.log(JSON.stringify({{out, figures: window.__ndDecoderViewer.figures}}));
+    """
+    result = json.loads(subprocess.run([NODE, "-e", script], capture_output=True, text=True, check=True).stdout)
+    out = [re.sub("<[^>]+>", "", html) for html in result["out"]]
+    figures = result["figures"]
+    assert "appears after you press Generate" in out[0] and "waiting for the first token" in out[1]
+    assert out[2] == out[1]  # the prompt alone is no token
+    assert "first token after 1.0 s, 1 token in 1.0 s = 1.0 tokens/s, as this page received them" in out[3]
+    assert "first token after 1.0 s, 3 tokens in 2.0 s = 1.5 tokens/s" in out[4] and out[5] == out[4]
+    assert figures == {"first_s": 1.0, "tokens": 3, "seconds": 2.0, "tokens_per_s": 1.5}
+
+
+def test_the_decoder_card_labels_the_engine_figures_as_engine_only():
+    from engine.attention import decoder_render as render
+
+    card = render.generation_card(32, 32, 5.0, 0.226, "greedy", done=True, stop_reason="token limit")
+    assert "6.4" in card and "226 ms" in card
+    assert card.count("engine only (model time, without streaming)") == 2
+    assert "Press Generate" not in card
+    kept = render.generation_card(32, 32, 5.0, 0.226, "greedy", done=True, stop_reason="token limit", kept=True)
+    assert "no click timed it" in kept and "Press Generate" in kept
+
+
+def test_the_opening_continuation_gets_the_kept_card_and_a_click_does_not(fake_decoder, monkeypatch):
+    calls = []
+    monkeypatch.setattr(decoder, "_stream", lambda events, *args, kept=False: calls.append(kept) or iter(()))
+    list(decoder.decoder_open(*decoder.OPENING))
+    list(decoder.decoder_open("Once upon a time", 16))
+    list(decoder.decoder_generate(*decoder.OPENING))
+    assert calls == [True, False, False]

@@ -155,3 +155,56 @@ def test_a_session_without_results_shows_no_stale_figures():
     session.results.clear()
     values = _values(session)
     assert values["curves"] is None and values["confusion"] is None and "press Train" in values["status"]
+
+
+# ----------------------------------------------------------------- honest texts after the baselines fix (issue #23)
+def test_results_table_has_a_fitted_column_from_the_engine_flag():
+    from demos.transfer import results
+
+    column = results.RESULT_HEADERS.index("fitted its training data")
+    session = _session("image", wrong=False)
+    fits = _values(session)["results_table"][0]
+    assert len(fits) == len(results.RESULT_HEADERS) and fits[column] == "yes"
+    starved = session.results["feature_extraction"]
+    starved.train_accuracy = 0.5  # below the engine's threshold: did not fit its training data
+    row = _values(session)["results_table"][0]
+    assert row[column] == "no" and row[results.RESULT_HEADERS.index("train accuracy")] == 0.5
+    starved.best_epoch, starved.history = 0, ()  # stopped before epoch 1: not trained, so not fitted either
+    assert _values(session)["results_table"][0][column] == "no"
+
+
+def test_the_comparison_chart_marks_a_run_that_did_not_fit():
+    from engine.transfer import render
+
+    session = _session("image", wrong=False)
+    session.results["feature_extraction"].train_accuracy = 0.5
+    figure = render.comparison_figure(session.results)
+    (legend,) = figure.legends
+    (entry,) = [t.get_text() for t in legend.get_texts()]
+    assert entry.startswith("feature_extraction") and render.DID_NOT_FIT in entry
+    point = figure.axes[0].collections[-1]  # hollow: white face, the strategy's colour as edge
+    assert tuple(point.get_facecolor()[0]) == (1.0, 1.0, 1.0, 1.0)
+
+
+def test_intro_and_strategy_note_name_five_strategies_and_say_from_scratch_fits():
+    from demos import transfer
+    from demos.transfer import train
+    from engine.transfer.options import STRATEGIES
+
+    assert len(STRATEGIES) == 5
+    for text in (transfer.INTRO, train.STRATEGY_NOTE):
+        assert "five strategies" in text.lower() and "logistic regression" in text.lower()
+        assert "four" not in text.lower() and "not enough to learn from zero" not in text
+    assert "generalises worse" in train.STRATEGY_NOTE and "0.833" in train.STRATEGY_NOTE
+    assert "did not fit" in train.STRATEGY_NOTE
+
+
+def test_attention_text_note_covers_every_strategy_that_leaves_attention_unchanged():
+    from demos.attention import text
+
+    for strategy in ("feature_extraction", "logistic_regression"):
+        note = text.unchanged_attention_note(strategy)
+        assert "frozen" in note and "unchanged" in note, strategy
+    assert "random" in text.unchanged_attention_note("from_scratch")
+    assert text.unchanged_attention_note("full_fine_tune") == ""
+    assert text.unchanged_attention_note("fine_tune_last_n") == ""
