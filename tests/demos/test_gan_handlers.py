@@ -19,6 +19,22 @@ def test_sketch_load_puts_a_scored_generated_digit_on_the_canvas():
     assert editor["background"].size == (score.SKETCH_SIDE, score.SKETCH_SIDE) and editor["layers"]
     assert 0.0 <= info["realness"] <= 1.0 and info["class"] == 3 and history == [pytest.approx(info["realness"], abs=1e-4)]
     assert chart.width > 300
+    assert [item["step"] for item in info["snapshots"]][-1] == 4000
+    card = score.gan_sketch_snapshots_card(info)
+    assert "D at step 250" in card and "Final D at step 4,000" in card and "real digits score" in card
+    assert score.gan_sketch_snapshots_card({k: v for k, v in info.items() if k != "snapshots"}).count("nd-card") == 0
+
+
+def test_snapshot_card_shows_the_measured_auroc_per_snapshot():
+    from demos.gan import score
+    from engine.gan import record
+
+    html = score.snapshots_card_html()
+    figures = record.committed_snapshot_figures()
+    for item in figures.snapshots:
+        assert f"step {item.step:,}: AUROC real vs generated" in html
+        assert f"{item.auroc_generated:.2f}" in html
+    assert "scribbled" in html and "Early D" in html
     blank, blank_info, blank_chart, blank_history = score.gan_sketch_blank()
     assert np.asarray(blank["composite"]).max() == 0 and (blank_info, blank_chart, blank_history) == (None, None, [])
     with pytest.raises(gr.Error, match="seed"):
