@@ -105,3 +105,18 @@ def measure_directions(render: Callable[[int, int, float], object], seeds: Seque
                     for name, values in changes.items()}
         results.append({"direction": index, "label": direction_label(index, measured), "statistics": measured})
     return results
+
+
+def markdown_table(data: dict) -> str:
+    """labels.json's measurement as a Markdown table: per direction, each statistic's standardised effect and
+    sign consistency (bold where both pass), then the name it earned."""
+    names = list(STATISTICS)
+    rows = ["| # | " + " | ".join(names) + " | name |", "|---|" + "---|" * len(names) + "---|"]
+    for entry in data["measurement"]["directions"]:
+        cells = []
+        for name in names:
+            s = entry["statistics"][name]
+            text = f"{s['effect_size']:+.2f} / {s['sign_consistency']:.0%}"
+            cells.append(f"**{text}**" if passes(s) else text)
+        rows.append(f"| {entry['direction']} | " + " | ".join(cells) + f" | {entry['label']} |")
+    return "\n".join(rows)
