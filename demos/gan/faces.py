@@ -48,8 +48,9 @@ ZW_TEXT = (
 )
 DIRECTIONS_TEXT = (
     "These directions were **found without any labels**: they are the principal components of 20,000 sampled "
-    "styles w (GANSpace). The names are what we saw them change when we looked at the faces; they are "
-    "entangled (age moves along several)."
+    "styles w (GANSpace). A direction has a name only where a measured image statistic (brightness, colour, "
+    "where the skin-coloured pixels lie) changes the same way for nearly every one of 50 faces, and the name "
+    "says only that; the others are called by number. Each direction changes several things at once."
 )
 DEEPFAKE_TEXT = (
     "**Deepfakes, honestly.** Faces like these have been used for fake profiles, scams and disinformation, and "
@@ -188,7 +189,7 @@ def direction_choices() -> list[tuple[str, int]]:
     try:
         directions = faces_directions.load_directions()
     except Exception:  # noqa: BLE001  (the view still builds; the handler reports the problem)
-        return [(f"{i}: PC{i}", i) for i in range(10)]
+        return [(f"direction {i}", i) for i in range(10)]
     return [(directions.name(i), i) for i in range(directions.count)]
 
 

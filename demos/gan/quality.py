@@ -12,7 +12,7 @@ from demos.gan.shared import card, opening
 from engine.core import validation
 from engine.core.imports import IMPORT_LOCK
 from engine.core.settings import LIMITS
-from engine.gan import record
+from engine.gan import record, render
 
 HINT = "Press Re-measure now to score the generator again (a few seconds)."
 
@@ -20,13 +20,16 @@ gan_quality_card = card("quality_summary", HINT)
 
 
 @user_errors
-def gan_quality(samples=200):
+def gan_quality(samples=200, progress=gr.Progress()):
     """Re-measure the embedded generator with the judge on samples new digits (takes a few seconds); returns the
-    figures: agreement with the requested class, classes produced, variety per class, Fréchet distance."""
+    figures: agreement with the requested class, classes produced, variety per class, Fréchet distance and KID,
+    each with its sample count."""
     samples = validation.check_number(samples, "number of samples", 1, LIMITS.gan_quality_samples, whole=True)
     with IMPORT_LOCK:
         from engine.gan import inference
-    return inference.measure_quality(samples).as_dict()
+    return inference.measure_quality(
+        samples, on_progress=lambda done, total: progress(done / max(total, 1), desc="Re-measuring the generator")
+    ).as_dict()
 
 
 @user_errors
@@ -39,23 +42,11 @@ def gan_quality_committed():
 
 
 def committed_figures_markdown() -> str:
+    """The committed figures as a table, with the sample size n beside every FID and KID."""
     try:
-        committed = record.committed_quality()
+        return render.quality_table_markdown(record.committed_quality())
     except Exception as error:  # noqa: BLE001  (the view still works without the figures)
         return f"Quality figures unavailable: {error}"
-    q = committed["quality"]
-    if not q:
-        return "Quality figures were not recorded for this model."
-    return (
-        "| measured on 1,000 generated digits (100 per class) | value | bar |\n|---|---|---|\n"
-        f"| judge accuracy on held-out real digits | {q['judge_test_accuracy']:.1%} | ≥ 97% |\n"
-        f"| judge agrees with the requested class | {q['agreement']:.1%} | ≥ 90% |\n"
-        f"| classes produced | {q['classes_produced']} / 10 | 10 |\n"
-        f"| diversity, worst class (generated / real mean pairwise distance) | {q['min_diversity_ratio']:.0%} | ≥ 50% |\n"
-        f"| Fréchet distance on judge features, generated vs held-out real | {q['fid_generated_vs_heldout']:.2f} | lower is better |\n"
-        f"| same, real training digits vs held-out real (floor) | {q['fid_real_train_vs_heldout']:.2f} | |\n"
-        f"\nTrained in {committed['train_seconds']} s on CPU by `scripts/train_gan_digits.py`."
-    )
 
 
 def _layout():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.common.cards import result_card, show_card
+from demos.common.cards import CARD_CSS, card_formatter, figure_cards, result_card, show_card
 from demos.common.contract import LinkParam, ViewHandles
 from demos.common.editors import editor_composite, live_editor
 from demos.common.errors import user_errors
@@ -14,7 +14,7 @@ from engine.core import validation
 from engine.core.imports import IMPORT_LOCK
 from engine.core.registry import ASSETS_DIR
 from engine.core.settings import LIMITS
-from engine.gan import render
+from engine.gan import record, render
 
 SCORE_CLASS_CHOICES = [("auto (the judge's reading)", "auto")] + [(str(d), str(d)) for d in range(10)]
 EXAMPLES = {f"digit_{d}": str(ASSETS_DIR / "examples" / f"digit_{d}.png") for d in range(10)}
@@ -25,11 +25,34 @@ EXPLAIN = (
     "The discriminator's **realness** (sigmoid of D's output) for an image as a given class. "
     "Load a generated digit onto the sketchpad, then scribble on it (white ink, black to erase) and watch the score move. "
     "At the end of training D sits near its equilibrium, so real and good fake digits both score about 0.5; "
-    "noise, blots and scribbles push the score down. D is a training signal, not a digit detector."
+    "noise, blots and scribbles push the score down. D is a training signal, not a digit detector. "
+    "Below: the same image under discriminators saved earlier in training, and how well each one separated "
+    "real digits from its own generator's digits and from scribbles."
 )
+SNAPSHOTS_HINT = "Score an image to see it under each saved discriminator."
 
 gan_score_card = card("realness_summary", SCORE_HINT, reference=True)
 gan_sketch_card = card("realness_summary", SKETCH_HINT, reference=True)
+
+
+def _snapshot_scores_summary(info, figures):
+    if not info.get("snapshots"):
+        raise ValueError("This result carries no per-snapshot scores.")
+    return render.snapshot_scores_summary(info, figures)
+
+
+gan_score_snapshots_card = card_formatter(_snapshot_scores_summary, SNAPSHOTS_HINT, "gan_score_snapshots_card",
+                                          record.committed_snapshot_figures)
+gan_sketch_snapshots_card = card_formatter(_snapshot_scores_summary, SNAPSHOTS_HINT, "gan_sketch_snapshots_card",
+                                           record.committed_snapshot_figures)
+
+
+def snapshots_card_html() -> str:
+    """The measured separation of every saved discriminator (AUROC per snapshot), as a card."""
+    try:
+        return figure_cards(render.snapshot_summary(record.committed_snapshot_figures()))
+    except Exception as error:  # noqa: BLE001  (the view still works without the figures)
+        return figure_cards(headline=f"Snapshot figures unavailable: {error}")
 
 
 def _score(image, digit):
@@ -40,13 +63,22 @@ def _score(image, digit):
     return result, label
 
 
+def _with_snapshots(info: dict, image, digit) -> dict:
+    """``info`` plus the image's realness under every saved discriminator (same class as the main score)."""
+    with IMPORT_LOCK:
+        from engine.gan import snapshots
+    scores = snapshots.score_image_snapshots(image, digit).info()
+    return {**info, "snapshots": scores["snapshots"]}
+
+
 @user_errors
 def gan_score(image, digit="auto"):
     """The discriminator's realness (0 to 1) of an uploaded digit image, read as class digit (auto: the judge's
-    reading); returns the realness under each class condition and a summary."""
+    reading); returns the realness under each class condition and a summary whose snapshots entry gives the
+    realness under each discriminator saved during training (step and realness)."""
     pil = validation.load_image(payload_path(image), max_pixels=LIMITS.digit_image_pixels)
     result, label = _score(pil, digit)
-    return label, result.info()
+    return label, _with_snapshots(result.info(), pil, digit)
 
 
 @user_errors
@@ -59,7 +91,7 @@ def gan_sketch_load(seed=0, digit="3"):
     big = render.digit_image(result.images[0], scale=SKETCH_SIDE // result.images.shape[-1]).convert("RGB")
     scored, _ = _score(big, digit)
     history = [scored.realness]
-    return {"background": big, "layers": [_empty_layer()], "composite": big}, scored.info(), _history_chart(history), history
+    return {"background": big, "layers": [_empty_layer()], "composite": big}, _with_snapshots(scored.info(), big, digit), _history_chart(history), history
 
 
 def _history_chart(history):
@@ -84,7 +116,7 @@ def gan_score_sketch(editor, digit="auto", history=None):
         return None, None, []
     result, _ = _score(pil, digit)
     history = (list(history or []) + [result.realness])[-200:]
-    return result.info(), _history_chart(history), history
+    return _with_snapshots(result.info(), pil, digit), _history_chart(history), history
 
 
 def _black_canvas():
@@ -121,6 +153,7 @@ def _layout():
                         score_button = gr.Button("Score upload", variant="primary", elem_id="gan-score-btn")
                     with gr.Column(scale=3, min_width=300):
                         score_card = result_card("gan-score-card", SCORE_HINT)
+                        score_snapshots = result_card("gan-score-snapshots-card", SNAPSHOTS_HINT)
                         with gr.Accordion("Details (JSON)", open=False, elem_id="gan-score-details",
                                           elem_classes=["nd-dev"]):
                             # D's realness under each class condition, for the API. Not shown: a gr.Label would
@@ -144,12 +177,18 @@ def _layout():
                 sketch_card = result_card("gan-sketch-card", SKETCH_HINT)
                 history_chart = gr.Image(label="Realness history", show_label=False, interactive=False,
                                          elem_id="gan-sketch-history", buttons=[])
+                sketch_snapshots = result_card("gan-sketch-snapshots-card", SNAPSHOTS_HINT)
                 with gr.Accordion("Details (JSON)", open=False, elem_id="gan-sketch-details", elem_classes=["nd-dev"]):
                     sketch_info = gr.JSON(label="Realness of the sketch", elem_id="gan-sketch-info")
+        # What each saved D measured (AUROC per training step): below the results, so presenter mode keeps
+        # the score card in view.
+        gr.HTML(snapshots_card_html(), elem_id="gan-score-snapshots-auroc", elem_classes=["nd-figures"],
+                css_template=CARD_CSS)
         history = gr.State([])
-    score = dict(inputs=[upload, score_class], outputs=[label, score_info], button=score_button, card=score_card)
+    score = dict(inputs=[upload, score_class], outputs=[label, score_info], button=score_button, card=score_card,
+                 snapshots=score_snapshots)
     sketch_parts = dict(seed=sketch_seed, digit=sketch_digit, load=load, blank=blank, sketch=sketch, card=sketch_card,
-                        chart=history_chart, info=sketch_info, history=history)
+                        chart=history_chart, info=sketch_info, history=history, snapshots=sketch_snapshots)
     return page, score, sketch_parts
 
 
@@ -159,6 +198,8 @@ def _wire(page, score, parts) -> ViewHandles:
     sketch, sketch_info, chart, history = parts["sketch"], parts["info"], parts["chart"], parts["history"]
     show_card(score_info, score["card"], gan_score_card)
     show_card(sketch_info, parts["card"], gan_sketch_card)
+    show_card(score_info, score["snapshots"], gan_score_snapshots_card)
+    show_card(sketch_info, parts["snapshots"], gan_sketch_snapshots_card)
     score_event = dict(fn=gan_score, inputs=[upload, score_class], outputs=[label, score_info], preprocess=False,
                        time_limit=QUICK_S)
     score["button"].click(**score_event, api_name="gan_score")

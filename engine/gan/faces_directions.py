@@ -55,7 +55,7 @@ class Directions:
     stdev: np.ndarray
     mean: np.ndarray  # (512,) mean of the sampled w
     explained: np.ndarray  # (K,) fraction of w's variance along each component
-    labels: tuple[str, ...]  # what each of the first few visibly changes ("" = not labelled)
+    labels: tuple[str, ...]  # the measured statistic each changes (labels.json); "direction N" = none passed
     notes: str = ""
 
     @property
@@ -63,8 +63,9 @@ class Directions:
         return int(len(self.components))
 
     def name(self, index: int) -> str:
+        """ "N: <measured change>" for a named direction, "direction N" for the others."""
         label = self.labels[index] if index < len(self.labels) else ""
-        return f"{index}: {label}" if label else f"{index}: PC{index}"
+        return f"{index}: {label}" if label and label != f"direction {index}" else f"direction {index}"
 
 
 def pca_directions(ws: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -93,7 +94,7 @@ def apply_direction(w: np.ndarray, directions: Directions, index: int, amount: f
 
 
 def load_directions() -> Directions:
-    """The committed principal directions and their labels (assets/gan_faces)."""
+    """The committed principal directions and their measured labels (assets/gan_faces)."""
 
     def build() -> Directions:
         from safetensors.numpy import load_file

@@ -24,12 +24,10 @@ from PIL import Image
 
 from engine.core import registry
 from engine.core.datasets import digits_split, upscale_digits
-from engine.core.registry import get_source, verified_path
 from engine.core.threads import single_thread
 from engine.core.seeding import torch_generator
 from engine.gan.models import DISCRIMINATOR_SUBFOLDER, ConditionalDiscriminator, ConditionalGenerator
 from engine.gan.record import (
-    DEFAULT_MODEL,
     GENERATOR_SNAPSHOTS_FOLDER,
     SNAPSHOTS_FOLDER,
     SnapshotFigures,
@@ -38,7 +36,7 @@ from engine.gan.record import (
 )
 
 NOISE_SIGMA = 0.3  # Gaussian noise on pixels in [0, 1] (then clipped)
-SNAPSHOTS_TASK = "gan-discriminator-snapshots"  # the registry task this would be (see build_snapshots)
+SNAPSHOTS_TASK = "gan-discriminator-snapshots"  # the registry task (engine.core.registry.TASKS) that builds them
 
 
 # ----------------------------------------------------------------------------------------- loading
@@ -82,9 +80,8 @@ def build_snapshots(source, folder: Path) -> tuple[DiscriminatorSnapshot, ...]:
 
 
 def load_snapshots() -> tuple[DiscriminatorSnapshot, ...]:
-    """The committed snapshots, loaded once per process (checksum-verified folder, as the other GAN assets)."""
-    source = get_source(DEFAULT_MODEL)
-    return registry.load_once(f"{SNAPSHOTS_TASK}:{DEFAULT_MODEL}", lambda: build_snapshots(source, verified_path(source)))
+    """The committed snapshots, loaded once per process through the registry (every snapshot's sha256 checked)."""
+    return registry.load(SNAPSHOTS_TASK)
 
 
 # ----------------------------------------------------------------------------------------- damage

@@ -39,6 +39,11 @@ def test_interpolate_walk_and_score(client, tmp_path):
     label, score = client.predict(handle_file(here), "auto", api_name="/gan_score")
     assert 0.0 <= score["realness"] <= 1.0 and len(score["realness_per_class"]) == 10
     assert score["class_from"] == "judge"
+    # The same image under every saved D: earliest first, ending with the committed D (the main score).
+    steps = [item["step"] for item in score["snapshots"]]
+    assert len(steps) >= 3 and steps == sorted(steps) and steps[-1] == 4000
+    assert score["snapshots"][-1]["realness"] == pytest.approx(score["realness"], abs=2e-4)
+    assert all(0.0 <= item["realness"] <= 1.0 for item in score["snapshots"])
 
 
 def test_sketchpad_reads_a_small_plain_seven_and_a_blank_canvas_is_not_scored(client, tmp_path):
@@ -53,6 +58,7 @@ def test_sketchpad_reads_a_small_plain_seven_and_a_blank_canvas_is_not_scored(cl
     editor = {"background": None, "layers": [], "composite": handle_file(str(path))}
     info, chart = client.predict(editor, "auto", api_name="/gan_score_sketch")
     assert (info["class"], info["class_from"], info["judge_reads"]) == (7, "judge", 7), info
+    assert info["snapshots"][-1]["realness"] == pytest.approx(info["realness"], abs=2e-4)
     Image.new("RGB", (256, 256)).save(blank := tmp_path / "blank.png")
     editor = {"background": None, "layers": [], "composite": handle_file(str(blank))}
     assert client.predict(editor, "auto", api_name="/gan_score_sketch") == (None, None)  # Blank canvas: the hint stays

@@ -19,6 +19,22 @@ def test_sketch_load_puts_a_scored_generated_digit_on_the_canvas():
     assert editor["background"].size == (score.SKETCH_SIDE, score.SKETCH_SIDE) and editor["layers"]
     assert 0.0 <= info["realness"] <= 1.0 and info["class"] == 3 and history == [pytest.approx(info["realness"], abs=1e-4)]
     assert chart.width > 300
+    assert [item["step"] for item in info["snapshots"]][-1] == 4000
+    card = score.gan_sketch_snapshots_card(info)
+    assert "D at step 250" in card and "Final D at step 4,000" in card and "real digits score" in card
+    assert score.gan_sketch_snapshots_card({k: v for k, v in info.items() if k != "snapshots"}).count("nd-card") == 0
+
+
+def test_snapshot_card_shows_the_measured_auroc_per_snapshot():
+    from demos.gan import score
+    from engine.gan import record
+
+    html = score.snapshots_card_html()
+    figures = record.committed_snapshot_figures()
+    for item in figures.snapshots:
+        assert f"step {item.step:,}: AUROC real vs generated" in html
+        assert f"{item.auroc_generated:.2f}" in html
+    assert "scribbled" in html and "Early D" in html
     blank, blank_info, blank_chart, blank_history = score.gan_sketch_blank()
     assert np.asarray(blank["composite"]).max() == 0 and (blank_info, blank_chart, blank_history) == (None, None, [])
     with pytest.raises(gr.Error, match="seed"):
@@ -115,3 +131,52 @@ def test_faces_truncation_sheet_and_direction_strip(faces_view):
     assert strip.width >= 5 * 192
     with pytest.raises(gr.Error, match="direction must be a whole number from 0 to 9"):
         faces_view.gan_faces_direction_strip(1, 42, progress=None)
+
+
+# ----------------------------------------------------------------------------------------- Quality
+class _FakeProgress:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, fraction, desc=None, **_):
+        self.calls.append((fraction, desc))
+
+
+def test_quality_remeasure_reports_progress(monkeypatch):
+    from demos.gan import quality
+    from engine.gan import inference
+
+    committed = quality.record.committed_quality()["quality"]
+    seen = {}
+
+    class _Result:
+        def as_dict(self):
+            return dict(committed, samples=seen["samples"], n_generated=seen["samples"])
+
+    def fake_measure(samples, on_progress=None):
+        seen["samples"] = samples
+        for done in range(0, 5):
+            on_progress(done, 4)
+        return _Result()
+
+    monkeypatch.setattr(inference, "measure_quality", fake_measure)
+    progress = _FakeProgress()
+    figures = quality.gan_quality(40, progress=progress)
+    assert seen["samples"] == 40 and figures["n_generated"] == 40
+    assert [round(f, 2) for f, _ in progress.calls] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert all(desc for _, desc in progress.calls)
+    card = quality.gan_quality_card(figures)
+    assert "FID), n = 40" in card and "KID), n = 40" in card and "compare FIDs only at the same n" in card
+
+
+def test_quality_table_puts_n_beside_every_fid_and_kid():
+    from demos.gan import quality
+
+    table = quality.committed_figures_markdown()
+    rows = [row for row in table.splitlines() if row.startswith("| FID") or row.startswith("| KID")
+            or row.startswith("| same")]
+    assert len(rows) >= 4
+    for row in rows:
+        n_cell = row.split("|")[3]
+        assert " vs " in n_cell and any(ch.isdigit() for ch in n_cell), row
+    assert "compare FIDs only at the same n" in table

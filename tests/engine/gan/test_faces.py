@@ -156,7 +156,7 @@ def test_apply_direction_moves_exactly_along_one_component():
     assert step @ components[1] == pytest.approx(2.0 * stdev[1], rel=1e-5)
     assert abs(step @ components[0]) < 1e-4 and abs(step @ components[2]) < 1e-4
     np.testing.assert_allclose(faces_directions.apply_direction(w, directions, 0, 0.0), w)
-    assert directions.name(0) == "0: first" and directions.name(2) == "2: PC2"
+    assert directions.name(0) == "0: first" and directions.name(2) == "direction 2"
 
 
 def test_committed_directions_are_orthonormal_and_labelled():
@@ -165,8 +165,63 @@ def test_committed_directions_are_orthonormal_and_labelled():
     assert c.shape == (directions.count, D) and directions.count >= 5
     np.testing.assert_allclose(c @ c.T, np.eye(directions.count), atol=1e-4)
     assert np.all(directions.stdev > 0) and np.all(np.diff(directions.explained) <= 1e-6)
-    assert 3 <= len(directions.labels) <= directions.count and all(directions.labels)
+    assert len(directions.labels) == directions.count and all(directions.labels)
     assert faces_directions.check_direction(directions.labels[1].upper(), directions.count, directions.labels) == 1
+
+
+def test_a_direction_is_named_only_after_a_measurement_that_passes():
+    import json
+
+    from engine.gan import faces_labels
+
+    data = json.loads((faces_directions.DIRECTIONS_DIR / faces_directions.LABELS_FILE).read_text())
+    measurement = data["measurement"]
+    assert measurement["seeds"] >= 20 and "--measure-labels" in measurement["command"]
+    assert measurement["sign_threshold"] == faces_labels.SIGN_THRESHOLD
+    assert measurement["effect_threshold"] == faces_labels.EFFECT_THRESHOLD
+    entries = measurement["directions"]
+    assert [e["direction"] for e in entries] == list(range(len(data["labels"])))
+    for index, (label, entry) in enumerate(zip(data["labels"], entries)):
+        assert entry["label"] == label
+        stats = entry["statistics"]
+        assert set(stats) == set(faces_labels.STATISTICS)
+        assert all(s["seeds"] == measurement["seeds"] for s in stats.values())
+        passing = [name for name, s in stats.items() if faces_labels.passes(s)]
+        if label == f"direction {index}":
+            assert not passing, (index, passing)
+            continue
+        assert passing, (index, label)
+        # The name is made of the passing statistics' own phrases, with the measured sign.
+        strongest = sorted(passing, key=lambda n: -abs(stats[n]["effect_size"]))[: faces_labels.MAX_NAMED_STATISTICS]
+        for name in strongest:
+            phrase = faces_labels.STATISTICS[name][1 if stats[name]["mean_change"] > 0 else 2]
+            assert phrase in label, (label, name)
+        assert faces_directions.load_directions().name(index) == f"{index}: {label}"
+
+
+def test_labels_follow_the_statistics_and_their_sign():
+    from engine.gan import faces_labels
+
+    rng = np.random.default_rng(0)
+
+    def render(seed, index, amount):
+        image = np.full((64, 64, 3), 110, np.int16)
+        image[16:48, 16:48] = (200, 150, 120)  # a skin-coloured square
+        image += rng.integers(-4, 5, size=image.shape)
+        if index == 0:  # darker toward +σ
+            image -= int(12 * amount)
+        if index == 2:  # the skin square slides right toward +σ
+            image = np.roll(image, int(4 * amount), axis=1)
+        return np.clip(image, 0, 255).astype(np.uint8)
+
+    results = faces_labels.measure_directions(render, range(12), 3)
+    assert "darker" in results[0]["label"] and results[0]["statistics"]["brightness"]["sign_consistency"] == 1.0
+    assert results[1]["label"] == "direction 1"
+    assert results[2]["label"].startswith("skin area shifts right")
+    assert faces_labels.summarise([1.0, 1.0, -1.0, 1.0])["sign_consistency"] == 0.75
+    assert not faces_labels.passes(faces_labels.summarise([1.0, 1.0, -1.0, 1.0]))
+    with pytest.raises(ValueError, match="at least two seeds"):
+        faces_labels.summarise([1.0])
 
 
 # ----------------------------------------------------------------------------------------- checks

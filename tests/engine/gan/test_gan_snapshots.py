@@ -227,3 +227,32 @@ def test_realness_reference_carries_the_final_ds_measured_separation():
     assert reference.auroc_generated == final.auroc_final_generator and reference.auroc_scribbled == final.auroc_scribbled
     assert 0 < reference.real_low < reference.real_high < 1
     assert len(reference.real_scores) == 360 and list(reference.real_scores) == sorted(reference.real_scores)
+
+
+def test_snapshots_come_from_the_registry_once_with_every_file_pinned():
+    from engine.core import registry
+
+    loaded = registry.load(snap.SNAPSHOTS_TASK)
+    assert registry.load(snap.SNAPSHOTS_TASK) is loaded and snap.load_snapshots() is loaded
+    pinned = dict(registry.get_source("gan-digits").extra_files)
+    for s in loaded[:-1]:
+        assert f"discriminator_snapshots/{s.step}/diffusion_pytorch_model.safetensors" in pinned
+    for s in loaded:
+        assert f"generator_snapshots/{s.step}/diffusion_pytorch_model.safetensors" in pinned
+    assert "discriminator/diffusion_pytorch_model.safetensors" in pinned
+
+
+def test_a_tampered_snapshot_fails_the_checksum(tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    from engine.core import registry
+
+    source = registry.get_source("gan-digits")
+    folder = tmp_path / "gan_digits"
+    shutil.copytree(registry.verified_path(source), folder)
+    (folder / "discriminator_snapshots" / "1000" / "diffusion_pytorch_model.safetensors").write_bytes(b"tampered")
+    # An absolute location wins over ASSETS_DIR when joined, so the copy lives in tmp_path.
+    fake = replace(source, name="gan-digits-tampered", location=str(folder))
+    with pytest.raises(ValueError, match="Checksum mismatch.*discriminator_snapshots/1000"):
+        registry.verified_path(fake)
