@@ -82,6 +82,7 @@ def test_attention_image_tab_classifies_example(page):
 
 def test_transfer_tab_trains_and_predicts(page):
     open_tab(page, "Transfer learning")
+    open_tab(page, "Train your own")
     page.locator("#transfer-load-btn").click()
     page.wait_for_selector("#transfer-data-report")
     page.wait_for_function("document.querySelector('#transfer-data-report').innerText.trim().length > 20")
