@@ -29,7 +29,7 @@ CSS = """
 @media (max-width: 900px) { .nd-intro { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
 
 /* A result whose event failed is stale: dimmed under gradio's error pill, never shown as if it were current. */
-.block:has(> .wrap.error) > :not(.wrap) { opacity: 0.25; filter: grayscale(1); }
+.block:has(> .wrap:not(.hide) > span.error) > :not(.wrap) { opacity: 0.25; filter: grayscale(1); }
 
 /* Phone: the bar is one line (title, presenter, copy), the tagline and the four intro cards give their room to
    the first result, and each tab's intro is one line. */
