@@ -126,12 +126,6 @@ def test_no_module_imports_another_view_or_another_tab():
         assert "demos.common.legacy" not in imported, path.name
 
 
-def test_building_the_tab_imports_no_torch():
-    code = ("import sys, gradio as gr\nfrom demos import attention\nwith gr.Blocks() as demo:\n    attention.build(demo)\n"
-            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'torch imported at build'\n")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parents[1], timeout=300)
-
-
 def test_the_sketchpad_opens_on_a_blank_canvas_with_the_pen(built):
     """A value with a background opens the editor with its brush selected (an empty editor opens on its
     image tool, where dragging selected the hint text); the hint is never selectable."""
