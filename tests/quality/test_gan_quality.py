@@ -54,6 +54,7 @@ def test_embedded_generator_is_deterministic():
     assert a.images.shape == (64, 32, 32)
 
 
+@pytest.mark.slow  # measures the generator twice (200 and 1,000 samples): 4 s of the fast tier
 def test_fid_depends_on_the_sample_size_and_every_figure_carries_it():
     small, large = inf.measure_quality(samples=200), inf.measure_quality(samples=1000)
     small_d, large_d = small.as_dict(), large.as_dict()
