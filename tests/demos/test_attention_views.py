@@ -3,7 +3,6 @@ imports, the sketchpad's opening state and the handlers that need no model."""
 
 from __future__ import annotations
 
-import ast
 import inspect
 import json
 import re
@@ -21,7 +20,6 @@ from demos import attention
 from demos.attention import decoder, image, seq2seq, text
 from demos.common.contract import OnOpen, TabHandles, ViewHandles
 
-PACKAGE = Path(attention.__file__).parent
 VIEWS = {"text", "decoder", "image", "seq2seq"}
 PUBLIC = {"attention_text", "attention_generate", "attention_kv_cache", "attention_image", "attention_gradcam",
           "seq2seq_view", "seq2seq_translate", "seq2seq_what_if"}
@@ -108,22 +106,6 @@ def test_at_most_eight_public_endpoints_each_with_defaults_after_the_first(built
                       if p.name not in {"request", "progress"}]
         assert all(p.default is not inspect.Parameter.empty for p in parameters[1:]), name
         assert "``" not in (inspect.getdoc(fn) or ""), name  # the API page shows docstrings as plain text
-
-
-def test_no_module_imports_another_view_or_another_tab():
-    for path in PACKAGE.glob("*.py"):
-        if path.name == "__init__.py":
-            continue
-        imported = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                imported |= {alias.name for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                imported |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-        views = {f"demos.attention.{view}" for view in VIEWS} - {f"demos.attention.{path.stem}"}
-        assert not imported & views, path.name
-        assert not {m for m in imported if m.startswith("demos.") and not m.startswith(("demos.attention", "demos.common"))}
-        assert "demos.common.legacy" not in imported, path.name
 
 
 def test_the_sketchpad_opens_on_a_blank_canvas_with_the_pen(built):

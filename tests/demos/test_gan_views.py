@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import inspect
 import re
 from pathlib import Path
@@ -12,7 +11,6 @@ import pytest
 
 from demos.common.contract import LinkParam, OnOpen, TabHandles, ViewHandles
 
-PACKAGE = Path(__file__).resolve().parents[2] / "demos" / "gan"
 VIEWS = ("faces", "generate", "latent", "score", "lab", "live", "quality")
 PUBLIC = {"gan_faces", "gan_faces_interpolate", "gan_faces_direction", "gan_generate", "gan_interpolate", "gan_walk",
           "gan_score", "gan_score_sketch", "gan_lab_step", "gan_lab_run", "gan_live_train", "gan_quality"}
@@ -169,21 +167,3 @@ def test_presenter_type_is_at_least_18_px():
     assert sizes and min(sizes) >= 18
     assert all(line.lstrip().startswith("body.nd-presenter") for line in CSS.strip().splitlines())
     assert ".nd-card-label" in CSS and ".nd-card-note" in CSS  # the card subtitles (15 px by default)
-
-
-def test_no_view_imports_another_view_or_the_legacy_engine_proxy():
-    views = {f"demos.gan.{name}" for name in VIEWS}
-    for path in PACKAGE.glob("*.py"):
-        tree = ast.parse(path.read_text())
-        imported = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                imported.add(node.module)
-                imported.update(f"{node.module}.{alias.name}" for alias in node.names)
-            elif isinstance(node, ast.Import):
-                imported.update(alias.name for alias in node.names)
-        assert "demos.common.legacy" not in imported, path.name
-        assert not any(name.startswith("demos.") and name.split(".")[1] not in ("common", "gan") for name in imported), path.name
-        if path.stem != "__init__":
-            assert not imported & (views - {f"demos.gan.{path.stem}"}), (path.name, imported & views)
-        assert len(path.read_text().splitlines()) < 600, path.name

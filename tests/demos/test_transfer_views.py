@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,7 +11,6 @@ import pytest
 
 from demos.common.contract import CrossLink, TabHandles, ViewHandles
 
-PACKAGE = Path(__file__).resolve().parents[2] / "demos" / "transfer"
 VIEW_MODULES = {"imagenet", "train"}
 PUBLIC = {"imagenet_classify", "transfer_train", "transfer_predict", "transfer_export"}
 
@@ -66,23 +64,6 @@ def test_open_in_attention_is_a_cross_link(built):
     assert [c.elem_id for c in link.inputs] == ["transfer-model-pick", "transfer-predict-text"]
     assert link.values("full_fine_tune", "A rainy day.") == {"text": "A rainy day.", "model": "fine-tuned:full_fine_tune"}
     assert train.attention_link("", "x") == {"text": "x", "model": "fine-tuned"}
-
-
-def test_no_module_imports_a_view_module():
-    for path in PACKAGE.glob("*.py"):
-        tree = ast.parse(path.read_text())
-        imported = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                imported.add(node.module)
-                imported.update(f"{node.module}.{alias.name}" for alias in node.names)
-            elif isinstance(node, ast.Import):
-                imported.update(alias.name for alias in node.names)
-        views = {f"demos.transfer.{name}" for name in VIEW_MODULES} - {f"demos.transfer.{path.stem}"}
-        if path.stem != "__init__":
-            assert not imported & views, (path.name, imported & views)
-        assert not {m for m in imported if m.startswith("demos.") and not m.startswith(("demos.common", "demos.transfer"))}
-        assert "demos.common.legacy" not in imported, path.name
 
 
 # ----------------------------------------------------------------- what a session shows, by the data's kind
