@@ -46,14 +46,17 @@ INIT_SCRIPT = """
 })();
 """
 
-# The view's result has content: an image decoded, a Plotly chart drawn, or text that is not the empty hint.
+# The view's result has content and a size: an image decoded, a Plotly chart drawn, or text that is not the empty
+# hint. gradio's status tracker (its .wrap child: a spinner, a "0.3s" timer) is not content.
 RESULT_READY = """
 (id) => {
   const el = document.getElementById(id);
-  if (!el) { return false; }
-  if (Array.from(el.querySelectorAll('img')).some((i) => i.complete && i.naturalWidth > 0)) { return true; }
+  if (!el || el.getBoundingClientRect().height <= 0) { return false; }
+  if (Array.from(el.querySelectorAll('img')).some((i) => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().height > 0)) {
+    return true; }
   if (el.querySelector('.js-plotly-plot .main-svg, canvas')) { return true; }
-  const text = (el.innerText || '').trim();
+  const parts = el.classList.contains('block') ? Array.from(el.children).filter((c) => !c.classList.contains('wrap')) : [el];
+  const text = parts.map((c) => c.innerText || '').join(' ').trim();
   return text.length > 0 && !el.querySelector('.nd-empty') && !/^(Press|Load|Upload)\\b/.test(text);
 }
 """
