@@ -7,7 +7,6 @@ Image events use ``preprocess=False``, so every upload (corrupt, CMYK, 16-bit, h
 from __future__ import annotations
 
 import tempfile
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from demos.common.cards import card_formatter
+from demos.common.outputs import OldFileSweeper
 from engine.autoencoder import render
 from engine.core.settings import LIMITS
 from engine.core.validation import load_image
@@ -22,22 +22,7 @@ from engine.core.validation import load_image
 OUTPUT_DIR = Path(tempfile.gettempdir()) / "neurodeck_autoencoder_outputs"
 OUTPUT_MAX_AGE_S = 600  # our display images older than this are deleted (gradio has copied them into its cache)
 _ENCODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ae-encode")  # PIL's encoders release the GIL
-_last_cleanup = [0.0]  # time of the last sweep of OUTPUT_DIR
-
-
-def _remove_old_outputs() -> None:
-    """Delete our display images older than OUTPUT_MAX_AGE_S, at most once a minute (a sweep globs and stats
-    every file, which adds up once a busy server has written thousands)."""
-    now = time.time()
-    if now - _last_cleanup[0] < 60:
-        return
-    _last_cleanup[0] = now
-    for old in OUTPUT_DIR.glob("*.jpg"):
-        try:
-            if old.stat().st_mtime < now - OUTPUT_MAX_AGE_S:
-                old.unlink()
-        except OSError:
-            pass  # another worker removed it first
+_sweeper = OldFileSweeper(OUTPUT_DIR, "*.jpg", OUTPUT_MAX_AGE_S)
 
 
 def _jpeg(image) -> str:
@@ -47,7 +32,7 @@ def _jpeg(image) -> str:
     re-encode a noisy photo as a slow, large PNG; this JPEG is several times faster to write and to download.
     """
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    _remove_old_outputs()
+    _sweeper.sweep()
     path = OUTPUT_DIR / f"{uuid.uuid4().hex}.jpg"
     image.convert("RGB").save(path, format="JPEG", quality=90, subsampling=0)
     return str(path)

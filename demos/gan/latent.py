@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import gradio as gr
@@ -12,6 +11,7 @@ from demos.common.cards import result_card, show_card
 from demos.common.contract import LinkParam, ViewHandles
 from demos.common.errors import user_errors
 from demos.common.limits import QUICK_S, STANDARD_S
+from demos.common.outputs import OldFileSweeper
 from demos.gan.shared import CLASS_CHOICES, MAX_SEED, card, opening
 from engine.core import validation
 from engine.core.imports import IMPORT_LOCK
@@ -21,22 +21,14 @@ HINT = "Press Interpolate."
 WALK_AMOUNTS = (-3, -2, -1, 0, 1, 2, 3)
 GIF_DIR = Path(tempfile.gettempdir()) / "neurodeck_gan_gifs"  # gradio copies each GIF into its cache
 GIF_MAX_AGE_S = 600  # so ours are deleted after 10 minutes (checked at most once a minute)
-_last_gif_sweep = [0.0]
+_gif_sweeper = OldFileSweeper(GIF_DIR, "*.gif", GIF_MAX_AGE_S)
 
 gan_interp_card = card("interpolation_summary", HINT)
 
 
 def _gif_path(data: bytes) -> str:
     GIF_DIR.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    if now - _last_gif_sweep[0] > 60:
-        _last_gif_sweep[0] = now
-        for old in GIF_DIR.glob("*.gif"):
-            try:
-                if old.stat().st_mtime < now - GIF_MAX_AGE_S:
-                    old.unlink()
-            except OSError:
-                pass  # another request removed it first
+    _gif_sweeper.sweep()
     handle = tempfile.NamedTemporaryFile(dir=GIF_DIR, prefix="neurodeck_gan_", suffix=".gif", delete=False)
     with handle:
         handle.write(data)
