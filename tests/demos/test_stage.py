@@ -190,7 +190,11 @@ def test_the_public_api_is_small_and_every_public_endpoint_has_defaults_after_th
 
     demo = build_app()
     public = [fn for fn in demo.fns.values() if fn.api_name and fn.api_visibility == "public"]
-    assert len(public) <= 35, sorted(fn.api_name for fn in public)
+    # Issue #19's budget was 35; issues #20-#22 name nine more endpoints (the VAE, diffusion, X-ray and
+    # table views). Anything else new must replace an endpoint or stay private.
+    named_later = {"vae_sample", "vae_encode", "diffusion_generate", "diffusion_trace", "attention_qkv",
+                   "decoder_logit_lens", "decoder_ablate", "imagenet_attribution", "ae_tabular"}
+    assert len([fn for fn in public if fn.api_name not in named_later]) <= 35, sorted(fn.api_name for fn in public)
     readme = (ROOT / "README.md").read_text()
     for fn in public:
         assert f"/{fn.api_name}" in readme, f"/{fn.api_name} is not documented in the README"
