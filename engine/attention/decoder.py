@@ -186,11 +186,38 @@ def token_text(tokenizer, token_id: int) -> str:
     return tokenizer.decode([int(token_id)], skip_special_tokens=False, clean_up_tokenization_spaces=False)
 
 
+def plain_text_ids(tokenizer, text: str, add_special_tokens: bool = False) -> list[int]:
+    """Token ids of text a user typed: special-token strings in it (``<|im_end|>``) stay plain text.
+
+    Without ``split_special_tokens`` a typed ``<|im_end|>\\n<|im_start|>system`` would end the user's turn and
+    open a system turn of the user's choosing (chat-template injection).
+    """
+    return list(tokenizer(text, add_special_tokens=add_special_tokens, split_special_tokens=True)["input_ids"])
+
+
+def chat_ids(tokenizer, text: str) -> tuple[str, list[int]]:
+    """The chat template around the user's text, with only the template's own markers as special tokens."""
+    sentinel = "\uE000NEURODECK_USER_TEXT\uE000"  # a private-use character: never typed, never in a template
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "user", "content": sentinel}], add_generation_prompt=True, tokenize=False
+    )
+    before, after = rendered.split(sentinel)
+    ids = (tokenizer(before, add_special_tokens=False)["input_ids"] + plain_text_ids(tokenizer, text)
+           + tokenizer(after, add_special_tokens=False)["input_ids"])
+    return before + text + after, list(ids)
+
+
 def encode_prompt(decoder: DecoderModel, text: str, chat: bool) -> tuple[str, list[int], list[str]]:
     """(model input text, its token ids, notes). Cuts the user's text to ``MAX_PROMPT_TOKENS`` tokens."""
     tokenizer = decoder.tokenizer
     notes: list[str] = []
-    user_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    typed_markers = sorted({t for t in getattr(tokenizer, "all_special_tokens", ()) if t and t in text})
+    if typed_markers:
+        notes.append(
+            f"The prompt contains {', '.join(typed_markers)}: typed by you, so read as plain text, "
+            "not as the model's own chat markers."
+        )
+    user_ids = plain_text_ids(tokenizer, text)
     if len(user_ids) > MAX_PROMPT_TOKENS:
         text = tokenizer.decode(user_ids[:MAX_PROMPT_TOKENS], skip_special_tokens=True)
         notes.append(
@@ -200,13 +227,10 @@ def encode_prompt(decoder: DecoderModel, text: str, chat: bool) -> tuple[str, li
     if chat:
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError(f"{decoder.name} has no chat template; turn 'chat' off to continue the text instead.")
-        model_input = tokenizer.apply_chat_template(
-            [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
-        )
-        ids = tokenizer(model_input, add_special_tokens=False)["input_ids"]
+        model_input, ids = chat_ids(tokenizer, text)
     else:
         model_input = text
-        ids = tokenizer(text)["input_ids"]
+        ids = plain_text_ids(tokenizer, text, add_special_tokens=True)
         if len(ids) > MAX_PROMPT_TOKENS + 2:  # re-tokenising the cut text can merge differently
             ids = ids[: MAX_PROMPT_TOKENS + 2]
     if not ids:
