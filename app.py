@@ -58,6 +58,7 @@ def build_app() -> gr.Blocks:
         demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     gradio_patches.admission_control(demo)  # per-session and per-expensive-endpoint caps on waiting requests
     gradio_patches.atomic_cache_writes()
+    gradio_patches.named_input_errors(demo)  # gradio's own input checks name the field and what it allows
     return demo
 
 

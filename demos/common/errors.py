@@ -16,14 +16,24 @@ import gradio as gr
 log = logging.getLogger("neurodeck")
 
 
+MAX_MESSAGE_CHARS = 600  # an error that quotes a huge input (a 10 MB "seed") is cut, never echoed back whole
+
+
+def short(message: str) -> str:
+    """``message``, cut to ``MAX_MESSAGE_CHARS`` with its end kept (the end says what is allowed)."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return f"{message[:MAX_MESSAGE_CHARS - 160]} … ({len(message):,} characters cut) … {message[-120:]}"
+
+
 def as_gradio_error(error: Exception, where: str = "") -> gr.Error:
     """The ``gr.Error`` to show for ``error`` (logged: one line if expected, a traceback if not)."""
     if isinstance(error, gr.Error):
-        log.info("user error in %s: %s", where or "a handler", error.message)
-        return error
+        log.info("user error in %s: %s", where or "a handler", short(str(error.message)))
+        return gr.Error(short(str(error.message)), print_exception=False) if len(str(error.message)) > MAX_MESSAGE_CHARS else error
     if isinstance(error, ValueError):
-        log.info("user error in %s: %s", where or "a handler", error)
-        return gr.Error(str(error), print_exception=False)
+        log.info("user error in %s: %s", where or "a handler", short(str(error)))
+        return gr.Error(short(str(error)), print_exception=False)
     log.exception("Unexpected error in %s", where or "a handler")
     return gr.Error(f"Something went wrong ({type(error).__name__}). Try another input; the app is still running.",
                     print_exception=False)

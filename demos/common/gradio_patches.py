@@ -11,6 +11,10 @@ changes, so an upgrade is a deliberate step:
 - :func:`atomic_cache_writes`: an image output is saved under a name made of its content's hash, and gradio
   rewrote that file on every request, so two identical requests at once rewrote a file while it was being
   downloaded ("peer closed connection without sending complete message body").
+- :func:`named_input_errors`: gradio's own input checks run before a handler and either hide their message
+  (a Number sent "nan", an Image sent a string: the client gets ``null``) or do not name the field ("Value 3 is
+  less than minimum value 10"). Each public input's ``preprocess`` is wrapped so the message names the field,
+  quotes at most 80 characters of what was sent, and says what is allowed.
 - :func:`patient_localhost_check`: ``launch()`` HEADs the local URL once with a 3 s timeout and refuses to
   start when that times out; on a busy 2-core machine the first render of this app can take longer.
 """
@@ -134,3 +138,84 @@ def patient_localhost_check() -> None:
 
     patient.patient = True
     networking.url_ok = patient
+
+
+def _allowed(block) -> str:
+    """What ``block`` accepts, in words (for an input error)."""
+    low, high = getattr(block, "minimum", None), getattr(block, "maximum", None)
+    if isinstance(block, (gr.Number, gr.Slider)):
+        if isinstance(block, gr.Slider):
+            whole = float(block.step or 1).is_integer() and float(low or 0).is_integer()
+        else:
+            whole = block.precision == 0
+        kind = "a whole number" if whole else "a number"
+        if low is not None and high is not None:
+            return f"{kind} from {low:,} to {high:,}"
+        return kind
+    if isinstance(block, (gr.Dropdown, gr.Radio)):
+        choices = [str(c[1] if isinstance(c, (tuple, list)) else c) for c in (block.choices or [])]
+        shown = ", ".join(repr(c) for c in choices[:12]) + (" …" if len(choices) > 12 else "")
+        return f"one of {shown}"
+    if isinstance(block, (gr.Image, gr.ImageEditor)):
+        return "an image file (in gradio_client: handle_file('photo.png')) uploaded to this server"
+    if isinstance(block, gr.File):
+        return "a file uploaded to this server (in gradio_client: handle_file('data.csv'))"
+    if isinstance(block, gr.Checkbox):
+        return "true or false"
+    if isinstance(block, gr.Textbox):
+        return "text"
+    return f"a value for a {type(block).__name__}"
+
+
+def named_input_errors(demo: gr.Blocks) -> None:
+    """Wrap the ``preprocess`` of every input of ``demo``'s events so that a value gradio itself refuses gives
+    an error naming the field and what it allows (once per component)."""
+    from demos.common.errors import short
+    from engine.core.validation import quote
+
+    for fn in demo.fns.values():
+        for block in fn.inputs:
+            original = getattr(block, "preprocess", None)
+            if original is None or getattr(original, "_neurodeck_named", False):
+                continue
+            name = block.label or getattr(block, "elem_id", None) or type(block).__name__
+
+            def preprocess(payload, _original=original, _block=block, _name=name):
+                try:
+                    return _original(payload)
+                except gr.Error as error:
+                    raise gr.Error(short(f"{_name}: {error.message} Allowed: {_allowed(_block)}."),
+                                   print_exception=False) from None
+                except Exception as error:  # noqa: BLE001 (gradio's own parsing: ValueError, TypeError, pydantic ...)
+                    raise gr.Error(f"{_name}: could not read {quote(payload)} ({type(error).__name__}). "
+                                   f"Allowed: {_allowed(_block)}.", print_exception=False) from None
+
+            preprocess._neurodeck_named = True
+            block.preprocess = preprocess
+
+    # A payload of the wrong shape (a string where an image's FileData belongs) fails gradio's pydantic check
+    # before any preprocess: find the input that does not validate and name it.
+    preprocess_data = demo.preprocess_data
+    if getattr(preprocess_data, "_neurodeck_named", False):
+        return
+
+    async def named_preprocess_data(block_fn, inputs, state, *args, **kwargs):
+        try:
+            return await preprocess_data(block_fn, inputs, state, *args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception:
+            for block, value in zip(block_fn.inputs, inputs):
+                model = getattr(block, "data_model", None)
+                if model is None or value is None:
+                    continue
+                try:
+                    model.model_validate(value, context={"validate_meta": True})
+                except Exception:  # noqa: BLE001 (pydantic's ValidationError: this is the input gradio refused)
+                    name = block.label or getattr(block, "elem_id", None) or type(block).__name__
+                    raise gr.Error(f"{name}: could not read {quote(value)}. Allowed: {_allowed(block)}.",
+                                   print_exception=False) from None
+            raise
+
+    named_preprocess_data._neurodeck_named = True
+    demo.preprocess_data = named_preprocess_data

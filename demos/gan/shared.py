@@ -11,12 +11,13 @@ from demos.common.cards import card_formatter
 from demos.common.contract import OnOpen
 from demos.common.sessions import session_id
 from engine.core import streams
+from engine.core.settings import LIMITS
 from engine.core.imports import IMPORT_LOCK
 from engine.gan import render
 
 DIGIT_CHOICES = ["random"] + [str(d) for d in range(10)]
 CLASS_CHOICES = DIGIT_CHOICES[1:]  # a class must be given (interpolation ends, the walk, the sketchpad)
-MAX_SEED = 2**31 - 1  # the largest seed the engine accepts (engine.gan.inference.MAX_SEED)
+MAX_SEED = LIMITS.seed_max  # the largest seed the engine accepts: one range everywhere
 
 
 def payload_path(payload) -> str | None:

@@ -50,6 +50,32 @@ def clean_text(text: str | None, *, field: str = "text", max_chars: int = MAX_TE
     return CleanText(text=normalised[:max_chars], original_chars=len(normalised), was_cut=was_cut)
 
 
+QUOTE_CHARS = 80  # an error quotes at most this much of what the user sent (a 10 MB seed is not echoed back)
+# Not text: C0/C1 controls other than tab and line breaks, and the bidi overrides/isolates that reorder what is shown.
+_NOT_TEXT = {chr(c) for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(c) not in "\t\n\r"} | {
+    chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+
+
+def quote(value, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` for an error message, cut to ``limit`` characters with its full length said."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value):,} characters" if isinstance(value, (str, bytes)) else f"{len(text):,} characters as text"
+    return f"{text[:limit]}… ({size})"
+
+
+def refuse_control_characters(text: str, field: str = "text") -> str:
+    """``text`` unchanged, or ``ValueError`` naming the control characters in it (terminal escapes, NUL, bidi
+    overrides): they are not text, and silently dropping them would answer a different question."""
+    found = sorted({ch for ch in text if ch in _NOT_TEXT})
+    if found:
+        names = ", ".join(f"U+{ord(ch):04X}" for ch in found[:6]) + (" …" if len(found) > 6 else "")
+        raise ValueError(f"The {field} contains control characters that are not text ({names}); remove them and "
+                         "type plain text.")
+    return text
+
+
 def check_number(value, name: str, low: float, high: float, *, whole: bool = False, default=None) -> float | int:
     """A number from ``low`` to ``high`` (``whole``: an integer), from a number or a numeric string.
 
@@ -59,7 +85,7 @@ def check_number(value, name: str, low: float, high: float, *, whole: bool = Fal
     if default is not None and (value is None or (isinstance(value, str) and not value.strip())):
         return default
     kind = "a whole number" if whole else "a number"
-    message = f"The {name} must be {kind} from {low:,} to {high:,}; got {value!r}."
+    message = f"The {name} must be {kind} from {low:,} to {high:,}; got {quote(value)}."
     if isinstance(value, bool):
         raise ValueError(message)
     try:

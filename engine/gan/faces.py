@@ -39,6 +39,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
+from engine.core import validation
+from engine.core.settings import LIMITS
 from engine.core import registry
 from engine.core.registry import get_source, load_once, verified_path
 
@@ -46,7 +48,7 @@ MODEL_KEY = "gan-faces"  # the registry's source and task
 STYLE_DIM = 512
 NATIVE_SIZE = 1024
 SIZES = (256, 512, 1024)
-MAX_SEED = 2**31 - 1
+MAX_SEED = LIMITS.seed_max  # one seed range everywhere (engine.core.settings)
 MAX_COUNT = 8
 PSI_RANGE = (0.0, 1.0)
 DEFAULT_PSI = 0.7
@@ -67,26 +69,22 @@ DEFAULT_STREAMS = 2
 # ----------------------------------------------------------------------------------------- checks
 def _number(value, what: str) -> float:
     if isinstance(value, bool):
-        raise ValueError(f"{what}, got {value!r}.")
+        raise ValueError(f"{what}, got {validation.quote(value)}.")
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{what}, got {value!r}.") from None
+        raise ValueError(f"{what}, got {validation.quote(value)}.") from None
 
 
 def check_seed(seed, name: str = "seed") -> int:
-    message = f"The {name} must be a whole number from 0 to {MAX_SEED:,}"
-    value = _number(seed, message)
-    if not math.isfinite(value) or value != int(value) or not 0 <= value <= MAX_SEED:
-        raise ValueError(f"{message}, got {seed!r}.")
-    return int(value)
+    return validation.check_seed(seed, name)
 
 
 def check_count(count) -> int:
     message = f"The count must be a whole number of faces from 1 to {MAX_COUNT}"
     value = _number(count, message)
     if not math.isfinite(value) or value != int(value) or not 1 <= value <= MAX_COUNT:
-        raise ValueError(f"{message}, got {count!r}.")
+        raise ValueError(f"{message}, got {validation.quote(count)}.")
     return int(value)
 
 
@@ -94,7 +92,7 @@ def check_psi(psi) -> float:
     message = f"Truncation ψ must be a number from {PSI_RANGE[0]:g} to {PSI_RANGE[1]:g} (0 = the average face, 1 = no truncation)"
     value = _number(psi, message)
     if not math.isfinite(value) or not PSI_RANGE[0] <= value <= PSI_RANGE[1]:
-        raise ValueError(f"{message}, got {psi!r}.")
+        raise ValueError(f"{message}, got {validation.quote(psi)}.")
     return value
 
 
@@ -102,7 +100,7 @@ def check_size(size) -> int:
     message = f"The size must be one of {', '.join(map(str, SIZES))} pixels"
     value = _number(str(size).strip().removesuffix("px") if isinstance(size, str) else size, message)
     if not math.isfinite(value) or int(value) != value or int(value) not in SIZES:
-        raise ValueError(f"{message}, got {size!r}.")
+        raise ValueError(f"{message}, got {validation.quote(size)}.")
     return int(value)
 
 

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from engine.core import validation
+from engine.core.settings import LIMITS
 from engine.core.datasets import upscale_digits
 from engine.core.digit_input import image_to_digit8
 from engine.gan.judge import DigitJudge, GanQuality, evaluate_generator
@@ -35,7 +37,7 @@ from engine.core.seeding import torch_generator
 MAX_COUNT = 64  # most images one request may generate
 MAX_FRAMES = 48  # most interpolation frames
 PSI_RANGE = (0.0, 2.0)  # allowed truncation ψ
-MAX_SEED = 2**31 - 1
+MAX_SEED = LIMITS.seed_max  # one seed range everywhere (engine.core.settings)
 JUDGE_MODEL = "gan-judge"
 
 
@@ -85,13 +87,7 @@ def build_judge(source, folder) -> DigitJudge:
 
 # ----------------------------------------------------------------------------------------- checks
 def check_seed(seed, name: str = "seed") -> int:
-    try:
-        value = float(seed)
-    except (TypeError, ValueError):
-        raise ValueError(f"The {name} must be a whole number from 0 to {MAX_SEED}, got {seed!r}.") from None
-    if not math.isfinite(value) or value != int(value) or not 0 <= value <= MAX_SEED:
-        raise ValueError(f"The {name} must be a whole number from 0 to {MAX_SEED}, got {seed!r}.")
-    return int(value)
+    return validation.check_seed(seed, name)
 
 
 def check_digit(digit, allow_random: bool = True) -> int | None:
@@ -106,7 +102,7 @@ def check_digit(digit, allow_random: bool = True) -> int | None:
         value = -1
     if not 0 <= value <= 9:
         allowed = '0-9 or "random"' if allow_random else "0-9"
-        raise ValueError(f"The digit class must be {allowed}, got {digit!r}.")
+        raise ValueError(f"The digit class must be {allowed}, got {validation.quote(digit)}.")
     return value
 
 
@@ -116,7 +112,7 @@ def check_psi(psi) -> float:
     except (TypeError, ValueError):
         value = float("nan")
     if not (math.isfinite(value) and PSI_RANGE[0] <= value <= PSI_RANGE[1]):
-        raise ValueError(f"Truncation ψ must be between {PSI_RANGE[0]} and {PSI_RANGE[1]}, got {psi!r}.")
+        raise ValueError(f"Truncation ψ must be between {PSI_RANGE[0]} and {PSI_RANGE[1]}, got {validation.quote(psi)}.")
     return value
 
 
@@ -126,7 +122,7 @@ def check_count(count, high: int = MAX_COUNT, name: str = "count") -> int:
     except (TypeError, ValueError):
         value = float("nan")
     if not math.isfinite(value) or value != int(value) or not 1 <= value <= high:
-        raise ValueError(f"The {name} must be a whole number from 1 to {high}, got {count!r}.")
+        raise ValueError(f"The {name} must be a whole number from 1 to {high}, got {validation.quote(count)}.")
     return int(value)
 
 

@@ -212,6 +212,11 @@ BAD_INPUTS = [
     ("/ae_anomaly_threshold", ("abc",), "threshold"),
     ("/ae_decode_latent", ("abc", 0), "x"),
     ("/ae_decode_latent", (0, "nan"), "y"),
+    # Issue #24: gradio's own checks hid their message (null) or did not name the field.
+    ("/attention_kv_cache", ("Hello", "nan"), "Tokens to time: could not read 'nan'.*whole number from 8 to 128"),
+    ("/attention_kv_cache", ("Hello", 3), "Tokens to time: .*less than minimum.*from 8 to 128"),
+    ("/imagenet_classify", ("hello",), "Your photo: could not read 'hello'.*image file"),
+    ("/seq2seq_translate", ("\x00\x01\x1b[31m\u202e\x7f",), "control characters.*U\\+001B"),
 ]
 
 
@@ -220,6 +225,17 @@ def test_bad_numbers_get_readable_messages(client, server_alive, endpoint, args,
     with pytest.raises(Exception, match=message) as caught:
         client.predict(*args, api_name=endpoint)
     assert UPSTREAM not in str(caught.value)
+    server_alive()
+
+
+def test_a_huge_input_is_quoted_in_part_and_one_seed_range_holds_everywhere(client, server_alive):
+    # A 10 MB seed string came back whole in the error (a 10.5 MB reply); faces took seeds up to 2**31 - 1 only.
+    with pytest.raises(Exception) as caught:
+        client.predict("9" * 200_000, api_name="/gan_faces")
+    assert len(str(caught.value)) < 1_000 and "200,000 characters" in str(caught.value)
+    gallery, _ = client.predict(LIMITS.seed_max, api_name="/gan_faces")
+    assert gallery[0]["caption"] == f"seed {LIMITS.seed_max}"
+    client.predict(LIMITS.seed_max, "3", 1, 1.0, "", api_name="/gan_generate")
     server_alive()
 
 

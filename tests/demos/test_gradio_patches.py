@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 import gradio as gr
+import pytest
 
 from demos.common import gradio_patches
 
@@ -27,6 +28,9 @@ def test_patched_gradio_attributes_still_have_the_shapes_the_patches_expect():
     assert list(inspect.signature(processing_utils.save_bytes_to_cache).parameters) == ["data", "file_name", "cache_dir"]
     assert callable(processing_utils.hash_bytes) and callable(processing_utils.encode_pil_to_bytes)
     assert list(inspect.signature(networking.url_ok).parameters) == ["url"]  # patient_localhost_check wraps it
+    from gradio.blocks import Blocks  # named_input_errors wraps preprocess_data and each input's preprocess
+    assert list(inspect.signature(Blocks.preprocess_data).parameters)[:4] == ["self", "block_fn", "inputs", "state"]
+    assert list(inspect.signature(gr.Number.preprocess).parameters) == ["self", "payload"]
 
 
 def test_no_app_rebuild_restores_gradio_afterwards():
@@ -36,3 +40,26 @@ def test_no_app_rebuild_restores_gradio_afterwards():
     with gradio_patches.no_app_rebuild():
         assert App.__dict__["create_app"] is not before
     assert App.__dict__["create_app"] is before
+
+
+def test_named_input_errors_name_the_field_and_what_it_allows():
+    import asyncio
+
+    with gr.Blocks() as demo:
+        steps = gr.Number(10, label="Steps", precision=0, minimum=1, maximum=50)
+        strength = gr.Slider(0, 1, value=0.5, label="Strength")
+        picture = gr.Image(label="Picture", type="pil")
+        out = gr.Textbox()
+        gr.Button().click(lambda a, b, c: "", [steps, strength, picture], out, api_name="f")
+    gradio_patches.named_input_errors(demo)
+    gradio_patches.named_input_errors(demo)  # twice: wrapped once
+    with pytest.raises(gr.Error, match=r"Steps: could not read 'nan' \(TypeError\)\. Allowed: a whole number from 1 to 50"):
+        steps.preprocess("nan")
+    with pytest.raises(gr.Error, match="Steps: Value 99 is greater than maximum value 50. Allowed: a whole number"):
+        steps.preprocess(99)
+    with pytest.raises(gr.Error, match="Strength: .*Allowed: a number from 0 to 1"):
+        strength.preprocess(3.5)
+    assert steps.preprocess(7) == 7
+    fn = next(iter(demo.fns.values()))
+    with pytest.raises(gr.Error, match="Picture: could not read 'hello'. Allowed: an image file"):
+        asyncio.run(demo.preprocess_data(fn, [7, 0.5, "hello"], None))

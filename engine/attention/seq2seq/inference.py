@@ -18,6 +18,7 @@ from engine.attention.seq2seq import data, tokens
 from engine.attention.seq2seq.decoding import encode_sources, greedy_ids, strip_row, teacher_forced_attention
 from engine.attention.seq2seq.results import MODEL_KINDS, MODEL_NAMES
 from engine.core.threads import single_thread
+from engine.core.validation import refuse_control_characters
 
 REGISTRY_KEYS = {"transformer": "seq2seq-transformer", "rnn_attention": "seq2seq-rnn-attention", "rnn": "seq2seq-rnn"}
 MAX_INPUT_CHARS = 60  # the longest date form is 37 characters
@@ -60,6 +61,7 @@ def normalise_text(text) -> tuple[str, list[str]]:
         text = ""
     if not isinstance(text, str):
         raise ValueError(f"The input must be text, got {type(text).__name__}.")
+    refuse_control_characters(text, "input")
     notes = []
     cleaned = "".join(" " if unicodedata.category(c)[0] in "Z" or c in "\t\n\r" else c for c in text)
     cleaned = "".join(c for c in cleaned if unicodedata.category(c) not in ("Cf", "Cc"))

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.core.validation import MAX_IMAGE_PIXELS, clean_text, load_image
+from engine.core.settings import LIMITS
+from engine.core.validation import (MAX_IMAGE_PIXELS, QUOTE_CHARS, check_seed, clean_text, load_image, quote,
+                                       refuse_control_characters)
 from tests.support import png_header_only
 
 
@@ -68,3 +70,35 @@ def test_image_between_our_cap_and_pils_guard_is_refused_with_its_size(tmp_path)
     path.write_bytes(png_header_only(7000, 7000))
     with pytest.raises(ValueError, match=r"7000x7000 = 49,000,000 pixels; the limit is 40,000,000"):
         load_image(str(path))
+
+
+def test_errors_quote_at_most_80_characters_of_what_was_sent():
+    assert quote("abc") == "'abc'"
+    long = quote("9" * 10**6)
+    assert len(long) < QUOTE_CHARS + 40 and long.endswith("(1,000,000 characters)")
+    with pytest.raises(ValueError, match="from 0 to 4,294,967,295") as caught:
+        check_seed("9" * 10**6)
+    assert len(str(caught.value)) < 200
+
+
+def test_one_seed_range_everywhere():
+    from engine.attention import decoder_settings
+    from engine.gan import faces, inference
+
+    assert LIMITS.seed_max == 2**32 - 1
+    assert faces.MAX_SEED == inference.MAX_SEED == decoder_settings.MAX_SEED == LIMITS.seed_max
+    for check in (check_seed, faces.check_seed, inference.check_seed):
+        assert check(LIMITS.seed_max) == LIMITS.seed_max
+        with pytest.raises(ValueError, match="from 0 to 4,294,967,295"):
+            check(LIMITS.seed_max + 1)
+
+
+@pytest.mark.parametrize("text", ["\x00date", "3 March\x1b[31m 2021", "\u202e1202 hcraM 3", "a\x7fb", "x\x85"])
+def test_control_characters_are_refused_by_name(text):
+    with pytest.raises(ValueError, match="control characters that are not text \\(U\\+"):
+        refuse_control_characters(text, "input")
+
+
+def test_plain_text_with_tabs_line_breaks_and_any_script_is_kept():
+    for text in ("3 March 2021", "a\tb\nc\r\n", "مرحبا 日本語 🙂", "zero\u200bwidth"):
+        assert refuse_control_characters(text) == text
