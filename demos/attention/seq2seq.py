@@ -122,7 +122,7 @@ def seq2seq_train_live(seed: int = 0, model: str = "transformer", seconds: float
     status, state).
 
     Pressing again with the same seed and model continues the session's run. At most two sessions train at
-    once on the shared machine; a third is told to wait.
+    once on the shared machine; the next ones wait in line, shown their place, and start when a slot frees.
     """
     try:
         budget = float(seconds)
@@ -135,7 +135,11 @@ def seq2seq_train_live(seed: int = 0, model: str = "transformer", seconds: float
         raise ValueError(f"The seed must be 0 or more, got {seed}.")
     with IMPORT_LOCK:
         from engine.attention.seq2seq import lab, live
-    with live.live_slot():
+    for place in live.wait_for_slot():
+        yield (gr.skip(), gr.skip(), f"**Waiting for a free training slot:** {live.MAX_CONCURRENT_RUNS} live trainings are "
+               f"running on this shared machine. You are **number {place}** in line; yours starts as soon as one ends.",
+               state)
+    try:
         same_run = state is not None and (state.seed, state.model_kind) == (seed, model)
         session = state if same_run else live.LiveSeq2Seq(seed, model)
         started = time.perf_counter()
@@ -146,6 +150,8 @@ def seq2seq_train_live(seed: int = 0, model: str = "transformer", seconds: float
             yield _plot(loss), _plot(cross), status, session
             if time.perf_counter() - started >= budget or session.step >= live.MAX_LIVE_STEPS:
                 return
+    finally:
+        live.release_slot()
 
 
 def _why_attention():
@@ -252,7 +258,8 @@ def _wire(ui: dict, page: gr.Tab) -> ViewHandles:
     live_event = ui["live_start"].click(
         seq2seq_train_live, inputs=[ui["live_seed"], ui["live_model"], ui["live_seconds"], ui["live_state"]],
         outputs=[ui["live_loss"], ui["live_cross"], ui["live_status"], ui["live_state"]], api_name="seq2seq_train_live",
-        api_visibility="private", time_limit=LONG_S, concurrency_limit=4, concurrency_id="seq2seq-live",
+        # the limit covers a wait in line for a slot (up to two runs ahead) and the run itself
+        api_visibility="private", time_limit=3 * LONG_S, concurrency_limit=4, concurrency_id="seq2seq-live",
         trigger_mode="once", show_progress="hidden")
     ui["live_stop"].click(None, cancels=[live_event], api_visibility="private")
     on_open = OnOpen(seq2seq_view, tuple(lab_inputs), tuple(lab_outputs), time_limit=STANDARD_S,

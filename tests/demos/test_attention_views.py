@@ -198,17 +198,28 @@ def test_train_live_refuses_bad_settings(args, message):
         list(seq2seq.seq2seq_train_live(*args))
 
 
-def test_train_live_streams_and_a_third_session_is_told_to_wait():
-    """Two sessions train at once; a third is told to wait (formerly the /seq2seq_train_live app test)."""
+def test_train_live_streams_and_a_third_session_waits_in_line_then_starts():
+    """Two sessions train at once; a third waits in line, sees its place, and starts when a slot frees (it was
+    refused with "press Train live again", issue #24)."""
     from engine.attention.seq2seq import live
 
     frames = list(seq2seq.seq2seq_train_live(0, "transformer", 1))
     loss, cross, status, session = frames[-1]
     assert loss is not None and cross is not None and "step" in status and session.step > 0
-    with live.live_slot(), live.live_slot():
-        with pytest.raises(gr.Error, match="wait"):
-            list(seq2seq.seq2seq_train_live(0, "transformer", 1))
-    assert live.active_runs() == 0
+    first, second = live.wait_for_slot(0.01), live.wait_for_slot(0.01)
+    assert list(first) == [] and list(second) == [] and live.active_runs() == 2
+    third = seq2seq.seq2seq_train_live(0, "transformer", 1)
+    waiting = next(third)
+    assert "number 1** in line" in waiting[2] and live.waiting() == 1
+    fourth = seq2seq.seq2seq_train_live(1, "transformer", 1)
+    assert "number 2** in line" in next(fourth)[2]
+    fourth.close()  # left the page while waiting: leaves the line
+    assert live.waiting() == 1
+    live.release_slot()
+    rest = list(third)
+    assert rest and rest[-1][3].step > 0 and live.active_runs() == 1
+    live.release_slot()
+    assert live.active_runs() == 0 and live.waiting() == 0
 
 
 # ----------------------------------------------------------------- the Decoder's timing: what the viewer saw (issue #23)

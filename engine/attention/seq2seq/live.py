@@ -5,7 +5,7 @@ advances it with the same :class:`.train.Trainer` as the committed models; ``sna
 cross-attention of one fixed example with teacher forcing (so its rows always line up with the
 right answer, even while the model still writes nonsense) and scores how aligned it is
 (:func:`.evaluate.best_head_alignment`). At most :data:`MAX_CONCURRENT_RUNS` sessions train at once
-on the shared CPU; :func:`live_slot` tells the next one to wait.
+on the shared CPU; the next ones wait in line (:func:`wait_for_slot`), first come first served.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import dataclasses
 import datetime as dt
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -37,30 +39,68 @@ FIXED_EXAMPLE = data.make_sample(dt.date(2021, 3, 3), "weekday", "as_written")  
 MAX_CONCURRENT_RUNS = 2
 MAX_LIVE_STEPS = 20_000  # a session stops growing here
 
-_slots_guard = threading.Lock()
+_slots = threading.Condition()
 _active_runs = 0
+_line: deque[object] = deque()  # tickets of the sessions waiting for a slot, first come first served
+
+
+def wait_for_slot(poll_seconds: float = 1.0) -> Iterator[int]:
+    """Wait in line for one of the :data:`MAX_CONCURRENT_RUNS` live-training slots.
+
+    Yields this caller's place in line (1 = next) about every ``poll_seconds`` while it waits, so a stream
+    can show it; returns once the caller holds a slot, which it must give back with :func:`release_slot`.
+    Closing the generator while waiting (the user pressed Stop or left) leaves the line.
+    """
+    global _active_runs
+    ticket = object()
+    with _slots:
+        _line.append(ticket)
+    holding = False
+    try:
+        while True:
+            with _slots:
+                if _line[0] is ticket and _active_runs < MAX_CONCURRENT_RUNS:
+                    _line.popleft()
+                    _active_runs += 1
+                    holding = True
+                    return
+                place = _line.index(ticket) + 1
+            yield place
+            with _slots:
+                _slots.wait(timeout=poll_seconds)
+    finally:
+        if not holding:
+            with _slots:
+                if ticket in _line:
+                    _line.remove(ticket)
+                _slots.notify_all()
+
+
+def release_slot() -> None:
+    """Give back a slot taken by :func:`wait_for_slot`; the first in line starts."""
+    global _active_runs
+    with _slots:
+        _active_runs -= 1
+        _slots.notify_all()
 
 
 @contextlib.contextmanager
 def live_slot():
-    """Hold one of the :data:`MAX_CONCURRENT_RUNS` live-training slots, or raise ``ValueError`` to say wait."""
-    global _active_runs
-    with _slots_guard:
-        if _active_runs >= MAX_CONCURRENT_RUNS:
-            raise ValueError(
-                f"{MAX_CONCURRENT_RUNS} live trainings are running right now, the most this shared machine allows. "
-                "Please wait about a minute and press Train live again."
-            )
-        _active_runs += 1
+    """Hold a live-training slot for the ``with`` block (waiting in line, silently, for one to free)."""
+    for _ in wait_for_slot():
+        pass
     try:
         yield
     finally:
-        with _slots_guard:
-            _active_runs -= 1
+        release_slot()
 
 
 def active_runs() -> int:
     return _active_runs
+
+
+def waiting() -> int:
+    return len(_line)
 
 
 @dataclass(frozen=True)
