@@ -16,13 +16,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.parse
 import urllib.request
 import venv
 from pathlib import Path
 
 import pytest
 
+from benchmarks.bench_space import dockerfile_pip_commands, runnable_here
 from scripts import space_allowlist
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,19 +30,6 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 README_INSTALL = "pip install --no-deps -r requirements.txt"
 OWN_PROJECT = "neurodeck"  # `-e .`: the repository itself, installed from its folder
-
-
-def dockerfile_pip_commands() -> list[list[str]]:
-    """Each `pip install ...` of the Dockerfile's RUN lines (continuations joined, `&&` split), as argv."""
-    joined = re.sub(r"\\\n", " ", DOCKERFILE)
-    commands = []
-    for line in joined.splitlines():
-        if line.strip().startswith("RUN "):
-            for part in line.strip()[4:].split("&&"):
-                argv = shlex.split(part)
-                if argv[:2] == ["pip", "install"]:
-                    commands.append(argv)
-    return commands
 
 
 def readme_cpu_install() -> list[list[str]]:
@@ -89,15 +76,6 @@ def test_allowlist_is_exactly_the_pinned_lock():
 
 
 # -------------------------------------------------------------------------------- app tier (pip, a server)
-def _reachable(url: str, timeout: float = 3.0) -> bool:
-    parts = urllib.parse.urlsplit(url)
-    try:
-        socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def fresh_venv(tmp_path_factory) -> Path:
     """An empty venv (pip only), like the Dockerfile's; skipped when pip cannot reach PyPI from it."""
@@ -125,12 +103,8 @@ def test_space_install_resolves_to_wheels_inside_the_allowlist(fresh_venv, tmp_p
     allowed = set(space_allowlist.read_allowlist()) | {OWN_PROJECT} | space_allowlist.INSTALLER
     notes = []
     for number, argv in enumerate(dockerfile_pip_commands()):
-        args = argv[2:]
-        if "--index-url" in args:  # PyTorch's CPU index; a machine that cannot reach it uses pip's own index
-            at = args.index("--index-url")
-            if not _reachable(args[at + 1]):
-                notes.append(f"{args[at + 1]} unreachable: `{' '.join(argv)}` resolved from pip's configured index")
-                del args[at:at + 2]
+        args, note = runnable_here(argv)  # PyTorch's CPU index, if unreachable, is replaced by pip's own index
+        notes += [note] if note else []
         report = tmp_path / f"report{number}.json"
         run = subprocess.run([fresh_venv, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
                               "--report", report, *args], capture_output=True, text=True, cwd=ROOT)
@@ -152,28 +126,29 @@ def _get(url: str) -> tuple[int, str]:
 
 
 @pytest.mark.app
-def test_app_starts_as_on_a_space_and_serves_the_page():
+def test_app_starts_as_on_a_space_and_serves_the_page(tmp_path):
     """`python app.py` from this environment (installed by the same line), with a Space's SPACE_ID."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k not in {"GRADIO_SERVER_NAME", "PORT"}}
     env.update(SPACE_ID="ci/neurodeck", GRADIO_SERVER_PORT=str(port), NEURODECK_WARMUP="0", PYTHONUNBUFFERED="1")
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "app.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     # 127.0.0.2 is loopback too, but a server bound to 127.0.0.1 only refuses it: this proves 0.0.0.0.
     url = f"http://127.0.0.2:{port}/"
     try:
         deadline = time.monotonic() + 240
         while True:
-            assert process.poll() is None, f"app.py exited: {process.stdout.read()[-3000:]}"
+            assert process.poll() is None, f"app.py exited: {log.read_text()[-3000:]}"
             assert time.monotonic() < deadline, "app.py did not answer within 240 s"
             try:
                 status, page = _get(url)
                 break
             except OSError:
                 time.sleep(0.5)
-        assert status == 200 and "<title>NeuroDeck</title>" in page
+        assert status == 200 and '"title":"NeuroDeck"' in page  # the page's inline config: gradio sets <title> from it
         status, config = _get(url + "config")
         assert status == 200 and "Licence: non-commercial use only" in config  # shown on the Faces view
     finally:
