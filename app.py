@@ -120,6 +120,10 @@ def main() -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("neurodeck").setLevel(logging.INFO)  # one line per expected user error
     demo = build_app()
+    from demos.common.errors import hub_download_notice
+    from engine.core import registry
+
+    registry.HUB_LOAD_OBSERVERS.append(hub_download_notice)  # a Hub id's first load tells its user what the wait is
     config = settings.get()  # on a Space (SPACE_ID set): 0.0.0.0 and the Space's port; locally 127.0.0.1:7860
     demo.launch(
         prevent_thread_lock=True,

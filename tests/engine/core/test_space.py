@@ -1,10 +1,13 @@
-"""Where the server listens: locally on 127.0.0.1:7860, on a Hugging Face Space on 0.0.0.0 and the Space's port."""
+"""On a Hugging Face Space: where the server listens (0.0.0.0 and the Space's port; locally 127.0.0.1:7860), and
+a Hub model's first load announced to its user."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from engine.core import settings
+from engine.core import registry, settings
 
 SERVER_ENV = ("SPACE_ID", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "PORT", "HF_HUB_OFFLINE")
 
@@ -45,3 +48,32 @@ def test_a_bad_port_is_a_clear_error_and_a_foreign_port_is_ignored(clean_env):
     clean_env.setenv("GRADIO_SERVER_PORT", "78600")
     with pytest.raises(ValueError, match="GRADIO_SERVER_PORT='78600' is not a port"):
         settings.reload()
+
+
+def test_a_hub_models_first_load_is_announced_once_with_its_size(monkeypatch):
+    import huggingface_hub
+
+    info = SimpleNamespace(siblings=[SimpleNamespace(rfilename="model.safetensors", size=420 * 2**20),
+                                     SimpleNamespace(rfilename="config.json", size=700)])
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", lambda self, *a, **k: info)
+    heard = []
+
+    def broken(*args):
+        raise RuntimeError("an observer's bug")
+
+    monkeypatch.setattr(registry, "HUB_LOAD_OBSERVERS", [broken, lambda *args: heard.append(args)])
+    monkeypatch.setattr(registry, "_announced", set())
+    registry.check_download_size("someone/small-model")
+    registry.check_download_size("someone/small-model")  # the second load of the same id says nothing
+    assert heard == [("someone/small-model", 420 * 2**20)]  # and a failing observer did not stop the load
+    info.siblings[0].size = 3 * 2**30
+    with pytest.raises(ValueError, match="3.0 GB of safetensors weights"):
+        registry.check_download_size("someone/huge-model")
+    assert len(heard) == 1  # a refused id is not announced
+
+
+def test_the_download_notice_is_harmless_outside_a_request(capsys):
+    from demos.common.errors import hub_download_notice
+
+    hub_download_notice("someone/small-model", 420 * 2**20)  # e.g. the warm-up thread: gradio prints it
+    assert "'someone/small-model' from the Hugging Face Hub for the first time on this server: 420 MB" in capsys.readouterr().out
