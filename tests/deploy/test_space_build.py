@@ -78,7 +78,7 @@ def test_allowlist_is_exactly_the_pinned_lock():
 # -------------------------------------------------------------------------------- app tier (pip, a server)
 @pytest.fixture(scope="module")
 def fresh_venv(tmp_path_factory) -> Path:
-    """An empty venv (pip only), like the Dockerfile's; skipped when pip cannot reach PyPI from it."""
+    """A fresh venv (pip and setuptools, as Python 3.11 makes one), as in the Dockerfile; skipped without PyPI."""
     folder = tmp_path_factory.mktemp("space") / "venv"
     venv.create(folder, with_pip=True)
     python = folder / "bin" / "python"
