@@ -101,13 +101,19 @@ def test_space_install_resolves_to_wheels_inside_the_allowlist(fresh_venv, tmp_p
     """Exactly the Dockerfile's pip commands, as `--dry-run --ignore-installed --report` in a fresh venv."""
     # A Python 3.11 venv ships pip and setuptools (torch's wheel also declares setuptools): not part of the lock.
     allowed = set(space_allowlist.read_allowlist()) | {OWN_PROJECT} | space_allowlist.INSTALLER
+    # What these commands read (`-r requirements.txt`, and pyproject.toml for `-e .`), in a scratch folder:
+    # preparing `-e .` writes neurodeck.egg-info next to pyproject.toml, and the checkout stays untouched.
+    app = tmp_path / "app"
+    app.mkdir()
+    for name in ("requirements.txt", "pyproject.toml"):
+        (app / name).write_bytes((ROOT / name).read_bytes())
     notes = []
     for number, argv in enumerate(dockerfile_pip_commands()):
         args, note = runnable_here(argv)  # PyTorch's CPU index, if unreachable, is replaced by pip's own index
         notes += [note] if note else []
         report = tmp_path / f"report{number}.json"
         run = subprocess.run([fresh_venv, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                              "--report", report, *args], capture_output=True, text=True, cwd=ROOT)
+                              "--report", report, *args], capture_output=True, text=True, cwd=app)
         assert run.returncode == 0, f"`{' '.join(argv)}` failed: {run.stderr[-2000:]}"
         for item in json.loads(report.read_text())["install"]:
             name = space_allowlist.canonical(item["metadata"]["name"])
