@@ -121,16 +121,21 @@ def main() -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("neurodeck").setLevel(logging.INFO)  # one line per expected user error
     demo = build_app()
+    from demos.common.errors import hub_download_notice
+    from engine.core import registry
+
+    registry.HUB_LOAD_OBSERVERS.append(hub_download_notice)  # a Hub id's first load tells its user what the wait is
+    config = settings.get()  # on a Space (SPACE_ID set): 0.0.0.0 and the Space's port; locally 127.0.0.1:7860
     demo.launch(
         prevent_thread_lock=True,
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        server_name=config.server_name,
+        server_port=config.server_port,
         max_file_size=MAX_UPLOAD_BYTES,
         theme=gr.themes.Soft(),
         css=page_css(),
         head=stage.HEAD,  # presenter mode from the address bar, before anything renders
     )
-    if settings.get().warm_up:
+    if config.warm_up:
         threading.Thread(target=warm_up, name="neurodeck-warm-up", daemon=True).start()
     else:
         WARM_UP_DONE.set()

@@ -65,3 +65,15 @@ def user_errors(fn):
             raise as_gradio_error(error, where) from None
 
     return wrapper
+
+
+def hub_download_notice(model_id: str, weight_bytes: int) -> None:
+    """Tell the user why the first request for a Hub model waits (``registry.HUB_LOAD_OBSERVERS``).
+
+    Called in the handler's thread, so the message goes to the user whose request loads the model.
+    """
+    from engine.core.settings import LIMITS
+
+    gr.Info(f"Loading {model_id[:80]!r} from the Hugging Face Hub for the first time on this server: "
+            f"{weight_bytes / 2**20:,.0f} MB of weights (at most {LIMITS.hub_download_bytes / 2**30:.0f} GB). "
+            "Later requests reuse it.", duration=15)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import logging
 import re
 import socket
 import threading
@@ -464,11 +465,19 @@ def hub_reachable() -> bool:
         return bool(_probe["reachable"])
 
 
+# Each is called as observer(model_id, weight_bytes) once per Hub id per process, when the id has passed the
+# size check and is about to be fetched: the app shows its user why this first request waits (the engine
+# stays free of gradio). An observer's failure is logged and never stops the load.
+HUB_LOAD_OBSERVERS: list[Callable[[str, int], None]] = []
+_announced: set[str] = set()
+
+
 def check_download_size(model_id: str) -> None:
     """Refuse a Hub model whose safetensors weights pass ``LIMITS.hub_download_bytes``, before downloading.
 
     On a public Space anyone can type any id; the file sizes come from the Hub's metadata in one small
-    request, so a 10 GB checkpoint is refused in about a second instead of filling the disk.
+    request, so a 10 GB checkpoint is refused in about a second instead of filling the disk. An accepted id
+    is announced to ``HUB_LOAD_OBSERVERS`` (once per process).
     """
     from huggingface_hub import HfApi
 
@@ -485,6 +494,13 @@ def check_download_size(model_id: str) -> None:
             f"{model_id!r} has {total / 2**30:.1f} GB of safetensors weights; this server downloads at most "
             f"{LIMITS.hub_download_bytes / 2**30:.0f} GB per model. Pick a smaller model."
         )
+    if model_id not in _announced:
+        _announced.add(model_id)
+        for observer in HUB_LOAD_OBSERVERS:
+            try:
+                observer(model_id, total)
+            except Exception:  # noqa: BLE001
+                logging.getLogger("neurodeck").exception("Hub load observer failed for %r", model_id)
 
 
 def load_pretrained(loader: Callable[..., T], model_id: str, *, has_weights: bool = True, **kwargs) -> T:

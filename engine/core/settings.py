@@ -2,7 +2,8 @@
 
 ``get()`` reads the environment on first use and caches a frozen :class:`Settings`; tests that
 change the environment call :func:`reload`. Nothing else in the engine or the demos reads
-``NEURODECK_*`` (or ``HF_HUB_OFFLINE``) directly.
+``NEURODECK_*`` (or ``HF_HUB_OFFLINE``, ``SPACE_ID``, ``GRADIO_SERVER_*``, ``PORT``) directly. Nothing here
+forces offline mode: on a Space Hub ids work unless the Space sets ``HF_HUB_OFFLINE=1``.
 """
 
 from __future__ import annotations
@@ -28,12 +29,32 @@ class Settings:
     cache_dir: Path  # NEURODECK_CACHE: converted weights and other per-machine caches (~/.cache/neurodeck)
     hub_offline: bool  # HF_HUB_OFFLINE=1: Hub ids fail at once with a clear message
     zero_gpu: bool  # SPACES_ZERO_GPU: running on a ZeroGPU Space
+    space_id: str  # SPACE_ID: "owner/name" on a Hugging Face Space (set by the Space), "" elsewhere
+    server_name: str  # GRADIO_SERVER_NAME; default 0.0.0.0 on a Space (reachable by its proxy), else 127.0.0.1
+    server_port: int  # GRADIO_SERVER_PORT, else PORT, else 7860 (a Docker Space's app_port, see README)
+
+    @property
+    def on_space(self) -> bool:
+        return bool(self.space_id)
+
+
+def _port() -> int:
+    """GRADIO_SERVER_PORT (must be a port), else PORT when it is one (a generic name other tools set too), else 7860."""
+    value = os.environ.get("GRADIO_SERVER_PORT", "").strip()
+    if value and not (value.isdigit() and 0 < int(value) < 65536):
+        raise ValueError(f"GRADIO_SERVER_PORT={value[:80]!r} is not a port; use a whole number from 1 to 65535.")
+    if not value:
+        value = os.environ.get("PORT", "").strip()
+        if not (value.isdigit() and 0 < int(value) < 65536):
+            value = "7860"
+    return int(value)
 
 
 @functools.lru_cache(maxsize=1)
 def get() -> Settings:
     """The process's settings, read from the environment on first call."""
     cache = os.environ.get("NEURODECK_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "neurodeck")
+    space_id = os.environ.get("SPACE_ID", "").strip()
     return Settings(
         device=os.environ.get(DEVICE_ENV, "").strip().lower(),
         allow_local_models=os.environ.get(LOCAL_MODELS_ENV, "0").strip() == "1",
@@ -41,6 +62,9 @@ def get() -> Settings:
         cache_dir=Path(cache),
         hub_offline=_flag("HF_HUB_OFFLINE", "0"),
         zero_gpu=bool(os.environ.get("SPACES_ZERO_GPU")),
+        space_id=space_id,
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "").strip() or ("0.0.0.0" if space_id else "127.0.0.1"),
+        server_port=_port(),
     )
 
 
