@@ -156,6 +156,19 @@ SOURCES: dict[str, ModelSource] = {
         ),
         description="MLP autoencoders on scikit-learn digits, latent sizes 2/4/8/16/32",
     ),
+    "vae-digits": ModelSource(
+        name="vae-digits",
+        task="autoencoder-vae",
+        kind="asset",
+        location="vae_digits",
+        weights_file="latent_16/diffusion_pytorch_model.safetensors",
+        sha256="TODO16",
+        extra_files=(
+            ("latent_2/diffusion_pytorch_model.safetensors", "TODO2"),
+            ("ae_2/diffusion_pytorch_model.safetensors", "TODOAE"),
+        ),
+        description="Convolutional VAEs (latent 16 and 2) and a plain 2-D autoencoder trained by NeuroDeck on 32x32 digits",
+    ),
     "neurodeck-cnn": ModelSource(
         name="neurodeck-cnn",
         task="transfer-learning",
@@ -359,6 +372,7 @@ TASKS: dict[str, Task] = {
     "autoencoder-denoise": Task("ae-denoiser", "engine.autoencoder.denoise:build_registered", "engine.autoencoder.hub:build_hub"),
     "autoencoder-anomaly": Task("ae-anomaly", "engine.autoencoder.anomaly:build_registered"),
     "autoencoder-latent": Task("ae-digits", "engine.autoencoder.latent:build_registered"),
+    "autoencoder-vae": Task("vae-digits", "engine.autoencoder.vae:build_registered"),
     "transfer-text": Task("minilm", "engine.transfer.backbones:build_minilm"),
     "transfer-image": Task("efficientnet-lite0", "engine.transfer.backbones:build_registered_image",
                            "engine.transfer.backbones:build_hub_image", also=("neurodeck-cnn",)),
