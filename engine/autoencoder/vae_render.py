@@ -53,7 +53,7 @@ def _class_labels(axes, points, labels):
         chosen = points[labels == digit]
         if len(chosen):
             axes.text(*np.median(chosen, axis=0), str(digit), fontsize=13, weight="bold", color=DIGIT_COLOURS(digit),
-                      ha="center", va="center",
+                      ha="center", va="center", clip_on=True,
                       bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": DIGIT_COLOURS(digit), "alpha": 0.85})
 
 
@@ -98,8 +98,9 @@ def live_figure(frame, beta: float, box=None, width: float = 6.0) -> Image.Image
 
     figure = new_figure(width, width * 0.85)
     axes = figure.add_subplot()
-    if box is None:
-        box = ((-4.0, 4.0), (-4.0, 4.0))
+    if box is None:  # symmetric, at least the prior's +-4, wide enough for every mean (beta 0 spreads them far)
+        bound = max(4.0, 1.1 * float(np.abs(frame.mu).max()))
+        box = ((-bound, bound), (-bound, bound))
     _ellipse_panel(axes, frame.mu, frame.sigma, frame.labels, box,
                    f"β = {beta:g}, epoch {frame.epoch}/{frame.epochs}", every=1)
     axes.add_patch(Circle((0, 0), 2, fc="none", ec="#555", ls="--", lw=1.5))  # the prior's 2-sigma circle
