@@ -33,9 +33,12 @@ MODELS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="*", choices=[*MODELS, []], help="which models (default: all)")
+    parser.add_argument("models", nargs="*", help=f"which of {list(MODELS)} (default: all)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    unknown = sorted(set(args.models) - set(MODELS))
+    if unknown:
+        parser.error(f"unknown models {unknown}; choose from {list(MODELS)}")
     torch.set_num_threads(args.threads)
     for name in args.models or list(MODELS):
         config = MODELS[name]

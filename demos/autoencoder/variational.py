@@ -142,12 +142,11 @@ def vae_live(beta=1.0, progress=gr.Progress()):
 
 @user_errors
 def vae_live_open(beta=1.0):
-    """The live run's result for the opening beta (trained once per process, then shown at once)."""
+    """The live run's final map for the opening beta (trained once per beta, then shown at once)."""
     with IMPORT_LOCK:
         from engine.autoencoder import vae_render, vae_train
-        from engine.core.registry import load_once
     beta = vae_train.check_beta(beta)
-    frame = load_once(f"vae-live-open-{beta:g}", lambda: list(vae_train.live_run(beta, seed=0))[-1])
+    frame = vae_train.final_frame(beta, seed=0)
     return vae_render.live_figure(frame, beta), _live_info(frame, beta)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -143,21 +144,41 @@ def check_beta(beta) -> float:
 
 
 def live_run(beta: float, seed: int = 0, epochs: int = LIVE_EPOCHS, frame_every: int = LIVE_FRAME_EVERY,
-             time_limit_s: float = 30.0) -> Iterator[LiveFrame]:
+             time_limit_s: float = 30.0, wait_s: float = 0.0) -> Iterator[LiveFrame]:
     """Train a 2-D :class:`TinyDigitsVAE` on the 8x8 training digits with weight ``beta`` on the KL term, yielding
     the test digits' posteriors every ``frame_every`` epochs (and after the last). Deterministic per seed.
 
-    At most :data:`LIVE_MAX_RUNS` run at once (``ValueError`` "busy" otherwise); a run stops early after
-    ``time_limit_s`` and yields its last frame.
+    At most :data:`LIVE_MAX_RUNS` run at once: a run waits up to ``wait_s`` for a slot, then raises ``ValueError``
+    ("busy"). A run stops early after ``time_limit_s`` and yields its last frame.
     """
     beta = check_beta(beta)
-    if not _live_slots.acquire(blocking=False):
+    if not (_live_slots.acquire(timeout=wait_s) if wait_s > 0 else _live_slots.acquire(blocking=False)):
         raise ValueError(f"{LIVE_MAX_RUNS} live training runs are already going on this server; try again in a few "
                          "seconds.")
     try:
         yield from _live_frames(beta, int(seed), int(epochs), int(frame_every), time_limit_s)
     finally:
         _live_slots.release()
+
+
+_final: "OrderedDict[tuple[float, int], LiveFrame]" = OrderedDict()
+_final_lock = threading.Lock()  # guards the dict only; runs happen outside it
+
+
+def final_frame(beta: float, seed: int = 0, keep: int = 16) -> LiveFrame:
+    """The last frame of the live run for (beta, seed), trained once and kept (the ``keep`` most recent): what the
+    view shows when it opens. The run is deterministic, so a kept frame is exactly what a new run would give."""
+    key = (check_beta(beta), int(seed))
+    with _final_lock:
+        if key in _final:
+            _final.move_to_end(key)
+            return _final[key]
+    frame = list(live_run(*key, wait_s=30.0))[-1]
+    with _final_lock:
+        _final[key] = frame
+        while len(_final) > keep:
+            _final.popitem(last=False)
+    return frame
 
 
 def _live_frames(beta, seed, epochs, frame_every, time_limit_s):
