@@ -26,7 +26,7 @@ SAMPLER = "latent_16"
 MAX_COUNT = 64  # most samples one request may draw
 MAX_SEED = 2**31 - 1
 MAP_MARGIN = 0.1  # each map's axes extend this fraction beyond its encoded test digits
-HOLES_POINTS = 256  # random points per model for the "holes" figure
+HOLES_POINTS = 500  # random points per map for the "holes" figures
 CONFIDENT = 0.9  # the judge's probability above which a decoded point counts as a clear digit
 
 
@@ -108,6 +108,7 @@ class VaeEncoding:
     kl: float  # nats, from mu and log_var exactly as reported
     reconstruction_error: float  # binary cross-entropy summed over the 1,024 pixels (nats), decoding mu
     reconstruction_mse: float  # mean squared error per pixel
+    reconstruction_floor: float  # the cross-entropy a perfect copy still pays: the grey pixels' entropy (nats)
     map_vae: tuple[np.ndarray, np.ndarray]  # the 2-D VAE's (mu, sigma) for this digit
     map_ae: np.ndarray  # the plain 2-D autoencoder's point for this digit
 
@@ -115,7 +116,8 @@ class VaeEncoding:
         return {"mu": [float(v) for v in self.mu], "log_var": [float(v) for v in self.log_var],
                 "sigma": [round(float(np.exp(0.5 * v)), 4) for v in self.log_var],
                 "kl": self.kl, "reconstruction_error": round(self.reconstruction_error, 4),
-                "reconstruction_mse": round(self.reconstruction_mse, 6), "latent_dim": len(self.mu),
+                "reconstruction_mse": round(self.reconstruction_mse, 6),
+                "reconstruction_floor": round(self.reconstruction_floor, 4), "latent_dim": len(self.mu),
                 "map_2d": {"vae_mu": [round(float(v), 4) for v in self.map_vae[0]],
                            "vae_sigma": [round(float(v), 4) for v in self.map_vae[1]],
                            "ae_point": [round(float(v), 4) for v in self.map_ae]}}
@@ -148,6 +150,7 @@ def encode_array(pixels: np.ndarray) -> VaeEncoding:
         kl=kl_divergence([float(v) for v in mu_np], [float(v) for v in log_var_np]),
         reconstruction_error=float(recon_per_item(logits, x)[0]),
         reconstruction_mse=float(((reconstruction - x[0, 0]) ** 2).mean()),
+        reconstruction_floor=float(recon_per_item(torch.logit(x, eps=1e-6), x)[0]),
         map_vae=(map_mu[0].numpy(), (0.5 * map_log_var[0]).exp().numpy()), map_ae=ae_point[0].numpy())
 
 
@@ -243,15 +246,32 @@ def random_points(seed: int, count: int = 1) -> RandomPoints:
                         vae_reading, vae_confidence)
 
 
+def _population(images: np.ndarray, reading: np.ndarray, confidence: np.ndarray, heldout_features) -> dict:
+    from engine.gan.inference import load_judge
+    from engine.gan.judge import frechet_distance, predict
+
+    _, features = predict(load_judge(), torch.as_tensor(images)[:, None])
+    counts = np.bincount(reading, minlength=10)
+    return {"clear_share": float((confidence > CONFIDENT).mean()), "classes_read": int((counts > 0).sum()),
+            "top_class": int(counts.argmax()), "top_class_share": float(counts.max() / len(reading)),
+            "fid": float(frechet_distance(features, heldout_features))}
+
+
 def holes_figure() -> dict:
-    """Of :data:`HOLES_POINTS` random points per map (seed 0), the share the judge reads with probability above
-    :data:`CONFIDENT`, for the plain autoencoder and the VAE (computed once per process)."""
+    """:data:`HOLES_POINTS` random points per map (seed 0, uniform in each box), decoded and read by the judge: the
+    share read clearly (probability above :data:`CONFIDENT`), the classes read, the most common class and its share,
+    and the Fréchet distance of the decodes to the held-out digits in the judge's features (computed once)."""
 
     def build() -> dict:
+        from engine.gan.inference import load_judge
+        from engine.gan.judge import predict
+
         points = random_points(0, HOLES_POINTS)
-        return {"points": HOLES_POINTS, "threshold": CONFIDENT,
-                "ae_clear_share": float((points.ae_confidence > CONFIDENT).mean()),
-                "vae_clear_share": float((points.vae_confidence > CONFIDENT).mean())}
+        _, _, test_x, _ = training_digits()
+        _, heldout = predict(load_judge(), test_x)
+        return {"points": HOLES_POINTS, "threshold": CONFIDENT, "heldout_count": len(heldout),
+                "ae": _population(points.ae_images, points.ae_reading, points.ae_confidence, heldout),
+                "vae": _population(points.vae_images, points.vae_reading, points.vae_confidence, heldout)}
 
     return load_once("vae-holes", build)
 

@@ -147,7 +147,8 @@ def encode_summary(info: dict) -> KeyFigures:
     return KeyFigures(
         headline=(f"Negative ELBO {recon + kl:.1f} nats: reconstruction {recon:.1f} + KL {kl:.2f}. "
                   f"{int((sigma < 0.5).sum())} of {len(sigma)} dimensions are pinned down (σ < 0.5)."),
-        figures=(KeyFigure("Reconstruction loss", f"{recon:.1f} nats", "cross-entropy over 1,024 pixels"),
+        figures=(KeyFigure("Reconstruction loss", f"{recon:.1f} nats",
+                           f"cross-entropy, 1,024 pixels; a perfect copy pays {float(info['reconstruction_floor']):.1f}"),
                  KeyFigure("KL to the prior", f"{kl:.2f} nats", "0.5·Σ(μ² + σ² − 1 − log σ²)"),
                  KeyFigure("Pixel MSE", f"{float(info['reconstruction_mse']):.4f}", "reconstruction vs input")),
     )
@@ -166,17 +167,25 @@ def sample_summary(info: dict) -> KeyFigures:
 
 
 def random_summary(info: dict) -> KeyFigures:
-    """The random-point decode: the judge's reading of each side, and the share of clear digits over many points."""
+    """The random-point decode: the judge's reading of each side, and what many random points decode to."""
     ae, vae, holes = info["autoencoder"], info["vae"], info["holes"]
+    h_ae, h_vae, n = holes["ae"], holes["vae"], holes["points"]
+    closer = "VAE's" if h_vae["fid"] < h_ae["fid"] else "autoencoder's"
     return KeyFigures(
-        headline=(f"Random points decode to a clear digit {holes['vae_clear_share']:.0%} of the time in the VAE's space, "
-                  f"{holes['ae_clear_share']:.0%} in the plain autoencoder's."),
+        headline=(f"Of {n} random points per map, the {closer} decodes are closer to real digits (Fréchet distance "
+                  f"{h_ae['fid']:.0f} AE vs {h_vae['fid']:.0f} VAE); the most common class is "
+                  f"{h_ae['top_class_share']:.0%} of the AE's decodes, {h_vae['top_class_share']:.0%} of the VAE's."),
         figures=(KeyFigure("Autoencoder's decode", f"{ae['judge_reads']} ({ae['judge_confidence']:.0%})",
                            "judge's reading (probability)"),
                  KeyFigure("VAE's decode", f"{vae['judge_reads']} ({vae['judge_confidence']:.0%})",
                            "judge's reading (probability)"),
-                 KeyFigure("Clear digits, AE vs VAE", f"{holes['ae_clear_share']:.0%} / {holes['vae_clear_share']:.0%}",
-                           f"of {holes['points']} random points, judge > {holes['threshold']:.0%}")),
+                 KeyFigure("Fréchet distance, AE / VAE", f"{h_ae['fid']:.0f} / {h_vae['fid']:.0f}",
+                           f"{n} random decodes vs {holes['heldout_count']} held-out digits; lower = more real"),
+                 KeyFigure("Most common class, AE / VAE",
+                           f"{h_ae['top_class']} {h_ae['top_class_share']:.0%} / {h_vae['top_class']} "
+                           f"{h_vae['top_class_share']:.0%}", "of the judge's readings; 10% = even"),
+                 KeyFigure("Read clearly, AE / VAE", f"{h_ae['clear_share']:.0%} / {h_vae['clear_share']:.0%}",
+                           f"judge probability > {holes['threshold']:.0%}")),
     )
 
 

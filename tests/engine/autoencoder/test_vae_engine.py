@@ -110,3 +110,23 @@ def test_live_run_yields_frames_and_checks_beta():
     for bad in (-0.1, 9, "nan", None):
         with pytest.raises(ValueError, match="beta must be a number from 0 to 8"):
             next(vae_train.live_run(bad))
+
+
+def test_cards_say_the_numbers_they_are_given():
+    from engine.autoencoder import vae_render
+
+    card = vae_render.encode_summary({"kl": 12.3456, "reconstruction_error": 380.0, "reconstruction_mse": 0.003,
+                                      "reconstruction_floor": 360.0, "sigma": [0.2, 0.9, 0.4]})
+    assert "KL 12.35" in card.headline and "2 of 3 dimensions" in card.headline
+    assert card.figures[1].value == "12.35 nats" and "360.0" in card.figures[0].note
+    holes = {"points": 500, "threshold": 0.9, "heldout_count": 360,
+             "ae": {"clear_share": 0.9, "classes_read": 9, "top_class": 1, "top_class_share": 0.41, "fid": 1200.0},
+             "vae": {"clear_share": 0.85, "classes_read": 10, "top_class": 4, "top_class_share": 0.22, "fid": 900.0}}
+    side = {"judge_reads": 4, "judge_confidence": 0.97}
+    card = vae_render.random_summary({"autoencoder": side, "vae": side, "holes": holes})
+    assert "VAE's decodes are closer" in card.headline and "41%" in card.headline
+    live = vae_render.live_summary({"beta": 8.0, "epoch": 40, "epochs": 40, "reconstruction": 27.0, "kl": 0.01,
+                                    "seconds": 2.0})
+    assert "collapsed" in live.headline
+    sample = vae_render.sample_summary({"seed": 3, "z": [[0.0] * 16] * 4, "judge_reads": [1, 1, 7, 2]})
+    assert "3 different classes" in sample.headline and sample.figures[2].value == "16"
