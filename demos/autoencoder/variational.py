@@ -33,7 +33,8 @@ EXPLAIN = (
     "(cross-entropy of the decoded pixels) and the **KL** divergence of the Gaussian from the prior N(0, I), "
     "0.5·Σ(μ² + σ² − 1 − log σ²). The KL term packs the digits' Gaussians together around the origin, so any point "
     "drawn from the prior decodes to something digit-like; a plain autoencoder leaves gaps (holes) between its points. "
-    "All models share one architecture and the GAN tab's 1,437 training digits at 32x32; β weighs the KL term."
+    "All models share one architecture and the GAN tab's 1,437 training digits at 32x32; β weighs the KL term "
+    "(the 2-D map's VAE uses β 16: its 1,024 pixels are 64 real ones upsampled, so that is β 1 per real pixel)."
 )
 
 

@@ -246,7 +246,9 @@ def random_points(seed: int, count: int = 1) -> RandomPoints:
                         vae_reading, vae_confidence)
 
 
-def _population(images: np.ndarray, reading: np.ndarray, confidence: np.ndarray, heldout_features) -> dict:
+def population(images: np.ndarray, reading: np.ndarray, confidence: np.ndarray, heldout_features) -> dict:
+    """Figures of a set of decodes read by the judge: clear share, classes read, most common class and its share,
+    Fréchet distance to ``heldout_features`` (the judge's features of real held-out digits)."""
     from engine.gan.inference import load_judge
     from engine.gan.judge import frechet_distance, predict
 
@@ -270,8 +272,8 @@ def holes_figure() -> dict:
         _, _, test_x, _ = training_digits()
         _, heldout = predict(load_judge(), test_x)
         return {"points": HOLES_POINTS, "threshold": CONFIDENT, "heldout_count": len(heldout),
-                "ae": _population(points.ae_images, points.ae_reading, points.ae_confidence, heldout),
-                "vae": _population(points.vae_images, points.vae_reading, points.vae_confidence, heldout)}
+                "ae": population(points.ae_images, points.ae_reading, points.ae_confidence, heldout),
+                "vae": population(points.vae_images, points.vae_reading, points.vae_confidence, heldout)}
 
     return load_once("vae-holes", build)
 

@@ -80,7 +80,8 @@ def maps_figure(maps, ae_marker=None, vae_marker=None, vae_marker_sigma=None, wi
     figure = new_figure(width, width * 0.43)
     left, right = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
     _scatter_panel(left, maps.ae_points, maps.labels, maps.ae_box, "Plain autoencoder: a point per digit")
-    _ellipse_panel(right, maps.vae_mu, maps.vae_sigma, maps.labels, maps.vae_box, "VAE: a Gaussian per digit (±1σ)")
+    _ellipse_panel(right, maps.vae_mu, maps.vae_sigma, maps.labels, maps.vae_box,
+                   "VAE (β 16): a Gaussian per digit (±1σ)")
     for axes, marker in ((left, ae_marker), (right, vae_marker)):
         if marker is not None:
             marker = np.atleast_2d(marker)

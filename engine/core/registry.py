@@ -164,7 +164,7 @@ SOURCES: dict[str, ModelSource] = {
         weights_file="latent_16/diffusion_pytorch_model.safetensors",
         sha256="4e626fe10158401c139fe289f224b0a8752f300ca847f35908524504bfaad650",
         extra_files=(
-            ("latent_2/diffusion_pytorch_model.safetensors", "4f5a8350bd6e1e4774752c11482389d9c60c1910541ffbbcad36a2d466cd2a68"),
+            ("latent_2/diffusion_pytorch_model.safetensors", "93bb5c1f145bf3966abb018c169c7d324dd65e73eea82d75e08264a458ce8db4"),
             ("ae_2/diffusion_pytorch_model.safetensors", "e81295bbdd1a08900ba3ee563465a37ab5f1a238a6f94cf1c02a65e08ee509ef"),
         ),
         description="Convolutional VAEs (latent 16 and 2) and a plain 2-D autoencoder trained by NeuroDeck on 32x32 digits",
