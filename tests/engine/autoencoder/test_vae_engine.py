@@ -130,3 +130,13 @@ def test_cards_say_the_numbers_they_are_given():
     assert "collapsed" in live.headline
     sample = vae_render.sample_summary({"seed": 3, "z": [[0.0] * 16] * 4, "judge_reads": [1, 1, 7, 2]})
     assert "3 different classes" in sample.headline and sample.figures[2].value == "16"
+
+
+def test_committed_models_load_with_their_facts():
+    facts = vae.model_facts()
+    assert facts["parameters"] == 429_409 and facts["training_seconds"] > 0
+    models = vae.load_models()
+    assert [models[n].config.latent_dim for n in vae.MODEL_NAMES] == [16, 2, 2]
+    assert not models["ae_2"].config.variational
+    samples = vae.sample_prior(0, 2)
+    assert samples.z.shape == (2, 16) and 0 <= samples.images.min() <= samples.images.max() <= 1
