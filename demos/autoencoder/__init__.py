@@ -17,7 +17,7 @@ INTRO = (
     "**Anomalies** shows how an autoencoder that only saw normal brick, grass and gravel cannot rebuild a scratch or a "
     "stain, so its reconstruction error points at the defect; **Latent space** squeezes digits into 2 numbers and shows "
     "how reconstruction error falls as the bottleneck widens; **Variational** encodes a digit as a Gaussian (μ, σ), "
-    "samples new digits from the prior, and shows why its latent space has no holes."
+    "samples new digits from the prior, and sets its latent space beside a plain autoencoder's."
 )
 
 # Small generated images (8x8 digits, 128 px textures) are enlarged with crisp pixels; presenter mode keeps each

@@ -31,8 +31,9 @@ EXPLAIN = (
     "A **variational autoencoder** encodes a digit not as a point but as a Gaussian: a mean **μ** and a spread **σ** per "
     "latent number. Training decodes a random z = μ + σ·ε from it, and pays two costs: the **reconstruction** loss "
     "(cross-entropy of the decoded pixels) and the **KL** divergence of the Gaussian from the prior N(0, I), "
-    "0.5·Σ(μ² + σ² − 1 − log σ²). The KL term packs the digits' Gaussians together around the origin, so any point "
-    "drawn from the prior decodes to something digit-like; a plain autoencoder leaves gaps (holes) between its points. "
+    "0.5·Σ(μ² + σ² − 1 − log σ²). The KL term packs the digits' Gaussians together around the origin, so the prior "
+    "says where to sample; a plain autoencoder spreads its points out with empty regions between them, and its "
+    "decoder draws whatever it extrapolates there. The random-point figures measure what each space decodes to. "
     "All models share one architecture and the GAN tab's 1,437 training digits at 32x32; β weighs the KL term "
     "(the 2-D map's VAE uses β 16: its 1,024 pixels are 64 real ones upsampled, so that is β 1 per real pixel)."
 )
@@ -61,7 +62,7 @@ def _encode_outputs(pil):
     sigma = [float(v) for v in info["sigma"]]
     maps = vae_render.maps_figure(vae.latent_maps(), ae_marker=encoding.map_ae, vae_marker=encoding.map_vae[0],
                                   vae_marker_sigma=encoding.map_vae[1])
-    posterior = vae_render.digits_grid(vae.sample_posterior(encoding, seed=0, count=8), columns=8, cell=56)
+    posterior = vae_render.digits_grid(vae.sample_posterior(encoding, seed=0, count=8), columns=4, cell=96)
     return (vae_render.digit_big(encoding.image, 160), vae_render.digit_big(encoding.reconstruction, 160),
             vae_render.loss_bars(encoding.reconstruction_error, encoding.kl),
             vae_render.mu_sigma_chart(encoding.mu, sigma), posterior, maps, info)
@@ -151,6 +152,15 @@ def vae_live_open(beta=1.0):
     return vae_render.live_figure(frame, beta), _live_info(frame, beta)
 
 
+def _black_value():
+    """A black canvas with an empty layer to draw on (white ink on black, like the training digits)."""
+    from PIL import Image  # noqa: PLC0415
+
+    black = Image.new("RGB", (SKETCH_SIDE, SKETCH_SIDE), (0, 0, 0))
+    return {"background": black, "layers": [Image.new("RGBA", (SKETCH_SIDE, SKETCH_SIDE), (0, 0, 0, 0))],
+            "composite": None}
+
+
 def _layout():
     with gr.Tab("Variational", id="ae-variational", elem_id="ae-variational-tab") as page:
         with gr.Row(equal_height=False):
@@ -158,7 +168,7 @@ def _layout():
                 with gr.Row():
                     upload = gr.Image(value=EXAMPLES["digit_3"], type="filepath", label="Upload a digit",
                                       elem_id="vae-image", height=180)
-                    sketch = gr.Sketchpad(value={"background": None, "layers": [], "composite": None}, type="numpy",
+                    sketch = gr.Sketchpad(value=_black_value(), type="numpy",
                                           image_mode="RGB", canvas_size=(SKETCH_SIDE, SKETCH_SIDE),
                                           brush=gr.Brush(colors=["#ffffff", "#000000"], default_color="#ffffff",
                                                          default_size=14),
@@ -170,31 +180,31 @@ def _layout():
             with gr.Column(scale=3, min_width=420):
                 encode_card = result_card("vae-encode-card", ENCODE_HINT)
                 with gr.Row():
-                    seen = gr.Image(label="What the VAE sees (32x32)", elem_id="vae-seen", format="png", buttons=[],
-                                    interactive=False, height=170)
-                    recon = gr.Image(label="Reconstruction (decoded μ)", elem_id="vae-recon", format="png", buttons=[],
-                                     interactive=False, height=170)
+                    with gr.Column(min_width=160):
+                        seen = output_image("What the VAE sees (32x32)", "vae-seen", height=170)
+                    with gr.Column(min_width=160):
+                        recon = output_image("Reconstruction (decoded μ)", "vae-recon", height=170)
                 bars = gr.Image(label="The two loss terms", show_label=False, elem_id="vae-bars", format="png",
                                 buttons=[], interactive=False)
         with gr.Row():
-            mu_sigma = gr.Image(label="μ ± σ per latent number", elem_id="vae-mu-sigma", format="png", buttons=[],
-                                interactive=False)
-            posterior = gr.Image(label="8 decodes of z = μ + σ·ε (seed 0)", elem_id="vae-posterior", format="png",
-                                 buttons=[], interactive=False)
+            with gr.Column():
+                mu_sigma = output_image("μ ± σ per latent number", "vae-mu-sigma")
+            with gr.Column():
+                posterior = output_image("8 decodes of z = μ + σ·ε (seed 0)", "vae-posterior")
         maps = output_image("2-D latent maps of the 360 test digits: plain autoencoder vs VAE", "vae-maps")
         with gr.Accordion("Details (JSON)", open=False, elem_id="vae-encode-details", elem_classes=["nd-dev"]):
             encode_info = gr.JSON(label="μ, log σ², KL, reconstruction error", elem_id="vae-encode-info")
-        gr.Markdown("#### Decode a random point: the autoencoder's holes vs the VAE's filled space")
+        gr.Markdown("#### Decode a random point in each map: the autoencoder's empty regions vs the VAE's packed space")
         with gr.Row(equal_height=True):
             point_seed = gr.Number(value=0, precision=0, minimum=0, maximum=MAX_SEED, label="Point seed",
                                    elem_id="vae-point-seed", min_width=140)
             random_button = gr.Button("Decode a random point", variant="primary", elem_id="vae-random-btn")
         random_card = result_card("vae-random-card", RANDOM_HINT)
         with gr.Row():
-            ae_decoded = gr.Image(label="Plain autoencoder decodes", elem_id="vae-random-ae", format="png", buttons=[],
-                                  interactive=False, height=170)
-            vae_decoded = gr.Image(label="VAE decodes", elem_id="vae-random-vae", format="png", buttons=[],
-                                   interactive=False, height=170)
+            with gr.Column():
+                ae_decoded = output_image("Plain autoencoder decodes", "vae-random-ae", height=170)
+            with gr.Column():
+                vae_decoded = output_image("VAE decodes", "vae-random-vae", height=170)
         random_maps = gr.Image(label="The random point (X) in each map", show_label=False, elem_id="vae-random-maps",
                                format="png", buttons=[], interactive=False)
         with gr.Accordion("Details (JSON)", open=False, elem_id="vae-random-details", elem_classes=["nd-dev"]):

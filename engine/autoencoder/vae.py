@@ -124,10 +124,15 @@ class VaeEncoding:
 
 
 def as_model_input(image: Image.Image) -> np.ndarray:
-    """An RGB PIL image -> (32, 32) float32 in [0, 1] in the training layout, as the GAN tab reads it."""
-    from engine.gan.inference import image_to_gan_input
+    """An RGB PIL image -> (32, 32) float32 in [0, 1] in the training layout: cropped, centred and reduced to 8x8 like
+    scikit-learn's digits, then upscaled, as the GAN tab's judge reads uploads and sketches (a sketchpad stroke
+    area-averaged straight down to 32x32 was a third as thick as the training digits' strokes)."""
+    from engine.gan.inference import image_to_judge_view
 
-    return image_to_gan_input(image, 32)
+    pixels = image_to_judge_view(image, 32)
+    if pixels is None:
+        raise ValueError("The image looks blank: draw or upload a digit with visible strokes.")
+    return pixels
 
 
 @torch.no_grad()

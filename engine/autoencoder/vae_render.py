@@ -85,10 +85,10 @@ def maps_figure(maps, ae_marker=None, vae_marker=None, vae_marker_sigma=None, wi
     for axes, marker in ((left, ae_marker), (right, vae_marker)):
         if marker is not None:
             marker = np.atleast_2d(marker)
-            axes.plot(marker[:, 0], marker[:, 1], "X", color="black", ms=14, mec="white", mew=1.5, ls="none")
+            axes.plot(marker[:, 0], marker[:, 1], "X", color="black", ms=16, mec="white", mew=1.5, ls="none", zorder=10)
     if vae_marker is not None and vae_marker_sigma is not None:
         right.add_patch(Ellipse(np.ravel(vae_marker)[:2], 2 * vae_marker_sigma[0], 2 * vae_marker_sigma[1], fc="none",
-                                ec="black", lw=2.5))
+                                ec="black", lw=2.5, zorder=9))
     figure.tight_layout()
     return figure_to_pil(figure)
 
@@ -182,9 +182,8 @@ def random_summary(info: dict) -> KeyFigures:
                            "judge's reading (probability)"),
                  KeyFigure("Fréchet distance, AE / VAE", f"{h_ae['fid']:.0f} / {h_vae['fid']:.0f}",
                            f"{n} random decodes vs {holes['heldout_count']} held-out digits; lower = more real"),
-                 KeyFigure("Most common class, AE / VAE",
-                           f"{h_ae['top_class']} {h_ae['top_class_share']:.0%} / {h_vae['top_class']} "
-                           f"{h_vae['top_class_share']:.0%}", "of the judge's readings; 10% = even"),
+                 KeyFigure("Most common class, AE / VAE", f"{h_ae['top_class_share']:.0%} / {h_vae['top_class_share']:.0%}",
+                           f"the AE's {h_ae['top_class']}s, the VAE's {h_vae['top_class']}s; 10% = even"),
                  KeyFigure("Read clearly, AE / VAE", f"{h_ae['clear_share']:.0%} / {h_vae['clear_share']:.0%}",
                            f"judge probability > {holes['threshold']:.0%}")),
     )
