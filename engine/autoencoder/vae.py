@@ -9,7 +9,6 @@ autoencoder, beta 0 and deterministic, drawn beside it). Seeds map to latents de
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -281,14 +280,3 @@ def holes_figure() -> dict:
                 "vae": population(points.vae_images, points.vae_reading, points.vae_confidence, heldout)}
 
     return load_once("vae-holes", build)
-
-
-def time_sampling(count: int = 64, repeats: int = 3) -> float:
-    """Median milliseconds per prior sample over ``repeats`` batches of ``count`` (model already loaded)."""
-    load_models()
-    times = []
-    for repeat in range(repeats):
-        started = time.perf_counter()
-        sample_prior(repeat, count)
-        times.append((time.perf_counter() - started) * 1000 / count)
-    return float(np.median(times))
