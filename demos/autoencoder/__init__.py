@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.autoencoder import anomalies, denoise, latent
+from demos.autoencoder import anomalies, denoise, latent, variational
 from demos.common.contract import TabHandles
 
 INTRO = (
@@ -16,7 +16,8 @@ INTRO = (
     "**Denoise** cleans held-out photos with a convolutional autoencoder, against classical baselines; "
     "**Anomalies** shows how an autoencoder that only saw normal brick, grass and gravel cannot rebuild a scratch or a "
     "stain, so its reconstruction error points at the defect; **Latent space** squeezes digits into 2 numbers and shows "
-    "how reconstruction error falls as the bottleneck widens."
+    "how reconstruction error falls as the bottleneck widens; **Variational** encodes a digit as a Gaussian (μ, σ), "
+    "samples new digits from the prior, and sets its latent space beside a plain autoencoder's."
 )
 
 # Small generated images (8x8 digits, 128 px textures) are enlarged with crisp pixels; presenter mode keeps each
@@ -44,5 +45,5 @@ def build(demo: gr.Blocks) -> TabHandles:
     with gr.Tab("Autoencoder", id="autoencoder", elem_id="ae-tab") as page:
         intro = gr.Markdown(INTRO, elem_classes=["nd-intro-text"])
         with gr.Tabs(elem_id="ae-subtabs") as subtabs:
-            views = (denoise.build(demo), anomalies.build(demo), latent.build(demo))
+            views = (denoise.build(demo), anomalies.build(demo), latent.build(demo), variational.build(demo))
     return TabHandles(tab="autoencoder", page=page, views=views, subtabs=subtabs, intro=intro)

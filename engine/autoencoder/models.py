@@ -1,4 +1,4 @@
-"""The Autoencoder tab's three networks (diffusers ``ModelMixin`` + ``ConfigMixin``).
+"""The Autoencoder tab's networks (diffusers ``ModelMixin`` + ``ConfigMixin``).
 
 * :class:`DenoisingAutoencoder` - fully convolutional, no skip connections: every
   pixel passes through a bottleneck at 1/4 of the input resolution (x4 spatial
@@ -7,6 +7,9 @@
   for reconstruction-error anomaly detection on textures.
 * :class:`DigitsAutoencoder` - an MLP on 8x8 digits with a configurable latent size
   (2, 4, 8, 16 or 32), used for the latent map and the bottleneck comparison.
+* :class:`DigitsVAE` - a convolutional VAE (or, with ``variational=False``, a plain
+  autoencoder of the same shape) on the GAN's 32x32 digits; :class:`TinyDigitsVAE` - an
+  MLP VAE on 8x8 digits for the Variational view's live beta run.
 
 Images are float32 tensors in [0, 1], shaped (N, 3, H, W) unless stated otherwise.
 """
@@ -164,3 +167,69 @@ class DigitsAutoencoder(ModelMixin, ConfigMixin):
 
     def forward(self, digits: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(digits))
+
+
+class DigitsVAE(ModelMixin, ConfigMixin):
+    """Convolutional (variational) autoencoder on 32x32 digits, ink = 1.
+
+    ``encode``: (N, 1, 32, 32) in [0, 1] -> (mu, log_var), each (N, latent_dim). With ``variational=False`` it is a
+    plain autoencoder of the same architecture: the head outputs mu only and log_var is returned as None.
+    ``decode``: (N, latent_dim) -> logits (N, 1, 32, 32); ``decode_images`` applies the sigmoid.
+    """
+
+    @register_to_config
+    def __init__(self, latent_dim: int = 16, channels: int = 32, variational: bool = True, image_size: int = 32):
+        super().__init__()
+        c = channels
+        side = image_size // 8  # three stride-2 convolutions
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c, 4, stride=2, padding=1), nn.SiLU(),  # -> 16
+            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.SiLU(),  # -> 8
+            nn.Conv2d(2 * c, 4 * c, 4, stride=2, padding=1), nn.SiLU(),  # -> 4
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(4 * c * side * side, latent_dim * (2 if variational else 1))
+        self.expand = nn.Linear(latent_dim, 4 * c * side * side)
+        self.decoder = nn.Sequential(
+            nn.Unflatten(1, (4 * c, side, side)), nn.SiLU(),
+            nn.ConvTranspose2d(4 * c, 2 * c, 4, stride=2, padding=1), nn.SiLU(),  # -> 8
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.SiLU(),  # -> 16
+            nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),  # -> 32, logits
+        )
+
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        out = self.head(self.encoder(images * 2 - 1))
+        if not self.config.variational:
+            return out, None
+        mu, log_var = out.chunk(2, dim=1)
+        return mu, log_var
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.expand(z))
+
+    def decode_images(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode(z))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """The deterministic reconstruction (decodes mu)."""
+        return self.decode_images(self.encode(images)[0])
+
+
+class TinyDigitsVAE(ModelMixin, ConfigMixin):
+    """An MLP VAE on flattened 8x8 digits, small enough to train in seconds (the live beta run).
+
+    Same interface as :class:`DigitsVAE`: ``encode`` -> (mu, log_var), ``decode`` -> logits (N, 64).
+    """
+
+    @register_to_config
+    def __init__(self, latent_dim: int = 2, hidden: int = 128):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(64, hidden), nn.SiLU(), nn.Linear(hidden, 2 * latent_dim))
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden), nn.SiLU(), nn.Linear(hidden, 64))
+
+    def encode(self, digits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, log_var = self.encoder(digits.reshape(len(digits), 64)).chunk(2, dim=1)
+        return mu, log_var
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)

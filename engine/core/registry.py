@@ -157,6 +157,19 @@ SOURCES: dict[str, ModelSource] = {
         ),
         description="MLP autoencoders on scikit-learn digits, latent sizes 2/4/8/16/32",
     ),
+    "vae-digits": ModelSource(
+        name="vae-digits",
+        task="autoencoder-vae",
+        kind="asset",
+        location="vae_digits",
+        weights_file="latent_16/diffusion_pytorch_model.safetensors",
+        sha256="4e626fe10158401c139fe289f224b0a8752f300ca847f35908524504bfaad650",
+        extra_files=(
+            ("latent_2/diffusion_pytorch_model.safetensors", "93bb5c1f145bf3966abb018c169c7d324dd65e73eea82d75e08264a458ce8db4"),
+            ("ae_2/diffusion_pytorch_model.safetensors", "e81295bbdd1a08900ba3ee563465a37ab5f1a238a6f94cf1c02a65e08ee509ef"),
+        ),
+        description="Convolutional VAEs (latent 16 and 2) and a plain 2-D autoencoder trained by NeuroDeck on 32x32 digits",
+    ),
     "neurodeck-cnn": ModelSource(
         name="neurodeck-cnn",
         task="transfer-learning",
@@ -360,6 +373,7 @@ TASKS: dict[str, Task] = {
     "autoencoder-denoise": Task("ae-denoiser", "engine.autoencoder.denoise:build_registered", "engine.autoencoder.hub:build_hub"),
     "autoencoder-anomaly": Task("ae-anomaly", "engine.autoencoder.anomaly:build_registered"),
     "autoencoder-latent": Task("ae-digits", "engine.autoencoder.latent:build_registered"),
+    "autoencoder-vae": Task("vae-digits", "engine.autoencoder.vae:build_registered"),
     "transfer-text": Task("minilm", "engine.transfer.backbones:build_minilm"),
     "transfer-image": Task("efficientnet-lite0", "engine.transfer.backbones:build_registered_image",
                            "engine.transfer.backbones:build_hub_image", also=("neurodeck-cnn",)),

