@@ -18,7 +18,7 @@ from engine.core.settings import LIMITS
 from engine.core.validation import load_image
 
 EXAMPLES = {f"digit_{d}": str(ASSETS_DIR / "examples" / f"digit_{d}.png") for d in range(10)}
-MAX_SEED = 2**31 - 1  # engine.autoencoder.vae.MAX_SEED
+MAX_SEED = LIMITS.seed_max  # one seed range everywhere (engine.autoencoder.vae.MAX_SEED)
 MAX_COUNT = 64  # engine.autoencoder.vae.MAX_COUNT
 BETA_RANGE = (0.0, 8.0)  # engine.autoencoder.vae_train.BETA_RANGE
 SKETCH_SIDE = 256

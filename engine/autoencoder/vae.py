@@ -17,13 +17,15 @@ from PIL import Image
 
 from engine.autoencoder.models import DigitsVAE
 from engine.autoencoder.vae_train import kl_per_item, recon_per_item, reparameterize, training_digits
+from engine.core import validation
 from engine.core.registry import ASSETS_DIR, load_once
+from engine.core.settings import LIMITS
 from engine.core.seeding import numpy_rng, torch_generator
 
 MODEL_NAMES = ("latent_16", "latent_2", "ae_2")
 SAMPLER = "latent_16"
 MAX_COUNT = 64  # most samples one request may draw
-MAX_SEED = 2**31 - 1
+MAX_SEED = LIMITS.seed_max  # one seed range everywhere
 MAP_MARGIN = 0.1  # each map's axes extend this fraction beyond its encoded test digits
 HOLES_POINTS = 500  # random points per map for the "holes" figures
 CONFIDENT = 0.9  # the judge's probability above which a decoded point counts as a clear digit
@@ -43,17 +45,11 @@ def load_models() -> dict[str, DigitsVAE]:
 
 # ------------------------------------------------------------------------------------------- checks
 def _whole(value, name: str, low: int, high: int) -> int:
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        number = float("nan")
-    if not np.isfinite(number) or number != int(number) or not low <= number <= high:
-        raise ValueError(f"The {name} must be a whole number from {low} to {high}; got {str(value)[:80]!r}.")
-    return int(number)
+    return int(validation.check_number(value, name, low, high, whole=True))
 
 
 def check_seed(seed) -> int:
-    return _whole(seed, "seed", 0, MAX_SEED)
+    return validation.check_seed(seed)
 
 
 def check_count(count) -> int:
