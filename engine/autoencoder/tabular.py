@@ -32,7 +32,7 @@ LEARNING_RATE = 3e-3
 INPUT_CLIP = 4.0  # scaled inputs are clipped here for the network (targets are not): a 1000x outlier cannot
                   # dominate the training loss, and still scores as far away
 HELD_OUT = 0.5  # share of the rows held out for the metrics when a label column is named
-IF_TREES = 200
+IF_TREES = 100  # scikit-learn's default
 PCA_VARIANCE = 0.9  # PCA keeps the components that explain this share of the training variance
 TOP_ROWS = 20
 MAX_ALERT_PERCENT = 50.0
@@ -144,9 +144,9 @@ def reconstruction_errors(model, matrix: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def column_errors(feature_errors: np.ndarray, feature_column: np.ndarray, columns: int) -> np.ndarray:
     """Per-feature errors summed into their source columns (a one-hot column's levels add up)."""
-    out = np.zeros((len(feature_errors), columns), dtype=np.float64)
-    np.add.at(out.T, feature_column, feature_errors.T)
-    return out
+    mapping = np.zeros((len(feature_column), columns), dtype=feature_errors.dtype)
+    mapping[np.arange(len(feature_column)), feature_column] = 1.0
+    return (feature_errors @ mapping).astype(np.float64)
 
 
 # ------------------------------------------------------------------ baselines
@@ -156,8 +156,7 @@ def isolation_forest_scores(train: np.ndarray, matrix: np.ndarray, seed: int = 0
 
     forest = IsolationForest(n_estimators=IF_TREES, random_state=seed, n_jobs=1).fit(train)
     scores = -forest.score_samples(matrix)
-    train_scores = -forest.score_samples(train[:5000])
-    return scores, {"trees": IF_TREES, "train_score_median": float(np.median(train_scores))}
+    return scores, {"trees": IF_TREES, "max_samples": int(forest.max_samples_)}
 
 
 def pca_scores(train: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -225,9 +224,11 @@ def _split(labels: np.ndarray, seed: int) -> np.ndarray:
     return train
 
 
-def analyse(table, label_column: str = "", normal_value: str = "", seed: int = 0, on_progress=None) -> Analysis:
+def analyse(table, label_column: str = "", normal_value: str = "", seed: int = 0, on_progress=None,
+            exclude: dict[str, str] | None = None) -> Analysis:
     """Prepare ``table``, train the autoencoder, score every row; with a label column also fit the baselines.
 
+    ``exclude`` maps columns that must never be features to the reason shown (the built-in example's labels).
     Raises ``ValueError`` for a missing label column or a label column without both kinds of rows.
     """
     timings, started = {}, time.perf_counter()
@@ -239,13 +240,17 @@ def analyse(table, label_column: str = "", normal_value: str = "", seed: int = 0
         eval_rows = ~_split(labels, seed)
     else:
         train_rows = eval_rows = np.ones(len(table), dtype=bool)
-    prepared = prepare(table, exclude=(label_column,) if label_column else (), train_rows=train_rows)
+    exclude = dict(exclude or {})
+    if label_column:
+        exclude[label_column] = ""  # listed as the label, not as dropped
+    prepared = prepare(table, exclude=exclude, train_rows=train_rows)
     timings["prepare"] = time.perf_counter() - started
     progress = (lambda f, m: on_progress(0.05 + 0.8 * f, m)) if on_progress else None
     train = prepared.matrix[train_rows]
     model, losses = train_autoencoder(train, seed, trim=0.0 if label_column else TRIM, on_progress=progress)
     timings["train"] = time.perf_counter() - started - timings["prepare"]
     feature_errors, codes = reconstruction_errors(model, prepared.matrix)
+    timings["score"] = time.perf_counter() - started - timings["prepare"] - timings["train"]
     per_column = column_errors(feature_errors, prepared.feature_column, len(prepared.columns))
     typical = np.median(per_column[train_rows], axis=0)
     per_column /= np.maximum(typical, 1e-3 * max(float(typical.mean()), 1e-12))
@@ -260,6 +265,7 @@ def analyse(table, label_column: str = "", normal_value: str = "", seed: int = 0
         baselines["isolation_forest"], fit["isolation_forest"] = isolation_forest_scores(train, prepared.matrix, seed)
         baselines["pca"], fit["pca"] = pca_scores(train, prepared.matrix)
     timings["total"] = time.perf_counter() - started
+    timings["baselines"] = timings["total"] - timings["score"] - timings["prepare"] - timings["train"]
     return Analysis(prepared=prepared, scores=scores, column_error=per_column, codes=codes, train_rows=train_rows,
                     eval_rows=eval_rows, labels=labels, label_column=label_column, normal_value=normal_value,
                     baselines=baselines, fit=fit, seconds=timings)
@@ -308,12 +314,13 @@ def at_budget(analysis: Analysis, alert_percent: float = 1.0, top: int = TOP_ROW
         top_rows.append(entry)
     result = {
         "rows": int(len(scores)), "alert_percent": percent, "threshold": threshold,
-        "flagged": [int(i) for i in flagged], "scores": [round(float(s), 5) for s in scores],
+        "flagged": [int(i) for i in flagged], "flagged_count": int(len(flagged)), "scores": [float(s) for s in scores],
         "columns_used": [dict(c) for c in analysis.prepared.columns_used],
         "dropped_columns": [dict(d) for d in analysis.prepared.dropped_columns],
         "notes": list(analysis.prepared.notes), "top_rows": top_rows,
         "training": {"rows": int(analysis.train_rows.sum()), "loss_first": analysis.fit["autoencoder"]["loss_first"],
-                     "loss_last": analysis.fit["autoencoder"]["loss_last"], "seconds": round(analysis.seconds["total"], 2)},
+                     "loss_last": analysis.fit["autoencoder"]["loss_last"], "seconds": round(analysis.seconds["train"], 2),
+                     "total_seconds": round(analysis.seconds["total"], 2)},
     }
     if analysis.labels is not None:
         result.update(_metrics(analysis, percent))

@@ -195,8 +195,9 @@ def _counter(values: np.ndarray) -> bool:
     return bool(np.all(np.mod(values, 1) == 0) and (np.all(steps > 0) or np.all(steps < 0)))
 
 
-def prepare(table, *, exclude: tuple[str, ...] = (), train_rows: np.ndarray | None = None) -> Prepared:
-    """Choose and encode the columns of ``table`` (a DataFrame of strings); ``exclude`` (the label) is never used.
+def prepare(table, *, exclude: dict[str, str] | None = None, train_rows: np.ndarray | None = None) -> Prepared:
+    """Choose and encode the columns of ``table`` (a DataFrame); ``exclude`` maps columns that are never features
+    (the label) to the reason shown (an empty reason: not listed as dropped).
 
     Scaling statistics come from ``train_rows`` (a boolean mask; all rows when None). Raises ``ValueError``
     when no column is usable, listing why each was dropped.
@@ -209,7 +210,9 @@ def prepare(table, *, exclude: tuple[str, ...] = (), train_rows: np.ndarray | No
         dropped.append({"name": name, "reason": reason})
 
     for name in table.columns:
-        if name in exclude:
+        if name in (exclude or {}):
+            if exclude[name]:
+                drop(name, exclude[name])
             continue
         column = table[name]
         numbers, infinite = _as_numbers(column)
@@ -234,6 +237,9 @@ def prepare(table, *, exclude: tuple[str, ...] = (), train_rows: np.ndarray | No
         if distinct == rows and (numbers is None or id_name or _counter(numbers)):
             drop(name, "ID-like: every row has a different value")
             continue
+        if numbers is not None and distinct == 2:  # a yes / no column in numbers: its rare value is a level, not
+            numbers = None                          # a huge number of standard deviations
+            raw = column.astype("string").mask(column.isna())
         if numbers is None:
             if id_name and distinct > MAX_LEVELS:
                 drop(name, f"ID-like: {distinct:,} different values")
@@ -241,7 +247,7 @@ def prepare(table, *, exclude: tuple[str, ...] = (), train_rows: np.ndarray | No
             if distinct > MAX_LEVELS:
                 drop(name, f"text with {distinct:,} different values (at most {MAX_LEVELS} can be one-hot encoded)")
                 continue
-            levels = sorted(present.unique())
+            levels = sorted(raw[~missing].unique())
             codes = raw.to_numpy(dtype=object)
             block = np.stack([(codes == level) for level in levels], axis=1).astype(np.float32)
             blocks.append(block)
