@@ -148,20 +148,23 @@ def _layout():
         gr.Markdown(EXPLAIN, elem_classes=["nd-explain"])
         with gr.Accordion("Details (JSON)", open=False, elem_id="ae-table-details", elem_classes=["nd-dev"]):
             info = gr.JSON(label="Result (the API /ae_tabular also returns every score)", elem_id="ae-table-info")
-        with gr.Row(visible=False):
-            api_out = gr.JSON()  # /ae_tabular's output: every score, not shown on the page
+        with gr.Row(visible=False):  # /ae_tabular's own inputs: their values are the API's defaults
+            api_inputs = (gr.File(label="csv_file"), gr.Textbox("", label="label_column"),
+                          gr.Textbox("", label="normal_value"), gr.Number(1.0, label="alert_percent"),
+                          gr.Number(0, precision=0, label="seed"))
+            api_out = gr.JSON()  # every score: not shown on the page
             api_button = gr.Button()
         state = gr.State()
     return dict(page=page, csv_file=csv_file, label=label, normal=normal, alert=alert, seed=seed, button=button,
                 card=card, histogram=histogram, scatter=scatter, rows=rows, winner=winner, curves=curves,
-                preparation=preparation, info=info, api_out=api_out, api_button=api_button, state=state)
+                preparation=preparation, info=info, api_inputs=api_inputs, api_out=api_out, api_button=api_button, state=state)
 
 
 def _wire(w: dict) -> ViewHandles:
     inputs = (w["csv_file"], w["label"], w["normal"], w["alert"], w["seed"])
     shown = (w["info"], w["histogram"], w["rows"], w["curves"], w["winner"], w["scatter"], w["preparation"])
     # Raw values (preprocess=False): the engine's reader says what is wrong with a file.
-    w["api_button"].click(ae_tabular, inputs, w["api_out"], api_name="ae_tabular", preprocess=False, time_limit=STANDARD_S)
+    w["api_button"].click(ae_tabular, w["api_inputs"], w["api_out"], api_name="ae_tabular", preprocess=False, time_limit=STANDARD_S)
     w["button"].click(ae_tabular_ui, inputs, (*shown, w["state"]), api_visibility="private", preprocess=False,
                       time_limit=STANDARD_S)
     w["alert"].release(ae_tabular_budget, (w["state"], w["alert"]), shown, api_visibility="private",
