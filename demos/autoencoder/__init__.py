@@ -37,9 +37,10 @@ body.nd-presenter #ae-denoise-card .nd-cards, body.nd-presenter #ae-anomaly-card
 body.nd-presenter #ae-heatmap .image-frame, body.nd-presenter #ae-mask .image-frame { width: auto !important; }
 body.nd-presenter #ae-heatmap img, body.nd-presenter #ae-mask img { width: auto !important; min-width: 0 !important;
   max-width: 100% !important; height: 260px !important; }
-body.nd-presenter #ae-table-file { height: 64px !important; }
+body.nd-presenter #ae-table-file { height: 72px !important; }
+body.nd-presenter #ae-table-normal, body.nd-presenter #ae-table-seed { display: none !important; }
 body.nd-presenter #ae-table-card .nd-cards { display: none !important; }
-body.nd-presenter #ae-table-hist img, body.nd-presenter #ae-table-map img { max-height: 300px !important; }
+body.nd-presenter #ae-table-hist { height: 270px !important; }
 body.nd-presenter #ae-noisy img, body.nd-presenter #ae-denoised img, body.nd-presenter #ae-difference img {
   max-height: 240px !important; }
 """

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.autoencoder.shared import number
+from demos.autoencoder.shared import number, output_image
 from demos.common.cards import card_formatter, result_card, show_card
 from demos.common.contract import LinkParam, OnOpen, ViewHandles
 from demos.common.errors import user_errors
@@ -120,30 +120,32 @@ def uploaded(csv_file):
 def _layout():
     with gr.Tab("Anomalies in a table", id="ae-table", elem_id="ae-table-tab") as page:
         with gr.Row(elem_classes=["nd-inputs"], equal_height=True):
-            csv_file = gr.File(label="CSV (empty = built-in card transactions)", file_types=[".csv", ".tsv", ".txt"],
+            csv_file = gr.File(label="CSV file (empty: the example)", file_types=[".csv", ".tsv", ".txt"],
                                elem_id="ae-table-file", height=90, scale=3, min_width=220)
-            label = gr.Textbox(EXAMPLE_LABEL, label="Label column (optional)", max_length=200, elem_id="ae-table-label",
+            label = gr.Textbox(EXAMPLE_LABEL, label="Label column", max_length=200, elem_id="ae-table-label",
                                scale=2, min_width=140)
-            normal = gr.Textbox("", label="Normal value (empty = most common)", max_length=200,
+            normal = gr.Textbox("", label="Normal value", placeholder="most common", max_length=200,
                                 elem_id="ae-table-normal", scale=2, min_width=140)
-            alert = gr.Slider(0.1, 20, value=1.0, step=0.1, label="Alert budget: flag the top k %", elem_id="ae-table-alert",
+            alert = gr.Slider(0.1, 20, value=1.0, step=0.1, label="Alert: flag top k %", elem_id="ae-table-alert",
                               scale=3, min_width=200)
             seed = gr.Number(0, precision=0, minimum=0, maximum=2**32 - 1, label="Seed", elem_id="ae-table-seed",
                              scale=1, min_width=90)
             button = gr.Button("Find anomalies", variant="primary", elem_id="ae-table-btn", scale=2, min_width=140)
-        card = result_card("ae-table-card", HINT)
-        with gr.Row():
+        with gr.Row():  # the card beside the histogram: both in view at 1280x720 in presenter mode
             with gr.Column(scale=3):
                 histogram = gr.Image(label="Score distribution and threshold", show_label=False, elem_id="ae-table-hist",
                                      format="png", buttons=[], interactive=False, height=340)
             with gr.Column(scale=2):
-                scatter = gr.Image(label="The rows in 2-D: the bottleneck's two main directions", elem_id="ae-table-map",
-                                   format="png", buttons=[], interactive=False, height=340)
+                card = result_card("ae-table-card", HINT)
         gr.Markdown("**Top flagged rows**: which columns made each row suspicious", elem_classes=["nd-caption"])
         rows = gr.Dataframe(elem_id="ae-table-rows", interactive=False, wrap=True, max_height=420, show_label=False)
-        winner = gr.Markdown(elem_id="ae-table-winner")
-        curves = gr.Image(label="Held-out rows: autoencoder vs Isolation Forest vs PCA", elem_id="ae-table-curves",
-                          format="png", buttons=[], interactive=False, visible=False)
+        with gr.Row():
+            with gr.Column(scale=2):
+                scatter = output_image("The rows in 2-D: the bottleneck's two main directions", "ae-table-map", height=380)
+            with gr.Column(scale=3):
+                winner = gr.Markdown(elem_id="ae-table-winner")
+                curves = gr.Image(label="Held-out rows: autoencoder vs Isolation Forest vs PCA", show_label=False,
+                                  elem_id="ae-table-curves", format="png", buttons=[], interactive=False, visible=False)
         preparation = gr.Markdown(elem_id="ae-table-preparation")
         gr.Markdown(EXPLAIN, elem_classes=["nd-explain"])
         with gr.Accordion("Details (JSON)", open=False, elem_id="ae-table-details", elem_classes=["nd-dev"]):

@@ -54,7 +54,7 @@ def curves_plot(curves: dict) -> Image.Image:
     roc.set(xlabel="false-positive rate", ylabel="true-positive rate", xlim=(0, 1), ylim=(0, 1.01), title="ROC (AUROC)")
     pr.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.01), title="Precision-recall (AP)")
     roc.legend(loc="lower right", fontsize=11)
-    pr.legend(loc="upper right", fontsize=11)
+    pr.legend(loc="lower left", fontsize=11)
     figure.tight_layout()
     return figure_to_pil(figure)
 
