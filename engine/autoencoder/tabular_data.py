@@ -135,8 +135,9 @@ def read_csv(source, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS):
         table = pd.read_csv(io.StringIO(text), sep=delimiter, na_values=MISSING_TEXT, keep_default_na=True,
                             skipinitialspace=True, skip_blank_lines=True, engine="c", low_memory=False)
     except (pd.errors.ParserError, ValueError) as error:
-        raise ValueError(f"The CSV could not be read ({str(error)[:120]}): every row needs the same number of values "
-                         f"as the header ({len(names)}).") from None
+        detail = " ".join(str(error).split())[:120]
+        raise ValueError(f"The CSV could not be read ({detail}): every row needs the same number of values as the "
+                         f"header ({len(names)}).") from None
     table.columns = names
     if len(table) < MIN_ROWS:
         raise ValueError(f"The table has {len(table)} data row{'s' if len(table) != 1 else ''}; an autoencoder needs at "
