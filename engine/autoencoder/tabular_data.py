@@ -29,6 +29,7 @@ MAX_ROWS = 200_000
 MAX_COLUMNS = 300
 MIN_ROWS = 20
 MAX_LEVELS = 20  # a text column with more distinct values is not one-hot encoded
+MAX_SCALED = 1e6  # standardised values are capped here: far beyond any threshold, and finite in float32
 MAX_MISSING = 0.5  # a column missing in more than this share of rows is dropped
 NUMERIC_SHARE = 0.95  # a text column whose non-empty values parse as numbers this often is numeric
 SKEW_FOR_LOG = 1.0  # non-negative columns more skewed than this are log-transformed before scaling
@@ -186,8 +187,9 @@ def _scale(values: np.ndarray, train: np.ndarray) -> tuple[float, float]:
 
 def _skewness(values: np.ndarray) -> float:
     values = values[~np.isnan(values)]
-    std = values.std()
-    return float(((values - values.mean()) ** 3).mean() / std**3) if std > 0 else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e308 in a column: inf or nan, never above the cut
+        std = values.std()
+        return float(((values - values.mean()) ** 3).mean() / std**3) if std > 0 else 0.0
 
 
 def _counter(values: np.ndarray) -> bool:
@@ -249,7 +251,7 @@ def prepare(table, *, exclude: dict[str, str] | None = None, train_rows: np.ndar
                 drop(name, f"text with {distinct:,} different values (at most {MAX_LEVELS} can be one-hot encoded)")
                 continue
             levels = sorted(raw[~missing].unique())
-            codes = raw.to_numpy(dtype=object)
+            codes = raw.to_numpy(dtype=object, na_value="")  # empty text was made missing above: never a level
             block = np.stack([(codes == level) for level in levels], axis=1).astype(np.float32)
             blocks.append(block)
             features.extend(f"{name}={level}" for level in levels)
@@ -264,7 +266,8 @@ def prepare(table, *, exclude: dict[str, str] | None = None, train_rows: np.ndar
                 transform = "log, then robust scale (median / IQR)"
             median, spread = _scale(values, train)
             values[missing] = median
-            blocks.append(((values - median) / spread)[:, None].astype(np.float32))
+            scaled = np.clip((values - median) / spread, -MAX_SCALED, MAX_SCALED)  # 1e308 stays finite in float32
+            blocks.append(scaled[:, None].astype(np.float32))
             features.append(name)
             feature_column.append(len(columns))
             used.append({"name": name, "kind": "numeric", "transform": transform})

@@ -197,3 +197,16 @@ def test_the_example_is_seeded_with_every_fraud_pattern_and_its_label_is_never_a
     prepared = prepare(read_csv(example_csv()), exclude=NEVER_A_FEATURE)
     assert LABEL_COLUMN not in prepared.columns
     assert {"name": LABEL_COLUMN, "reason": NEVER_A_FEATURE[LABEL_COLUMN]} in prepared.dropped_columns
+
+
+def test_huge_values_and_missing_categories_stay_finite_and_json_safe():
+    import json
+
+    lines = ["a,b,c"] + [f"{i % 7},{(i * 3) % 11},{['x', 'y', '', 'z'][i % 4]}" for i in range(60)]
+    lines[5], lines[6] = "1e308,2,x", "-1e308,2,"
+    table = read_csv("\n".join(lines).encode())
+    prepared = prepare(table)
+    assert prepared.features == ("a", "b", "c=x", "c=y", "c=z", "c missing") and np.isfinite(prepared.matrix).all()
+    result = tabular.at_budget(tabular.analyse(table), 5.0, table=table)
+    assert result["top_rows"][0]["row"] in (4, 5)  # file rows 5 and 6 are data rows 4 and 5
+    json.dumps(result, allow_nan=False)
