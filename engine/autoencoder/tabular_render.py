@@ -132,8 +132,11 @@ def winner_sentence(result: dict) -> str:
     if ae >= other:
         return (f"The autoencoder ranks the held-out anomalies best: AUROC {ae:.3f}, against {other:.3f} for "
                 f"{NAMES[best]}.")
-    return (f"{NAMES[best]} wins on this table: AUROC {other:.3f} against the autoencoder's {ae:.3f}. "
-            "Reconstruction is not always the best detector; isolation works well when anomalies are extreme values.")
+    why = {"isolation_forest": "isolation finds rows with extreme values directly, and reconstruction is not always "
+                               "the best detector.",
+           "pca": "when the columns follow straight-line patterns, a linear model rebuilds the normal rows as well as "
+                  "a network does, with nothing to overfit."}[best]
+    return f"{NAMES[best]} wins on this table: AUROC {other:.3f} against the autoencoder's {ae:.3f}; {why}"
 
 
 def summary(result: dict) -> KeyFigures:
