@@ -1,8 +1,10 @@
 """Anomalies in a table: a small autoencoder trained on the user's rows, its reconstruction error as the score,
 and two baselines on the same rows (scikit-learn's Isolation Forest and PCA reconstruction).
 
-Training is per request by design: it is the user's data. The model is a small MLP trained for a fixed budget
-of large-batch steps, so 100,000 rows x 30 columns train and score in seconds on a CPU.
+Training is per request by design: it is the user's data. The model is a small MLP with a narrow, bounded
+(tanh) bottleneck, trained for a capped number of large-batch steps, so 100,000 rows x 30 columns train and score
+in seconds on a CPU. Without labels some training rows are anomalies: each batch's worst-rebuilt share is left
+out of the loss, so the model does not learn to rebuild them too.
 
 A row's score is the sum over its columns of the squared reconstruction error, each column's error divided by
 that column's median error on the training rows: a column the model rebuilds poorly for everyone (a noisy one)
@@ -21,9 +23,9 @@ import numpy as np
 
 from engine.autoencoder.tabular_data import Prepared, prepare
 
-TRAIN_STEPS = 600  # fixed optimiser budget: time does not grow with the number of rows
-MIN_STEPS = 150
-MAX_EPOCHS = 60
+TRAIN_STEPS = 600  # most optimiser steps: past ~5,000 rows, time does not grow with the number of rows
+MIN_STEPS = 150  # fewest steps (a tiny table)
+MAX_EPOCHS = 60  # at most this many passes over the rows in between: a small table is not memorised
 BATCH = 512
 BOTTLENECK_DIV = 8  # bottleneck = features / 8 (2 to 8): narrow enough that odd rows do not fit through
 TRIM = 0.1  # without labels, each batch's worst-rebuilt 10% are left out of the loss (see train_autoencoder)
@@ -44,7 +46,7 @@ class Analysis:
 
     prepared: Prepared
     scores: np.ndarray  # one per row, file order; higher = more anomalous
-    column_error: np.ndarray  # rows x used columns: each column's share of the score
+    column_error: np.ndarray  # rows x used columns: each column's term of the score (they add up to it)
     codes: np.ndarray  # rows x 2: the bottleneck's two main directions
     train_rows: np.ndarray  # bool: rows the models were fitted on
     eval_rows: np.ndarray  # bool: rows the metrics are measured on (all rows without a label)
