@@ -9,15 +9,15 @@ import gradio as gr
 import pytest
 
 import demos.autoencoder as autoencoder
-from demos.autoencoder import anomalies, denoise, latent
+from demos.autoencoder import anomalies, denoise, latent, table
 from demos.common.contract import OnOpen, TabHandles, ViewHandles
 from demos.common.opening import wire_on_open
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "demos" / "autoencoder"
-VIEWS = ("denoise", "anomalies", "latent")
+VIEWS = ("denoise", "anomalies", "table", "latent", "variational")
 PUBLIC = {"ae_denoise", "ae_hub_roundtrip", "ae_anomaly", "ae_anomaly_drawn", "ae_anomaly_threshold",
-          "ae_decode_latent", "ae_interpolate", "vae_encode", "vae_sample"}
+          "ae_decode_latent", "ae_interpolate", "vae_encode", "vae_sample", "ae_tabular"}
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +40,10 @@ def test_build_returns_tab_handles_with_todays_ids(built):
     assert isinstance(handles.page, gr.Tab) and (handles.page.id, handles.page.elem_id) == ("autoencoder", "ae-tab")
     assert isinstance(handles.subtabs, gr.Tabs) and handles.subtabs.elem_id == "ae-subtabs"
     assert isinstance(handles.intro, gr.Markdown) and "nd-intro-text" in handles.intro.elem_classes
-    assert [view.sub for view in handles.views][:3] == ["denoise", "anomalies", "latent"]  # more views follow
-    assert [(view.page.id, view.page.elem_id) for view in handles.views[:3]] == [
-        ("ae-denoise", "ae-denoise-tab"), ("ae-anomalies", "ae-anomaly-tab"), ("ae-latent", "ae-latent-tab")]
+    assert [view.sub for view in handles.views][:4] == ["denoise", "anomalies", "table", "latent"]  # more follow
+    assert [(view.page.id, view.page.elem_id) for view in handles.views[:4]] == [
+        ("ae-denoise", "ae-denoise-tab"), ("ae-anomalies", "ae-anomaly-tab"), ("ae-table", "ae-table-tab"),
+        ("ae-latent", "ae-latent-tab")]
 
 
 def test_every_view_keeps_the_contract(built):
@@ -58,16 +59,18 @@ def test_every_view_keeps_the_contract(built):
         for spec in view.on_open:
             for step in _chain(spec):
                 assert all(component in blocks for component in (*step.inputs, *step.outputs)), (view.key, step.fn)
-    links = {view.sub: [param.name for param in view.link] for view in handles.views[:3]}
+    links = {view.sub: [param.name for param in view.link] for view in handles.views[:4]}
     assert links == {"denoise": ["example", "noise", "level", "seed", "classical"],
                      "anomalies": ["example", "threshold", "normalisation"],
+                     "table": ["alert", "seed", "label"],
                      "latent": ["x", "y", "from", "to", "steps"]}
 
 
 def test_main_results_and_openings(built):
     _, handles = built
     views = {view.sub: view for view in handles.views}
-    assert [v.result.elem_id for v in handles.views[:3]] == ["ae-denoised", "ae-heatmap", "ae-latent-map"]
+    assert [v.result.elem_id for v in handles.views[:4]] == ["ae-denoised", "ae-heatmap", "ae-table-hist", "ae-latent-map"]
+    assert [step.fn for step in _chain(views["table"].on_open[0])] == [table.ae_tabular_ui]
     assert views["denoise"].on_open[0].fn is denoise.ae_denoise
     anomaly_steps = [step.fn for step in _chain(views["anomalies"].on_open[0])]
     assert anomaly_steps == [anomalies.ae_anomaly, anomalies.load_for_drawing, anomalies.ae_anomaly_threshold]
@@ -105,7 +108,7 @@ def test_image_links_name_committed_examples(built):
         assert any(name.startswith(f"{texture}_") and not name.endswith("_normal") for name in textures), texture
 
 
-def test_at_most_nine_public_endpoints_with_defaults_and_integer_inputs(built):
+def test_at_most_ten_public_endpoints_with_defaults_and_integer_inputs(built):
     demo, _ = built
     public = {fn.api_name: fn for fn in demo.fns.values() if fn.fn and fn.api_visibility == "public"}
     assert set(public) == PUBLIC
@@ -116,7 +119,12 @@ def test_at_most_nine_public_endpoints_with_defaults_and_integer_inputs(built):
         assert "``" not in (handler.__doc__ or ""), name
     seed = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "ae-noise-seed")
     steps = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "ae-interp-steps")
-    assert seed.precision == 0 and steps.precision == 0
+    table_seed = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "ae-table-seed")
+    assert seed.precision == 0 and steps.precision == 0 and table_seed.precision == 0
+    # /ae_tabular's own hidden inputs hold the API's defaults (gradio_client fills omitted arguments from them).
+    fn = next(fn for fn in demo.fns.values() if fn.api_name == "ae_tabular")
+    assert [getattr(block, "value", None) for block in fn.inputs[1:]] == ["", "", 1.0, 0]
+    assert fn.inputs[4].precision == 0
 
 
 def test_the_drawing_editor_opens_on_a_thin_brush(built):
