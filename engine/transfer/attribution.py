@@ -26,12 +26,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-DEFAULT_STEPS = 64
-MIN_STEPS, MAX_STEPS = 2, 256
+from engine.transfer.options import ATTRIBUTION_BASELINES as BASELINES
+from engine.transfer.options import ATTRIBUTION_CAVEAT as CAVEAT  # noqa: F401  (re-exported for the views)
+from engine.transfer.options import ATTRIBUTION_MAX_STEPS as MAX_STEPS
+from engine.transfer.options import ATTRIBUTION_METHODS as METHODS
+from engine.transfer.options import ATTRIBUTION_MIN_STEPS as MIN_STEPS
+from engine.transfer.options import ATTRIBUTION_STEPS as DEFAULT_STEPS
+
 INTERNAL_BATCH = 16  # steps per forward/backward batch (benchmarks/bench_attribution.py measures the choice)
 QUADRATURE = "gausslegendre"  # meets 1 % completeness at 64 steps where the Riemann sums need more (docs/attribution.md)
-METHODS = ("integrated_gradients", "gradcam")
-BASELINES = ("black", "blurred", "noise")
 BLUR_RADIUS = 12  # px at 224x224: the picture's layout survives, its edges and textures do not
 NOISE_SEED = 0  # the noise baseline is the same picture every time (a per-call generator, never the process seed)
 
@@ -73,7 +76,7 @@ def check_steps(steps) -> int:
         raise ValueError(f"steps must be a whole number between {MIN_STEPS} and {MAX_STEPS} (got {steps!r}).")
     if not MIN_STEPS <= int(value) <= MAX_STEPS:
         raise ValueError(f"steps must be between {MIN_STEPS} and {MAX_STEPS} (got {int(value)}); "
-                         f"{DEFAULT_STEPS} keeps the completeness gap under 1 %.")
+                         f"{DEFAULT_STEPS} is the default.")
     return int(value)
 
 
@@ -349,3 +352,51 @@ def text_attribution(model, tokenizer, text: str, target=None, steps: int = DEFA
     tokens = tuple(tokenizer.convert_ids_to_tokens(ids[0].tolist()))
     scores = result.attributions.astype(np.float64).sum(-1)
     return TokenAttribution(tokens, scores, labels[index], result)
+
+
+# ---------------------------------------------------------------------------- drawing (pure: arrays in, PIL / HTML out)
+
+TOKEN_FONT_PX = 26  # read from the back of a room
+
+
+def heatmap_overlay(picture: Image.Image, heatmap: np.ndarray, side: int | None = None) -> Image.Image:
+    """An IG map over the picture the model saw (inferno: dark = no credit, yellow = most), RGB PIL."""
+    from engine.transfer.gradcam import overlay
+
+    return overlay(picture, heatmap, alpha=0.6, colormap="inferno", size=side)
+
+
+def completeness_figures(attribution: Attribution, unit: str = "logit") -> list[tuple[str, str, str, str]]:
+    """(label, value, note, tone) cards: the attributions' sum beside the logit difference, and their gap."""
+    gap = attribution.gap
+    return [
+        ("Sum of attributions", f"{attribution.attribution_sum:+.3f}", f"over every input, {attribution.steps} steps", ""),
+        (f"{unit}(input) − {unit}(baseline)", f"{attribution.difference:+.3f}",
+         f"{attribution.logit:.3f} − {attribution.baseline_logit:.3f} ({attribution.baseline} baseline)", ""),
+        ("Completeness gap", f"{gap:.2%}", "|sum − difference| / |difference|; more steps shrink it",
+         "good" if gap < 0.01 else "bad" if gap > 0.05 else ""),
+    ]
+
+
+def token_html(words: list[tuple[str, float]], label: str, font_px: int = TOKEN_FONT_PX) -> str:
+    """Words coloured by their attribution to ``label``: green raises its score, red lowers it, white ~ none.
+
+    The colour's strength is the score over the largest |score| of the sentence; each word's value is in its
+    tooltip. Returns escaped HTML.
+    """
+    import html
+
+    scale = max((abs(score) for _, score in words), default=0.0) or 1.0
+    spans = []
+    for word, score in words:
+        strength = min(1.0, abs(score) / scale)
+        colour = (22, 163, 74) if score >= 0 else (220, 38, 38)
+        text_colour = "#fff" if strength > 0.6 else "inherit"
+        spans.append(
+            f'<span title="{score:+.4f}" style="background: rgba({colour[0]}, {colour[1]}, {colour[2]}, {strength:.2f}); '
+            f'color: {text_colour}; padding: 2px 6px; margin: 2px; border-radius: 6px; display: inline-block">'
+            f"{html.escape(word)}</span>"
+        )
+    legend = (f'<div style="font-size: 16px; margin-top: 6px">Green raises the score of <b>{html.escape(label)}</b>, '
+              "red lowers it (strength = share of the largest; hover for the value).</div>")
+    return f'<div style="font-size: {int(font_px)}px; line-height: 1.7">{"".join(spans)}</div>{legend}'
