@@ -381,8 +381,8 @@ def completeness_figures(attribution: Attribution, unit: str = "logit") -> list[
 def token_html(words: list[tuple[str, float]], label: str, font_px: int = TOKEN_FONT_PX) -> str:
     """Words coloured by their attribution to ``label``: green raises its score, red lowers it, white ~ none.
 
-    The colour's strength is the score over the largest |score| of the sentence; each word's value is in its
-    tooltip. Returns escaped HTML.
+    The colour's strength is the score over the largest |score| of the sentence; each word's value is written
+    under it (14 px). Returns escaped HTML.
     """
     import html
 
@@ -394,9 +394,9 @@ def token_html(words: list[tuple[str, float]], label: str, font_px: int = TOKEN_
         text_colour = "#fff" if strength > 0.6 else "inherit"
         spans.append(
             f'<span title="{score:+.4f}" style="background: rgba({colour[0]}, {colour[1]}, {colour[2]}, {strength:.2f}); '
-            f'color: {text_colour}; padding: 2px 6px; margin: 2px; border-radius: 6px; display: inline-block">'
-            f"{html.escape(word)}</span>"
+            f'color: {text_colour}; padding: 2px 6px; margin: 2px; border-radius: 6px; display: inline-block; '
+            f'text-align: center">{html.escape(word)}<br><small style="font-size: 14px">{score:+.2f}</small></span>"
         )
     legend = (f'<div style="font-size: 16px; margin-top: 6px">Green raises the score of <b>{html.escape(label)}</b>, '
-              "red lowers it (strength = share of the largest; hover for the value).</div>")
+              "red lowers it (strength = share of the largest); the number under each word is its attribution.</div>")
     return f'<div style="font-size: {int(font_px)}px; line-height: 1.7">{"".join(spans)}</div>{legend}'
