@@ -81,8 +81,10 @@ def check_steps(steps) -> int:
 
 
 def check_method(method) -> str:
-    name = str(method or METHODS[0]).strip().lower().replace("-", "_").replace(" ", "_")
-    if name not in METHODS:
+    compact = lambda text: "".join(c for c in str(text).lower() if c.isalnum())  # noqa: E731  ("Grad-CAM", "IG" ...)
+    name = {compact(m): m for m in METHODS}.get(compact(method or METHODS[0]))
+    name = name or ("integrated_gradients" if compact(method) == "ig" else None)
+    if name is None:
         raise ValueError(f"Unknown attribution method {str(method)[:80]!r}; choose one of {', '.join(METHODS)}.")
     return name
 
@@ -395,7 +397,7 @@ def token_html(words: list[tuple[str, float]], label: str, font_px: int = TOKEN_
         spans.append(
             f'<span title="{score:+.4f}" style="background: rgba({colour[0]}, {colour[1]}, {colour[2]}, {strength:.2f}); '
             f'color: {text_colour}; padding: 2px 6px; margin: 2px; border-radius: 6px; display: inline-block; '
-            f'text-align: center">{html.escape(word)}<br><small style="font-size: 14px">{score:+.2f}</small></span>"
+            f'text-align: center">{html.escape(word)}<br><small style="font-size: 14px">{score:+.2f}</small></span>'
         )
     legend = (f'<div style="font-size: 16px; margin-top: 6px">Green raises the score of <b>{html.escape(label)}</b>, '
               "red lowers it (strength = share of the largest); the number under each word is its attribution.</div>")
