@@ -154,7 +154,7 @@ def attribution_cards(payload) -> str:
         ("Sum of attributions", f"{payload['attribution_sum']:+.3f}", f"over all pixels, {payload['steps']} steps", ""),
         ("logit(photo) − logit(baseline)", f"{difference:+.3f}",
          f"{payload['logit']:.3f} − {payload['baseline_logit']:.3f}", ""),
-        ("Completeness gap", f"{gap:.2%}", "|sum − difference| / |difference|; more steps shrink it",
+        ("Completeness gap", f"{gap:.2%}", "|sum − difference| / |difference|: the integral's numerical error",
          "good" if gap < 0.01 else "bad" if gap > 0.05 else ""),
     ], headline=f"Integrated gradients for {label}, {payload['baseline']} baseline")
 
@@ -199,15 +199,16 @@ def _layout():
                                     elem_id="imagenet-ig")
             with gr.Column(scale=2, min_width=260):
                 ig_cards = result_card("imagenet-ig-cards", "The completeness check appears here.")
-                with gr.Row():
-                    steps = gr.Slider(ATTRIBUTION_MIN_STEPS, ATTRIBUTION_MAX_STEPS, value=ATTRIBUTION_STEPS, step=1,
-                                      label="Integration steps", min_width=140, elem_id="imagenet-ig-steps")
-                    target = gr.Textbox(value="", label="Class (empty = top-1)", placeholder="index 0-999 or label",
-                                        min_width=120, elem_id="imagenet-ig-target")
-                baseline = gr.Radio(BASELINE_CHOICES, value="black", label="Baseline: IG depends on it, try another",
-                                    elem_id="imagenet-ig-baseline")
-                explain = gr.Button("Explain with integrated gradients", variant="primary", elem_id="imagenet-ig-run")
                 gr.Markdown(f"*{ATTRIBUTION_CAVEAT}*", elem_id="imagenet-ig-caveat")
+        with gr.Row(equal_height=True):
+            baseline = gr.Radio(BASELINE_CHOICES, value="black", label="IG baseline: the map depends on it, try another",
+                                scale=3, min_width=300, elem_id="imagenet-ig-baseline")
+            steps = gr.Slider(ATTRIBUTION_MIN_STEPS, ATTRIBUTION_MAX_STEPS, value=ATTRIBUTION_STEPS, step=1,
+                              label="Integration steps", scale=2, min_width=180, elem_id="imagenet-ig-steps")
+            target = gr.Textbox(value="", label="Class (empty = top-1)", placeholder="index 0-999 or label", scale=2,
+                                min_width=150, elem_id="imagenet-ig-target")
+            explain = gr.Button("Explain with integrated gradients", variant="primary", scale=2, min_width=180,
+                                elem_id="imagenet-ig-run")
         gr.Markdown(IG_NOTE, elem_id="imagenet-ig-note", elem_classes=["nd-explain"])
         with gr.Accordion("Details (JSON, as /imagenet_classify and /imagenet_attribution return it)", open=False,
                           elem_classes=["nd-dev"]):

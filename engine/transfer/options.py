@@ -48,6 +48,6 @@ ATTRIBUTION_MIN_STEPS, ATTRIBUTION_MAX_STEPS = 2, 256
 ATTRIBUTION_METHODS = ("integrated_gradients", "gradcam")
 ATTRIBUTION_BASELINES = ("black", "blurred", "noise")
 ATTRIBUTION_CAVEAT = (
-    "Attributions depend on the baseline they start from (switch it and the map changes) and show what the "
+    "Attributions depend on the baseline they start from (another baseline gives another map) and show what the "
     "gradient path credits; they are not proof of how the network reasons."
 )
