@@ -37,8 +37,10 @@ GRADCAM_NOTE = (
 IG_NOTE = (
     "**Integrated gradients** (yellow = most credit): the class's logit is followed along a straight path from a "
     "baseline picture to yours, and each pixel is credited with its share of the change. The credits add up to "
-    "logit(photo) − logit(baseline); the gap shown is the integral's numerical error. Grad-CAM beside it weighs "
-    "one layer's feature maps instead."
+    "logit(photo) − logit(baseline); the gap shown is the integral's numerical error. From black it can be several "
+    "percent here: this model's score jumps within the first few percent of the path, while the picture is still "
+    "almost black, and few steps land there (docs/attribution.md); more steps or another baseline shrink it. "
+    "Grad-CAM beside it weighs one layer's feature maps instead."
 )
 BASELINE_CHOICES = [("black (all pixels 0)", "black"), ("blurred photo", "blurred"), ("uniform noise", "noise")]
 assert [value for _, value in BASELINE_CHOICES] == list(ATTRIBUTION_BASELINES)
