@@ -155,7 +155,8 @@ def attribution_cards(payload) -> str:
     return figure_cards([
         ("Sum of attributions", f"{payload['attribution_sum']:+.3f}", f"over all pixels, {payload['steps']} steps", ""),
         ("logit(photo) − logit(baseline)", f"{difference:+.3f}",
-         f"{payload['logit']:.3f} − {payload['baseline_logit']:.3f}", ""),
+         f"{payload['logit']:.3f} − " + (f"{payload['baseline_logit']:.3f}" if payload["baseline_logit"] >= 0
+                                          else f"(−{abs(payload['baseline_logit']):.3f})"), ""),
         ("Completeness gap", f"{gap:.2%}", "|sum − difference| / |difference|: the integral's numerical error",
          "good" if gap < 0.01 else "bad" if gap > 0.05 else ""),
     ], headline=f"Integrated gradients for {label}, {payload['baseline']} baseline")

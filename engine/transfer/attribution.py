@@ -373,13 +373,18 @@ def heatmap_overlay(picture: Image.Image, heatmap: np.ndarray, side: int | None 
     return overlay(picture, heatmap, alpha=0.6, colormap="inferno", size=side)
 
 
+def _bracketed(value: float) -> str:
+    """A number to subtract: "1.234", or "(−1.234)" when negative."""
+    return f"{value:.3f}" if value >= 0 else f"(−{abs(value):.3f})"
+
+
 def completeness_figures(attribution: Attribution, unit: str = "logit") -> list[tuple[str, str, str, str]]:
     """(label, value, note, tone) cards: the attributions' sum beside the logit difference, and their gap."""
     gap = attribution.gap
     return [
         ("Sum of attributions", f"{attribution.attribution_sum:+.3f}", f"over every input, {attribution.steps} steps", ""),
         (f"{unit}(input) − {unit}(baseline)", f"{attribution.difference:+.3f}",
-         f"{attribution.logit:.3f} − {attribution.baseline_logit:.3f} ({attribution.baseline} baseline)", ""),
+         f"{attribution.logit:.3f} − {_bracketed(attribution.baseline_logit)} ({attribution.baseline} baseline)", ""),
         ("Completeness gap", f"{gap:.2%}", "|sum − difference| / |difference|: the integral's numerical error",
          "good" if gap < 0.01 else "bad" if gap > 0.05 else ""),
     ]
