@@ -36,7 +36,7 @@ from engine.transfer.options import ATTRIBUTION_STEPS as DEFAULT_STEPS
 INTERNAL_BATCH = 16  # steps per forward/backward batch (benchmarks/bench_attribution.py measures the choice)
 # Gauss-Legendre meets 1 % completeness at 64 steps on smooth models (MiniLM, the digits ViT, the tiny test models)
 # where the trapezoid rule needs more. On EfficientNet-Lite0 from black no evenly spread rule does: the top logit
-# rises within the first ~5 % of the path (the network saturates on a still very dark picture) and its ReLU6
+# rises within the first 4-8 % of the path (the network saturates on a still very dark picture) and its ReLU6
 # gradients jump there, so the gap is 0-18 % at 64 steps depending on the photo. It is measured and shown, never
 # hidden (docs/attribution.md, with an adaptive node placement that was tried and is not better enough to keep).
 QUADRATURE = "gausslegendre"
