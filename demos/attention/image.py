@@ -1,7 +1,9 @@
-"""Attention › Image: what a Vision Transformer looks at in a digit, uploaded or drawn, beside its Grad-CAM.
+"""Attention › Image: what a Vision Transformer looks at in a digit, uploaded or drawn, beside its Grad-CAM
+and integrated gradients.
 
 Handlers call :mod:`engine.attention.image` (prediction and attention), :mod:`engine.attention.render`
-(the overlays) and :mod:`engine.transfer.gradcam` (the ViT's Grad-CAM, drawn like the overlays).
+(the overlays), :mod:`engine.transfer.gradcam` (the ViT's Grad-CAM, drawn like the overlays) and
+:mod:`engine.transfer.attribution` (integrated gradients over the input pixels, with its completeness check).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import gradio as gr
 import numpy as np
 
 from demos.attention.shared import CAVEAT, HEAD_FUSIONS, check_fusion, clamp_layer_head, layer_head
+from demos.common.cards import empty_card, figure_cards, result_card
 from demos.common.contract import LinkParam, OnOpen, ViewHandles
 from demos.common.errors import user_errors
 from demos.common.limits import STANDARD_S
@@ -17,6 +20,7 @@ from engine.core.imports import IMPORT_LOCK
 from engine.core.registry import ASSETS_DIR, SOURCES
 from engine.core.settings import LIMITS
 from engine.core.validation import load_image
+from engine.transfer.options import ATTRIBUTION_CAVEAT, ATTRIBUTION_MAX_STEPS, ATTRIBUTION_MIN_STEPS, ATTRIBUTION_STEPS
 
 DEFAULT_MODEL = "digits-vit"
 IMAGE_MODEL_CHOICES = [("NeuroDeck digits ViT (embedded, offline)", DEFAULT_MODEL)] + [
@@ -35,6 +39,12 @@ ATTENTION_VS_GRADCAM = (
     "**Attention vs gradient attribution:** attention shows where [CLS] *looks* (the same whichever class wins); "
     "Grad-CAM shows which patches *raise the predicted class's score*, so the two maps can disagree."
 )
+IG_BASELINES = [("blank (no ink: all pixels 0)", "black"), ("blurred digit", "blurred"), ("uniform noise", "noise")]
+IG_WAIT = "Integrated gradients follow the prediction."
+IG_NOTE = ("**Integrated gradients** (yellow = most credit) credits each input pixel with its share of "
+           "logit(digit) − logit(baseline) for the predicted class; the cards check that the credits add up. With "
+           "the blank baseline a pixel without ink gets exactly zero credit (it never changes along the path). "
+           + ATTRIBUTION_CAVEAT)
 ABOUT_INPUT = (
     "The embedded model sees digits the way scikit-learn's dataset stores them: cropped and averaged "
     "down to 8x8, then upscaled to 32x32 — one 4x4 patch per original pixel. The overlays are drawn on "
@@ -138,10 +148,42 @@ def attention_sketch_gradcam(sketch, model_id: str = DEFAULT_MODEL):
     return attention_gradcam(_composite(sketch), model_id)
 
 
+def _integrated_gradients(picture, model_id, steps, baseline):
+    with IMPORT_LOCK:
+        from engine.attention.render import overlay_heatmap
+        from engine.transfer import attribution
+    result = attribution.vit_integrated_gradients(picture, model_id or None, ATTRIBUTION_STEPS if steps is None else steps,
+                                                  baseline or "black")
+    ig = result.attribution
+    cards = figure_cards(attribution.completeness_figures(ig),
+                         headline=f"Integrated gradients for '{result.label}', {ig.steps} steps")
+    return overlay_heatmap(result.model_input, result.heatmap), cards, picture
+
+
+@user_errors
+def attention_ig(image, model_id: str = DEFAULT_MODEL, steps: int = ATTRIBUTION_STEPS, baseline: str = "black"):
+    """The ViT's integrated gradients for its predicted class on an upload: (overlay, completeness cards, picture)."""
+    return _integrated_gradients(load_image(image, max_pixels=LIMITS.digit_image_pixels), model_id, steps, baseline)
+
+
+@user_errors
+def attention_sketch_ig(sketch, model_id: str = DEFAULT_MODEL, steps: int = ATTRIBUTION_STEPS, baseline: str = "black"):
+    """As attention_ig, for a sketchpad drawing."""
+    return attention_ig(_composite(sketch), model_id, steps, baseline)
+
+
+@user_errors
+def attention_ig_view(picture, model_id: str = DEFAULT_MODEL, steps: int = ATTRIBUTION_STEPS, baseline: str = "black"):
+    """Steps / baseline switches: integrated gradients again for the last classified picture."""
+    if picture is None:
+        raise ValueError("Classify an image first.")
+    return _integrated_gradients(picture, model_id, steps, baseline)
+
+
 def clear_result():
     """Before each classification: no earlier prediction stays on screen as if it were this input's
     (an input that fails leaves the result empty, with the error beside it)."""
-    return None, None, None, None, None, ATTENTION_VS_GRADCAM
+    return None, None, None, None, None, ATTENTION_VS_GRADCAM, None, empty_card(IG_WAIT)
 
 
 def _blank_sketch() -> dict:
@@ -155,7 +197,7 @@ def _blank_sketch() -> dict:
 def _layout() -> dict:
     """Widgets only, inside the view's tab: inputs on the left (upload or draw, model, layer/head), the
     prediction and the three maps on the right."""
-    ui = {"state": gr.State(None)}
+    ui = {"state": gr.State(None), "ig_source": gr.State(None)}  # ig_source: the last classified picture
     with gr.Row():
         with gr.Column():
             with gr.Tabs(elem_id="attn-image-inputs"):
@@ -198,6 +240,18 @@ def _layout() -> dict:
                     ui["gradcam"] = gr.Image(label="Grad-CAM of the predicted class", show_label=False,
                                              interactive=False, elem_id="attn-image-gradcam", buttons=[])
                     ui["gradcam_note"] = gr.Markdown(ATTENTION_VS_GRADCAM, elem_id="attn-image-gradcam-note")
+                with gr.Column(min_width=160):
+                    gr.Markdown("**Integrated gradients** of the predicted class")
+                    ui["ig"] = gr.Image(label="Integrated gradients of the predicted class", show_label=False,
+                                        interactive=False, elem_id="attn-image-ig", buttons=[])
+            with gr.Row(equal_height=False):
+                ui["ig_cards"] = result_card("attn-image-ig-cards", IG_WAIT)
+                with gr.Column(min_width=220):
+                    ui["ig_baseline"] = gr.Radio(IG_BASELINES, value="black", label="IG baseline: the map depends on it",
+                                                 elem_id="attn-image-ig-baseline")
+                    ui["ig_steps"] = gr.Slider(ATTRIBUTION_MIN_STEPS, ATTRIBUTION_MAX_STEPS, value=ATTRIBUTION_STEPS,
+                                               step=1, label="IG steps", elem_id="attn-image-ig-steps")
+            gr.Markdown(IG_NOTE, elem_id="attn-image-ig-note")
     ui["raw"] = gr.JSON(visible=False)
     gr.Markdown(ABOUT_INPUT, elem_classes=["nd-explain"])
     return ui
@@ -207,25 +261,37 @@ def _wire(ui: dict, page: gr.Tab) -> ViewHandles:
     """Events only: each Classify button clears the result, classifies, then adds the Grad-CAM; redraws."""
     outputs = [ui["state"], ui["label"], ui["rollout_image"], ui["head_image"], ui["layer"], ui["head"], ui["raw"]]
     extra = [ui["model"], ui["layer"], ui["head"], ui["head_fusion"]]
-    cleared = [ui["state"], ui["label"], ui["rollout_image"], ui["head_image"], ui["gradcam"], ui["gradcam_note"]]
+    cleared = [ui["state"], ui["label"], ui["rollout_image"], ui["head_image"], ui["gradcam"], ui["gradcam_note"],
+               ui["ig"], ui["ig_cards"]]
     gradcam_outputs = [ui["gradcam"], ui["gradcam_note"]]
+    ig_settings = [ui["model"], ui["ig_steps"], ui["ig_baseline"]]
+    ig_outputs = [ui["ig"], ui["ig_cards"], ui["ig_source"]]
     # preprocess=False: the raw files reach load_image, which says what is wrong (not an image, too many pixels).
     ui["classify_upload"].click(clear_result, None, cleared, queue=False, api_visibility="private").then(
         attention_image, inputs=[ui["image"], *extra], outputs=outputs, api_name="attention_image", preprocess=False,
         time_limit=STANDARD_S,
     ).success(attention_gradcam, inputs=[ui["image"], ui["model"]], outputs=gradcam_outputs, api_name="attention_gradcam",
-              preprocess=False, time_limit=STANDARD_S)
+              preprocess=False, time_limit=STANDARD_S
+    ).success(attention_ig, inputs=[ui["image"], *ig_settings], outputs=ig_outputs, api_name="attention_ig",
+              api_visibility="private", preprocess=False, time_limit=STANDARD_S)
     ui["classify_sketch"].click(clear_result, None, cleared, queue=False, api_visibility="private").then(
         attention_sketch, inputs=[ui["sketch"], *extra], outputs=outputs, api_name="attention_sketch",
         api_visibility="private", preprocess=False, time_limit=STANDARD_S,
     ).success(attention_sketch_gradcam, inputs=[ui["sketch"], ui["model"]], outputs=gradcam_outputs,
-              api_name="attention_sketch_gradcam", api_visibility="private", preprocess=False, time_limit=STANDARD_S)
+              api_name="attention_sketch_gradcam", api_visibility="private", preprocess=False, time_limit=STANDARD_S
+    ).success(attention_sketch_ig, inputs=[ui["sketch"], *ig_settings], outputs=ig_outputs,
+              api_name="attention_sketch_ig", api_visibility="private", preprocess=False, time_limit=STANDARD_S)
+    gr.on([ui["ig_baseline"].input, ui["ig_steps"].release], attention_ig_view,
+          inputs=[ui["ig_source"], *ig_settings], outputs=ig_outputs, api_name="attention_ig_view",
+          api_visibility="private", time_limit=STANDARD_S)
     gr.on([ui["layer"].release, ui["head"].release, ui["head_fusion"].input], attention_image_view,
           inputs=[ui["state"], ui["layer"], ui["head"], ui["head_fusion"]], outputs=[ui["rollout_image"], ui["head_image"]],
           api_name="attention_image_view", api_visibility="private")
     on_open = OnOpen(attention_image, (ui["image"], *extra), tuple(outputs), preprocess=False, time_limit=STANDARD_S,
                      then=(OnOpen(attention_gradcam, (ui["image"], ui["model"]), tuple(gradcam_outputs), preprocess=False,
-                                  time_limit=STANDARD_S),))
+                                  time_limit=STANDARD_S,
+                                  then=(OnOpen(attention_ig, (ui["image"], *ig_settings), tuple(ig_outputs),
+                                               preprocess=False, time_limit=STANDARD_S),)),))
     return ViewHandles(
         tab="attention", sub="image", page=page, result=ui["label"], on_open=(on_open,),
         link=(LinkParam("example", ui["image"], choices=DIGIT_EXAMPLES), LinkParam("model", ui["model"]),

@@ -136,3 +136,18 @@ def view(session, headline: str | None = None) -> tuple:
         model_pick=gr.update(choices=list(session.results), value=best.strategy),
     )
     return tuple(values[name] for name in VIEW_NAMES)
+
+
+WORDS_HINT = "Press Predict: the words that drove a text model's prediction appear here."
+
+
+def words_view(result, tokenizer, text) -> tuple[str, str]:
+    """Integrated gradients of ``result``'s predicted class over the words of ``text``: (coloured words, cards)."""
+    with IMPORT_LOCK:
+        from engine.transfer import attribution
+    explained = attribution.text_attribution(result.model, tokenizer, text)
+    ig = explained.attribution
+    cards = figure_cards(attribution.completeness_figures(ig), headline=(
+        f"Integrated gradients for '{explained.target_label}': {ig.steps} steps from a baseline with every word "
+        "replaced by [PAD]"))
+    return attribution.token_html(explained.words(), explained.target_label), cards

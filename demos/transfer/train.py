@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from demos.common.cards import empty_card, result_card
 from demos.common.contract import CrossLink, LinkParam, OnOpen, ViewHandles
 from demos.common.errors import user_errors
 from demos.common.limits import LONG_S, PUSH_S, STANDARD_S, TRAINING_S
@@ -17,7 +18,7 @@ from demos.common.sessions import session_id
 from demos.transfer import results
 from engine.core.imports import IMPORT_LOCK
 from engine.transfer.data import BUILTIN_DATASETS
-from engine.transfer.options import DEFAULT_IMAGE_BACKBONE, FINETUNED, STRATEGIES, image_backbone_choices
+from engine.transfer.options import ATTRIBUTION_CAVEAT, DEFAULT_IMAGE_BACKBONE, FINETUNED, STRATEGIES, image_backbone_choices
 
 MAX_CLASS_SLOTS = 6  # Teachable-Machine style class builder
 TRAIN_CONCURRENCY = 2  # training jobs running at once across all users (one per core)
@@ -195,6 +196,25 @@ def open_prediction(strategy, text, image, k, request: gr.Request = None):
     if session.dataset is None or not session.results or (session.dataset.modality == "image" and not image):
         return None
     return predict_ui(strategy, text, image, k, request)
+
+
+@user_errors
+def explain_words(strategy, text, request: gr.Request):
+    """Which words drove the text model's prediction (integrated gradients); a note for image models."""
+    session = _page_session(request)
+    if session.dataset is None or session.dataset.modality != "text":
+        return empty_card("Word attributions are for text models: load a text dataset."), ""
+    return results.words_view(session.result(strategy or None), session.backbone().tokenizer, text)
+
+
+def open_words(strategy, text, request: gr.Request = None):
+    """The opening word attributions for the sentence already in the box (text models only)."""
+    if not getattr(request, "session_hash", None):
+        return gr.skip(), gr.skip()
+    session = _page_session(request)
+    if session.dataset is None or not session.results or session.dataset.modality != "text":
+        return gr.skip(), gr.skip()
+    return explain_words(strategy, text, request)
 
 
 @user_errors
@@ -404,6 +424,11 @@ def _layout() -> dict:
                 top_k = gr.Slider(1, 10, value=3, step=1, label="Top-k", elem_id="transfer-topk")
                 predict_btn = gr.Button("Predict", elem_id="transfer-predict-btn")
             prediction = gr.Label(label="Prediction", elem_id="transfer-prediction")
+        with gr.Row(equal_height=False):
+            words = gr.HTML(empty_card(results.WORDS_HINT), elem_id="transfer-words")
+            words_cards = result_card("transfer-words-cards")
+        gr.Markdown(f"**Which words drove it** (integrated gradients over the word embeddings). *{ATTRIBUTION_CAVEAT}*",
+                    elem_id="transfer-words-caveat")
         with gr.Accordion("Attention after fine-tuning (MiniLM)", open=False, elem_id="transfer-attention-box") as attention_box:
             gr.Markdown("The same sentence's attention in the base MiniLM vs your fine-tuned one (use a fine-tuned "
                         "strategy). **Open in the Attention tab** shows every layer and head of your fine-tuned model "
@@ -473,7 +498,9 @@ def _wire(demo: gr.Blocks, ui: dict) -> ViewHandles:
                           api_visibility="private")
     u("predict_btn").click(predict_ui, [u("model_pick"), u("predict_text"), u("predict_image"), u("top_k")],
                            u("prediction"), api_visibility="private", time_limit=STANDARD_S,
-                           preprocess=False)  # load_image checks files
+                           preprocess=False  # load_image checks files
+                           ).success(explain_words, [u("model_pick"), u("predict_text")], [u("words"), u("words_cards")],
+                                     api_visibility="private", time_limit=STANDARD_S)
     u("attention_btn").click(compare_attention, [u("model_pick"), u("predict_text")], u("attention_plot"),
                              api_visibility="private", time_limit=STANDARD_S)
     u("export_btn").click(export, u("model_pick"), u("export_file"), api_name="transfer_export", time_limit=LONG_S)
@@ -495,7 +522,9 @@ def _wire(demo: gr.Blocks, ui: dict) -> ViewHandles:
         tab="transfer", sub="train", page=u("page"), result=u("status"),
         on_open=(OnOpen(open_train, outputs=tuple(view), time_limit=LONG_S, then=(
             OnOpen(open_prediction, inputs=(u("model_pick"), u("predict_text"), u("predict_image"), u("top_k")),
-                   outputs=(u("prediction"),), preprocess=False, time_limit=STANDARD_S),)),),
+                   outputs=(u("prediction"),), preprocess=False, time_limit=STANDARD_S, then=(
+                OnOpen(open_words, inputs=(u("model_pick"), u("predict_text")), outputs=(u("words"), u("words_cards")),
+                       time_limit=STANDARD_S),)),)),),
         link=(LinkParam("dataset", u("builtin")), LinkParam("backbone", u("backbone")),
               LinkParam("strategies", u("strategies"), choices={s: s for s in STRATEGIES}),
               LinkParam("epochs", u("epochs"))),

@@ -5,7 +5,8 @@ One ``ModelMixin`` class covers every backbone, so an exported folder always loa
 it was saved with (BERT/MiniLM, NeuroDeck's CNN, or any Hugging Face image model), then
 the saved weights are loaded over it.
 
-Inputs are dicts of tensors: text ``{"input_ids", "attention_mask"}`` (N, T) int64;
+Inputs are dicts of tensors: text ``{"input_ids", "attention_mask"}`` (N, T) int64 (or ``inputs_embeds``
+(N, T, D) word embeddings in place of the ids);
 images ``{"pixel_values"}`` (N, 3, S, S) float32 in [0, 1] (normalisation is inside).
 """
 
@@ -93,7 +94,9 @@ class TransferClassifier(ModelMixin, ConfigMixin):
         kind = self.config.backbone_type
         if kind == "bert":
             mask = inputs["attention_mask"]
-            hidden = self.backbone(input_ids=inputs["input_ids"], attention_mask=mask).last_hidden_state
+            # inputs_embeds (word embeddings) instead of input_ids: integrated gradients integrates over them.
+            hidden = self.backbone(input_ids=inputs.get("input_ids"), inputs_embeds=inputs.get("inputs_embeds"),
+                                   attention_mask=mask).last_hidden_state
             # Mean over real tokens, as all-MiniLM-L6-v2 was trained to be used.
             weights = mask.unsqueeze(-1).to(hidden.dtype)
             return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)

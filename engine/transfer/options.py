@@ -41,3 +41,13 @@ def image_backbone_choices() -> list[str]:
 IMAGENET_LAYERS = ("stem", "stage 1", "stage 2", "stage 3", "stage 4", "stage 5", "stage 6", "stage 7", "head")
 IMAGENET_LAYER_GRIDS = {"stem": 112, "stage 1": 112, "stage 2": 56, "stage 3": 28, "stage 4": 14, "stage 5": 14,
                         "stage 6": 7, "stage 7": 7, "head": 7}
+
+# Integrated gradients (engine.transfer.attribution): its settings and caveat, torch-free for the UI.
+ATTRIBUTION_STEPS = 64  # default; the completeness gap measured per step count is in docs/attribution.md
+ATTRIBUTION_MIN_STEPS, ATTRIBUTION_MAX_STEPS = 2, 256
+ATTRIBUTION_METHODS = ("integrated_gradients", "gradcam")
+ATTRIBUTION_BASELINES = ("black", "blurred", "noise")
+ATTRIBUTION_CAVEAT = (
+    "Attributions depend on the baseline they start from (another baseline gives another map) and show what the "
+    "gradient path credits; they are not proof of how the network reasons."
+)

@@ -121,6 +121,6 @@ def test_the_tab_has_a_small_public_api(client):
     """The main actions only; the page's plumbing (loading data, live training, inspecting) is private."""
     endpoints = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     mine = {name for name in endpoints if name.startswith(("/transfer", "/imagenet"))}
-    assert mine == {"/imagenet_classify", "/transfer_train", "/transfer_predict", "/transfer_export",
-                    "/transfer_project", "/transfer_stop"}
+    assert mine == {"/imagenet_classify", "/imagenet_attribution", "/transfer_train", "/transfer_predict",
+                    "/transfer_export", "/transfer_project", "/transfer_stop"}
     client.predict(api_name="/transfer_stop")  # nothing is running: no error
