@@ -107,7 +107,8 @@ def _composite(sketch):
 
 
 @user_errors
-def attention_image(image, model_id: str = DEFAULT_MODEL, layer: int = 4, head: int = 1, head_fusion: str = "mean"):
+def attention_image(image, model_id: str = DEFAULT_MODEL, layer: int = 4, head: int = 1, head_fusion: str = "mean",
+                    progress=gr.Progress(track_tqdm=True)):  # a Hub id's first download shows its bar
     """Classify an uploaded image and show the attention rollout and one head's [CLS] attention.
 
     Returns the top-5 prediction, the rollout and head overlays, the layer and head, and the JSON {model,
@@ -134,7 +135,8 @@ def attention_image_view(result, layer, head, head_fusion):
 
 
 @user_errors
-def attention_gradcam(image, model_id: str = DEFAULT_MODEL):
+def attention_gradcam(image, model_id: str = DEFAULT_MODEL,
+                      progress=gr.Progress(track_tqdm=True)):  # a Hub id's first download shows its bar
     """The ViT's Grad-CAM for its predicted class on an uploaded image: (overlay image, caption)."""
     with IMPORT_LOCK:
         from engine.transfer import gradcam

@@ -48,7 +48,8 @@ def ae_denoise(image, noise="gaussian", level=0.1, seed=0, classical="tv"):
 
 
 @user_errors
-def ae_hub_roundtrip(image, model_id=HUB_DEFAULT):
+def ae_hub_roundtrip(image, model_id=HUB_DEFAULT,
+                     progress=gr.Progress(track_tqdm=True)):  # the first download shows its bar
     """Encode and decode a photo with a pre-trained diffusers autoencoder from the Hugging Face Hub.
 
     model_id is a Hub id such as madebyollin/taesd (AutoencoderTiny) or stabilityai/sd-vae-ft-mse (AutoencoderKL);

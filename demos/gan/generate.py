@@ -33,7 +33,8 @@ gan_generate_card = card("generate_summary", HINT)
 
 
 @user_errors
-def gan_generate(seed, digit="random", count=16, psi=1.0, model_id=""):
+def gan_generate(seed, digit="random", count=16, psi=1.0, model_id="",
+                 progress=gr.Progress(track_tqdm=True)):  # a Hub id's first download shows its bar
     """Generate count digits (0 to 9, or random classes) from seed at truncation psi; returns the gallery and a
     summary (class, seed, psi, model). model_id: empty for the embedded model, or a Hub id in NeuroDeck's format."""
     with IMPORT_LOCK:
