@@ -2,8 +2,9 @@
 
 The network predicts the noise ε̂ in x_t = √ᾱ_t·x0 + √(1-ᾱ_t)·ε; from it the clean image follows as
 x̂0 = (x_t - √(1-ᾱ_t)·ε̂) / √ᾱ_t. Sampling runs DPM-Solver++ (2nd order, diffusers'
-``DPMSolverMultistepScheduler``) on the training schedule, so a few steps suffice; it is deterministic
-given x_T, so the only random numbers are the starting noise (and for "random" classes the classes).
+``DPMSolverMultistepScheduler``) on the training schedule, so a few steps suffice; each step's x̂0 is clipped
+to [-1, 1] (dynamic thresholding). Sampling is deterministic given x_T, so the only random numbers are the
+starting noise (and for "random" classes the classes).
 
 Seeds map to noise like the GAN's: sample ``i`` of seed ``s`` starts from row ``i`` of a
 (MAX_COUNT, 1, 32, 32) normal draw from ``torch_generator(s)``, whatever the count, and "random" classes
@@ -113,8 +114,12 @@ def make_sampler(model: DiffusionModel, steps: int):
     """A fresh DPM-Solver++ sampler (they keep per-run state) over ``steps`` of the training schedule."""
     from diffusers import DPMSolverMultistepScheduler
 
+    # Dynamic thresholding (Imagen) clips each step's x̂0 to the data's range [-1, 1]: early x̂0 = (x_t - σ·ε̂)/α
+    # divides by a small α, and unclipped it left speckles that later steps did not remove (measured at
+    # 10 steps, w = 3: pixel roughness 0.11 -> 0.06, real digits 0.03).
     sampler = DPMSolverMultistepScheduler.from_config(model.scheduler_config, algorithm_type="dpmsolver++",
-                                                      solver_order=2)
+                                                      solver_order=2, thresholding=True,
+                                                      dynamic_thresholding_ratio=0.995, sample_max_value=1.0)
     sampler.set_timesteps(timesteps=sampling_timesteps(model, steps))
     return sampler
 
