@@ -11,7 +11,7 @@ import time
 import gradio as gr
 
 from demos.common.cards import card_formatter, result_card, show_card
-from demos.common.contract import LinkParam, OnOpen, ViewHandles
+from demos.common.contract import LinkParam, ViewHandles
 from demos.common.editors import editor_composite, live_editor
 from demos.common.errors import user_errors
 from demos.common.limits import QUICK_S, STANDARD_S
@@ -100,7 +100,8 @@ def diffusion_step(seed, digit="random", steps=DEFAULT_STEPS, guidance=DEFAULT_G
     engine, render = _engine(), _render()
     model = engine.load_model()
     result = engine.trace(model, seed, digit, steps, guidance)
-    index = int(validation.check_number(step, "step", 0, result.steps, whole=True))
+    # The slider may span more steps than this trace (a link set fewer steps): show the last frame then.
+    index = min(int(validation.check_number(step, "step", 0, MAX_STEPS, whole=True)), result.steps)
     info = {"step": index, "steps": result.steps, "class": result.digit}
     if index < result.steps:
         noise, clean = render.noise_image(result.noise[index]), render.digit(result.clean[index])
@@ -279,9 +280,8 @@ def _wire(page, ui) -> ViewHandles:
     ui["row_button"].click(**row, api_name="diffusion_guidance_row", api_visibility="private")
     return ViewHandles(
         tab="gan", sub="diffusion", page=page, result=ui["gallery"],
-        on_open=(opening(generate, then=(opening(trace), OnOpen(step["fn"], tuple(step["inputs"]),
-                                                                  tuple(step["outputs"])),
-                                         opening(sdedit), opening(row))),),
+        on_open=(opening(generate, then=(opening(trace, then=(opening(step, then=(opening(sdedit, then=(
+            opening(row),)),)),)),)),),  # one after another: they share two CPU cores
         link=(LinkParam("seed", ui["seed"]), LinkParam("digit", ui["digit"]), LinkParam("steps", ui["steps"]),
               LinkParam("guidance", ui["guidance"])),
     )
