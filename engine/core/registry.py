@@ -128,7 +128,7 @@ SOURCES: dict[str, ModelSource] = {
         kind="asset",
         location="diffusion_digits",
         weights_file="diffusion_pytorch_model.safetensors",
-        sha256=None,
+        sha256="afab9d1d07b0182d9fdc1243bb23dd9a091ffd43d7ae8b8118733c11cafd59de",
         description="Class-conditional DDPM (diffusers UNet2DModel, 16-32-64 channels) trained by NeuroDeck on digits at 32x32",
     ),
     "ae-denoiser": ModelSource(

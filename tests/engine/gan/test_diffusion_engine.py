@@ -152,3 +152,13 @@ def test_wrong_sample_shape_is_an_error():
     entry = _fake("bad", False, lambda seed, classes, count: np.zeros((count, 8, 8), np.float32))
     with pytest.raises(ValueError, match="expected"):
         compare.sample_grid(entry, 0, 3)
+
+
+def test_the_view_repeats_the_engine_defaults_and_limits():
+    from demos.gan import compare as compare_view
+    from demos.gan import diffusion as view
+
+    assert (view.DEFAULT_STEPS, view.DEFAULT_GUIDANCE) == (diffusion.DEFAULT_STEPS, diffusion.DEFAULT_GUIDANCE)
+    assert (view.MAX_STEPS, view.MAX_GUIDANCE, view.MAX_COUNT) == (diffusion.MAX_STEPS, diffusion.MAX_GUIDANCE,
+                                                                   diffusion.MAX_COUNT)
+    assert compare_view.MAX_SAMPLES <= compare.MAX_SAMPLES
