@@ -22,7 +22,7 @@ from engine.core.registry import ASSETS_DIR
 from engine.core.settings import LIMITS
 
 # The engine's defaults and limits, repeated here so building the tab imports no torch (a test compares them).
-DEFAULT_STEPS = 10
+DEFAULT_STEPS = 8
 DEFAULT_GUIDANCE = 3.0
 MAX_STEPS = 50
 MAX_GUIDANCE = 10.0

@@ -30,7 +30,7 @@ from engine.gan.diffusion_model import UNCONDITIONAL, from_model_range, to_model
 MAX_COUNT = 64
 MAX_STEPS = 50
 MAX_GUIDANCE = 10.0
-DEFAULT_STEPS = 10
+DEFAULT_STEPS = 8
 DEFAULT_GUIDANCE = 3.0
 GUIDANCE_ROW = (0.0, 1.0, 3.0, 7.0)
 IMAGE_SIZE = 32
