@@ -23,7 +23,7 @@ from engine.core.settings import LIMITS
 
 # The engine's defaults and limits, repeated here so building the tab imports no torch (a test compares them).
 DEFAULT_STEPS = 8
-DEFAULT_GUIDANCE = 3.0
+DEFAULT_GUIDANCE = 2.0
 MAX_STEPS = 50
 MAX_GUIDANCE = 10.0
 MAX_COUNT = 64

@@ -316,7 +316,9 @@ def tradeoff_words(comparison: Comparison) -> str:
                      else f"**Speed:** {fastest.name} {fastest.ms_per_sample:.2f} ms per digit, {slowest.name} "
                           f"{slowest.ms_per_sample:.2f} ms.")
     parts.append(f"**Diversity:** {most_varied.name} varies most within a class ({most_varied.diversity_mean:.2f} "
-                 "of the real digits' spread; 1 = as varied as real).")
+                 "of the real digits' spread; 1 = as varied as real)"
+                 + (": above 1 is more spread than real digits have, so some of it is odd strokes or grain; read "
+                    "it with FID." if most_varied.diversity_mean > 1.05 else "."))
     if "VAE" in rows:
         vae = rows["VAE"]
         parts.append(f"**Control:** the VAE cannot be asked for a class; the judge finds {vae.classes_covered} of the "

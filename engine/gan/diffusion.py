@@ -31,7 +31,7 @@ MAX_COUNT = 64
 MAX_STEPS = 50
 MAX_GUIDANCE = 10.0
 DEFAULT_STEPS = 8
-DEFAULT_GUIDANCE = 3.0
+DEFAULT_GUIDANCE = 2.0
 GUIDANCE_ROW = (0.0, 1.0, 3.0, 7.0)
 IMAGE_SIZE = 32
 # Sampling starts at t = 979, not 999: the cosine schedule's last ᾱ is 2e-9, where x̂0 = (x_t - √(1-ᾱ)ε̂)/√ᾱ

@@ -16,7 +16,7 @@ def _pixels(item) -> np.ndarray:
 def test_generate_with_only_a_seed_and_with_everything(client):
     gallery, info = client.predict(7, api_name="/diffusion_generate")
     assert len(gallery) == 16 and info["seed"] == 7 and info["class"] == "random"
-    assert info["steps"] == 8 and info["guidance"] == 3.0 and len(info["timesteps"]) == 8
+    assert info["steps"] == 8 and info["guidance"] == 2.0 and len(info["timesteps"]) == 8
     assert len(info["judge_readings"]) == 16 and 0 <= info["judge_agreement"] <= 1
     gallery, info = client.predict(7, "4", 3, 4, 1.0, api_name="/diffusion_generate")
     assert len(gallery) == 3 and info["classes"] == [4, 4, 4] and info["steps"] == 4 and info["guidance"] == 1.0
