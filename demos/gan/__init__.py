@@ -1,7 +1,8 @@
-"""GAN tab: photoreal faces from a real StyleGAN2, a trained conditional DCGAN to explore, and GANs learning live.
+"""GAN tab: photoreal faces from a real StyleGAN2, a trained conditional DCGAN to explore, GANs learning live, and
+a diffusion model beside them.
 
 Views (one module each): Faces, Generate, Latent space, Discriminator score, GAN Lab (2-D, live), Train live,
-Quality. Per-user runs live in ``gr.State`` (one per browser session).
+Quality, Diffusion, GAN vs VAE vs diffusion. Per-user runs live in ``gr.State`` (one per browser session).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from demos.common.contract import TabHandles
-from demos.gan import faces, generate, lab, latent, live, quality, score
+from demos.gan import compare, diffusion, faces, generate, lab, latent, live, quality, score
 
 INTRO = (
     "**A generative adversarial network is two networks in a contest.** The *generator* turns random noise into "
@@ -18,7 +19,7 @@ INTRO = (
     "average, ψ = 0 gives the average itself."
 )
 
-VIEWS = (faces, generate, latent, score, lab, live, quality)  # in the sub-tab bar's order; Faces opens first
+VIEWS = (faces, generate, latent, score, lab, live, quality, diffusion, compare)  # in the sub-tab bar's order; Faces opens first
 
 # Presenter mode (body.nd-presenter): the result cards' own type (scoped CSS, rem-based) and the Faces
 # comparison's HTML read at 18 px or more; the Discriminator score's upload and its card take the whole

@@ -123,6 +123,15 @@ SOURCES: dict[str, ModelSource] = {
         sha256="695b66b4f5654e087bbd1438686999df820ba5d9a11d0f03a99b85f8ff55b1cb",
         description="Small CNN trained by NeuroDeck on real digits; measures the GAN's quality figures",
     ),
+    "diffusion-digits": ModelSource(
+        name="diffusion-digits",
+        task="diffusion",
+        kind="asset",
+        location="diffusion_digits",
+        weights_file="diffusion_pytorch_model.safetensors",
+        sha256="afab9d1d07b0182d9fdc1243bb23dd9a091ffd43d7ae8b8118733c11cafd59de",
+        description="Class-conditional DDPM (diffusers UNet2DModel, 16-32-64 channels) trained by NeuroDeck on digits at 32x32",
+    ),
     "ae-denoiser": ModelSource(
         name="ae-denoiser",
         task="autoencoder-denoise",
@@ -369,6 +378,7 @@ TASKS: dict[str, Task] = {
     "gan-discriminator": Task("gan-digits", "engine.gan.inference:build_discriminator"),
     "gan-discriminator-snapshots": Task("gan-digits", "engine.gan.snapshots:build_snapshots"),
     "gan-judge": Task("gan-judge", "engine.gan.inference:build_judge"),
+    "diffusion": Task("diffusion-digits", "engine.gan.diffusion:build_registered"),
     "gan-faces": Task("gan-faces", "engine.gan.faces:build_registered"),
     "autoencoder-denoise": Task("ae-denoiser", "engine.autoencoder.denoise:build_registered", "engine.autoencoder.hub:build_hub"),
     "autoencoder-anomaly": Task("ae-anomaly", "engine.autoencoder.anomaly:build_registered"),

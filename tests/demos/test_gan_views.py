@@ -11,9 +11,10 @@ import pytest
 
 from demos.common.contract import LinkParam, OnOpen, TabHandles, ViewHandles
 
-VIEWS = ("faces", "generate", "latent", "score", "lab", "live", "quality")
+VIEWS = ("faces", "generate", "latent", "score", "lab", "live", "quality", "diffusion", "compare")
 PUBLIC = {"gan_faces", "gan_faces_interpolate", "gan_faces_direction", "gan_generate", "gan_interpolate", "gan_walk",
-          "gan_score", "gan_score_sketch", "gan_lab_step", "gan_lab_run", "gan_live_train", "gan_quality"}
+          "gan_score", "gan_score_sketch", "gan_lab_step", "gan_lab_run", "gan_live_train", "gan_quality",
+          "diffusion_generate", "diffusion_trace"}
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +107,9 @@ def test_openings_reproduce_what_each_view_showed_on_open(built):
     assert [spec.fn.__name__ for spec in opens["lab"]] == ["gan_lab_reset"]
     assert [spec.fn.__name__ for spec in opens["live"]] == ["gan_live_reset"]
     assert [spec.fn.__name__ for spec in opens["quality"]] == ["gan_quality_committed"]
+    assert _chain(opens["diffusion"][0]) == ["diffusion_generate", "diffusion_trace", "diffusion_step",
+                                             "diffusion_sdedit", "diffusion_guidance_row"]
+    assert [spec.fn.__name__ for spec in opens["compare"]] == ["generators_recorded"]
 
 
 def test_quality_opens_with_its_committed_figures():
@@ -118,7 +122,7 @@ def test_quality_opens_with_its_committed_figures():
     assert "judge agrees with the requested class" in quality.committed_figures_markdown()
 
 
-def test_the_tab_has_twelve_public_endpoints_with_defaults_and_integer_parameters(built):
+def test_the_tab_has_fourteen_public_endpoints_with_defaults_and_integer_parameters(built):
     demo, _ = built
     public = {fn.api_name: fn for fn in demo.fns.values() if fn.api_visibility == "public"}
     assert set(public) == PUBLIC
@@ -131,11 +135,14 @@ def test_the_tab_has_twelve_public_endpoints_with_defaults_and_integer_parameter
     for name, parameter in [("/gan_faces", "size"), ("/gan_faces", "count"), ("/gan_faces", "seed"),
                             ("/gan_generate", "count"), ("/gan_interpolate", "frames"), ("/gan_faces_interpolate", "frames"),
                             ("/gan_lab_run", "max_steps"), ("/gan_lab_run", "g_width"), ("/gan_live_train", "seconds"),
-                            ("/gan_quality", "samples")]:
+                            ("/gan_quality", "samples"), ("/diffusion_generate", "count"),
+                            ("/diffusion_generate", "steps"), ("/diffusion_trace", "steps"),
+                            ("/diffusion_trace", "seed")]:
         assert types[(name, parameter)] == "int", (name, parameter, types[(name, parameter)])
     private = {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "private"}
     assert {"gan_faces_truncation", "gan_faces_zoom", "gan_faces_direction_strip", "gan_faces_interpolate_z",
-            "gan_sketch_load", "gan_lab_reset", "gan_lab_csv", "gan_live_reset"} <= private
+            "gan_sketch_load", "gan_lab_reset", "gan_lab_csv", "gan_live_reset", "diffusion_step", "diffusion_sdedit",
+            "diffusion_guidance_row", "generators_measure"} <= private
 
 
 def test_long_explanations_are_hidden_in_presenter_mode_and_the_score_card_comes_first(built):
