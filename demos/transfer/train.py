@@ -17,6 +17,7 @@ from demos.common.limits import LONG_S, PUSH_S, STANDARD_S, TRAINING_S
 from demos.common.sessions import session_id
 from demos.transfer import results
 from engine.core.imports import IMPORT_LOCK
+from engine.core.settings import LIMITS
 from engine.transfer.data import BUILTIN_DATASETS
 from engine.transfer.options import ATTRIBUTION_CAVEAT, DEFAULT_IMAGE_BACKBONE, FINETUNED, STRATEGIES, image_backbone_choices
 
@@ -394,7 +395,7 @@ def _layout() -> dict:
                                          elem_id="transfer-val")
                 kfold = gr.Slider(0, 10, value=0, step=1, label="k-fold cross-validation of the first strategy "
                                   "(0 = off)", elem_id="transfer-kfold")
-                seed = gr.Number(value=0, precision=0, minimum=0, maximum=2**31 - 1, label="Seed",
+                seed = gr.Number(value=0, precision=0, minimum=0, maximum=LIMITS.seed_max, label="Seed",
                                  elem_id="transfer-seed")
         gr.Markdown(STRATEGY_NOTE, elem_classes=["nd-explain"])
         curves = gr.Plot(label="Learning curves", show_label=False, elem_id="transfer-curves")
