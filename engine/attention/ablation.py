@@ -34,6 +34,7 @@ class Ablation:
     probability_after: float  # that token's probability with the head off
     top_before: tuple[Prediction, ...]
     top_after: tuple[Prediction, ...]
+    after_of_before: tuple[float, ...]  # the probability of each of top_before's tokens with the head off
     notes: tuple[str, ...] = ()
 
     def as_json(self) -> dict:
@@ -98,7 +99,8 @@ def ablate_ids(decoder, token_ids: list[int], layer, head, notes=()) -> Ablation
         model_name=decoder.name, tokens=tuple(token_text(decoder.tokenizer, i) for i in token_ids),
         layer=layer0 + 1, head=0 if head0 is None else head0 + 1, token=top_before[0],
         probability_after=float(after[top_before[0].token_id]), top_before=top_before,
-        top_after=top_predictions(decoder.tokenizer, after, TOP_K), notes=tuple(notes),
+        top_after=top_predictions(decoder.tokenizer, after, TOP_K),
+        after_of_before=tuple(float(after[p.token_id]) for p in top_before), notes=tuple(notes),
     )
 
 
