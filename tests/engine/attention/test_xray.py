@@ -214,3 +214,39 @@ def test_bad_layer_or_head_numbers_are_refused_clearly(tiny_llama, bad):
         result.check_layer_head(1, bad)
     with pytest.raises(ValueError, match="model must be"):
         qkv.check_model("gpt2")
+
+
+def _font_sizes(node):
+    """Every font size in a figure dict (marker sizes are not text)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "size" and isinstance(value, (int, float)):
+                yield value
+            elif key != "marker":
+                yield from _font_sizes(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _font_sizes(item)
+
+
+def test_the_drawings_reveal_one_step_at_a_time_and_read_from_afar(tiny_llama):
+    from engine.attention import xray_render
+
+    computation = qkv.capture_decoder(tiny_llama, PROMPT).head(1, 2)
+    count = len(computation.capture.tokens)
+    figures = [xray_render.qkv_figure(computation, 0, step) for step in range(1, 7)]
+    traces = [len(figure["data"]) for figure in figures]
+    assert traces == sorted(traces) and traces[0] == 2 and traces[-1] == 7  # q and k first, one more per step
+    mask = next(t for t in figures[2]["data"] if t.get("texttemplate"))
+    assert [row[0] for row in mask["text"]] == ["0"] + ["−∞"] * (count - 1)  # token 0 sees only itself
+    weights = figures[3]["data"][-1]["x"]
+    assert weights[1:] == [0.0] * (count - 1) and weights[0] == pytest.approx(1.0)
+    ids, _ = lens.encode(tiny_llama, PROMPT)
+    scan = ablation.scan_ids(tiny_llama, ids, batch_rows=8)
+    others = [xray_render.rope_figure(computation, -1), xray_render.lens_figure(lens.logit_lens_ids(tiny_llama, ids)),
+              xray_render.ablation_figure(ablation.ablate_ids(tiny_llama, ids, 2, 0)), xray_render.scan_figure(scan, 2)]
+    assert np.array(others[3]["data"][0]["z"]).shape == (2, 4)
+    assert len(others[1]["data"][0]["z"]) == 2  # one row per layer
+    for figure in figures + others:
+        sizes = list(_font_sizes(figure["layout"])) + list(_font_sizes(figure["data"]))
+        assert sizes and min(sizes) >= 14
