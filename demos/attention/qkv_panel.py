@@ -28,6 +28,7 @@ EXPLAIN = (
     "Every number is read from the model's own projections with forward hooks, not recomputed from a copy; "
     "step through with the buttons. Blue: negative, red: positive."
 )
+MINILM_NOTE = " This panel reads the embedded pre-trained MiniLM on sentence A alone, whichever model is chosen above."
 ROPE_NOTE = (
     "**RoPE and grouped-query attention.** SmolLM2 rotates q and k by the *rotary position embedding* before the "
     "scores (pairs of dimensions turn by an angle that grows with the position), so q·k depends on how far apart "
@@ -73,7 +74,8 @@ def _draw(capture, layer, head, query, step):
     weights = computation.model_weights[query]
     top = int(weights.argmax())
     items = [
-        ("query token", f"{query}: {capture.tokens[query].strip() or '∅'}", f"layer {layer0 + 1}, head {head0 + 1}"),
+        ("query token", f"{query}: {capture.tokens[query].strip() or '∅'}",
+         f"{capture.model_name}, layer {layer0 + 1}, head {head0 + 1}"),
         ("looks most at", f"{top}: {capture.tokens[top].strip() or '∅'}", f"weight {weights[top]:.2f}"),
         ("max |softmax(q·k/√d + mask) − model's attention|", f"{computation.weight_difference:.1e}",
          "this head, every query: the weights are the model's own"),
@@ -145,8 +147,7 @@ def add(model: str, text: gr.Textbox, layer: gr.Slider, head: gr.Slider, public:
 
     ``public``: also register the public ``/attention_qkv`` endpoint (once, by the Text view)."""
     with gr.Accordion("Inside one head: Q, K and V step by step", open=True, elem_id=f"{model}-qkv"):
-        gr.Markdown(EXPLAIN + ("  \n" + ROPE_NOTE if model == "smollm2" else " Sentence A only."),
-                    elem_classes=["nd-explain"])
+        gr.Markdown(EXPLAIN + ("  \n" + ROPE_NOTE if model == "smollm2" else MINILM_NOTE), elem_classes=["nd-explain"])
         state = gr.State(None, time_to_live=3600)
         with gr.Row():
             query = gr.Radio([], value=None, label="Query token (the token that is looking)", scale=3,

@@ -20,7 +20,10 @@ from engine.attention.lens import Prediction, encode, top_predictions
 from engine.core.validation import check_number
 
 TOP_K = 10
-SCAN_BATCH_ROWS = 45  # heads per forward pass in the scan (5 SmolLM2 layers); measured in bench_xray.py
+# Heads per forward pass in the scan: 10 SmolLM2 layers, so 3 passes and a progress report after each. One pass of
+# all 270 was ~1.3x faster on this CPU but reports nothing until the end (a 64-token prompt takes tens of
+# seconds); 45 or 9 per pass were slower (benchmarks/bench_xray.py, docs/xray.md).
+SCAN_BATCH_ROWS = 90
 SIZES = (30, 9)  # SmolLM2's layers and heads, to refuse bad numbers before loading
 
 

@@ -191,23 +191,27 @@ def test_the_scan_equals_one_ablation_at_a_time(tiny_llama):
     progress = []
     scan = ablation.scan_ids(tiny_llama, ids, batch_rows=3, on_progress=lambda f, what: progress.append(f))
     assert scan.after.shape == (2, 4) and scan.rows == 9 and scan.batches == 1 + 3 and progress[-1] == 1.0
-    for layer in range(2):
-        for head in range(4):
-            single = ablation.ablate_ids(tiny_llama, ids, layer + 1, head + 1)
-            assert scan.after[layer, head] == pytest.approx(single.probability_after, abs=1e-5)
-            assert scan.new_top_ids[layer, head] == single.top_after[0].token_id
+    for layer, head in ((0, 0), (0, 3), (1, 2)):  # a row in each batch
+        single = ablation.ablate_ids(tiny_llama, ids, layer + 1, head + 1)
+        assert scan.after[layer, head] == pytest.approx(single.probability_after, abs=1e-5)
+        assert scan.new_top_ids[layer, head] == single.top_after[0].token_id
     np.testing.assert_allclose(scan.change, scan.after - scan.token.probability)
 
 
+@pytest.fixture(scope="module")
+def llama_capture(tiny_llama):
+    return qkv.capture_decoder(tiny_llama, PROMPT)
+
+
 @pytest.mark.parametrize("bad", [0, 99, "nan", 1.5, None])
-def test_bad_layer_or_head_numbers_are_refused_clearly(tiny_llama, bad):
+def test_bad_layer_or_head_numbers_are_refused_clearly(tiny_llama, llama_capture, bad):
     ids, _ = lens.encode(tiny_llama, PROMPT)
     with pytest.raises(ValueError, match="layer"):
         ablation.ablate_ids(tiny_llama, ids, bad, 1)
     if bad != 0:  # head 0 is the whole layer
         with pytest.raises(ValueError, match="head"):
             ablation.ablate_ids(tiny_llama, ids, 1, bad)
-    result = qkv.capture_decoder(tiny_llama, PROMPT)
+    result = llama_capture
     with pytest.raises(ValueError, match="layer"):
         result.check_layer_head(bad, 1)
     with pytest.raises(ValueError, match="head"):
