@@ -157,7 +157,8 @@ def add(model: str, text: gr.Textbox, layer: gr.Slider, head: gr.Slider, public:
         figure = gr.Plot(show_label=False, elem_id=f"{model}-qkv-figure")
         rope = gr.Plot(show_label=False, elem_id=f"{model}-qkv-rope", visible=model == "smollm2")
     inputs = (text, layer, head, query, step)
-    gr.on([layer.release, head.release, query.input, step.input], qkv_redraw, inputs=[state, layer, head, query, step],
+    # change, not release: a click on the view's model-view grid sets the sliders too.
+    gr.on([layer.change, head.change, query.input, step.input], qkv_redraw, inputs=[state, layer, head, query, step],
           outputs=[figure, card, rope], api_visibility="private", time_limit=QUICK_S, show_progress="minimal")
     if public:
         gr.api(attention_qkv, api_name="attention_qkv", time_limit=STANDARD_S)
