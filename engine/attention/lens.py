@@ -121,8 +121,11 @@ def logit_lens(prompt: str, position=-1, top_k=DEFAULT_TOP_K) -> LogitLens:
     from engine.attention.decoder_load import load_decoder
     from engine.attention.decoder_settings import check_prompt
 
+    from engine.attention.decoder_settings import MAX_PROMPT_TOKENS
+
     check_prompt(prompt)
-    check_number(position, "position", -10_000, 10_000, whole=True, default=-1)
+    most = MAX_PROMPT_TOKENS + 2  # refused before loading; checked again against the prompt's own tokens
+    check_number(position, "position (a token index, -1 = the last token)", -most, most - 1, whole=True, default=-1)
     check_number(top_k, f"top_k (1..{MAX_TOP_K})", 1, MAX_TOP_K, whole=True, default=DEFAULT_TOP_K)
     decoder = load_decoder()
     ids, notes = encode(decoder, prompt)
