@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from demos.attention import lens_panel, qkv_panel
 from demos.attention.shared import CAVEAT
 from demos.common.contract import LinkParam, OnOpen, ViewHandles
 from demos.common.errors import user_errors
@@ -393,6 +394,9 @@ def _layout() -> dict:
     with gr.Row(equal_height=False):
         ui["rollout_map"] = gr.Plot(show_label=False, elem_id="dec-rollout")
         ui["rollout_bars"] = gr.Plot(show_label=False, elem_id="dec-rollout-bars")
+    gr.Markdown("### X-ray: inside the model, on the prompt as typed (no chat template)")
+    ui["qkv"] = qkv_panel.add("smollm2", ui["prompt"], ui["layer"], ui["head"])
+    ui["lens"] = lens_panel.add(ui["prompt"])
     gr.Markdown(CAVEAT, elem_classes=["nd-explain"])
 
     gr.Markdown("### The KV cache, measured")
@@ -427,6 +431,7 @@ def _wire(ui: dict, page: gr.Tab) -> ViewHandles:
     generation = gr.on([ui["run"].click, ui["prompt"].submit], decoder_generate, inputs=inputs, outputs=outputs,
                        api_name="attention_generate_view", api_visibility="private", time_limit=GENERATION_S)
     ui["stop"].click(None, cancels=[generation], api_visibility="private")
+    ui["lens"].refresh_after(ui["qkv"].refresh_after(generation))
     gr.api(attention_generate, api_name="attention_generate", time_limit=GENERATION_S)
     gr.on([ui["layer"].release, ui["head"].release, ui["hide_first"].input], decoder_views,
           inputs=[ui["state"], ui["layer"], ui["head"], ui["hide_first"]], outputs=views,
@@ -439,8 +444,10 @@ def _wire(ui: dict, page: gr.Tab) -> ViewHandles:
     kv_outputs = [ui["kv_plot"], ui["kv_summary"], ui["kv_raw"]]
     ui["kv_run"].click(attention_kv_cache, inputs=[ui["prompt"], ui["kv_tokens"], ui["chat"], ui["model"]], outputs=kv_outputs,
                        api_name="attention_kv_cache", time_limit=GENERATION_S)
-    on_open = OnOpen(decoder_open, tuple(inputs), tuple(outputs), time_limit=GENERATION_S,
-                     then=(OnOpen(decoder_kv_default, (), tuple(kv_outputs), time_limit=GENERATION_S),))
+    kv_open = OnOpen(decoder_kv_default, (), tuple(kv_outputs), time_limit=GENERATION_S)
+    # After the first result: the X-ray panels (a few forward passes), then the KV-cache chart.
+    xray_open = ui["qkv"].on_open(then=(ui["lens"].on_open(then=(kv_open,)),))
+    on_open = OnOpen(decoder_open, tuple(inputs), tuple(outputs), time_limit=GENERATION_S, then=(xray_open,))
     return ViewHandles(
         tab="attention", sub="decoder", page=page, result=ui["tokens"], on_open=(on_open,),
         link=(LinkParam("prompt", ui["prompt"]), LinkParam("max_tokens", ui["max_new_tokens"]),

@@ -12,6 +12,7 @@ import dataclasses
 import gradio as gr
 import numpy as np
 
+from demos.attention import qkv_panel
 from demos.attention.shared import CAVEAT, HEAD_FUSIONS, check_fusion, clamp_layer_head, layer_head
 from demos.common.contract import LinkParam, OnOpen, ViewHandles
 from demos.common.errors import user_errors
@@ -262,6 +263,7 @@ def _layout() -> dict:
                 ui["head_fusion"] = gr.Radio(HEAD_FUSIONS, value="mean", label="Rollout: fuse heads by")
             ui["flow"] = gr.Plot(show_label=False, elem_id="attn-flow")
             ui["rollout"] = gr.Plot(show_label=False, elem_id="attn-rollout")
+    ui["qkv"] = qkv_panel.add("minilm", ui["text"], ui["layer"], ui["head"], public=True)
     ui["raw"] = LargeJSON(label="Raw attention (API output)", visible=False)
     gr.Markdown(CAVEAT, elem_classes=["nd-explain"])
     return ui
@@ -274,8 +276,9 @@ def _wire(ui: dict, page: gr.Tab) -> ViewHandles:
                   ui["rollout_target"], ui["head_view_token"]]
     run_outputs = [ui["state"], ui["notes"], *views, ui["layer"], ui["head"], ui["rollout_target"],
                    ui["head_view_token"], ui["raw"]]
-    gr.on([ui["run"].click, ui["text"].submit, ui["text_pair"].submit], attention_text, inputs=run_inputs,
-          outputs=run_outputs, api_name="attention_text", time_limit=STANDARD_S)
+    run = gr.on([ui["run"].click, ui["text"].submit, ui["text_pair"].submit], attention_text, inputs=run_inputs,
+                outputs=run_outputs, api_name="attention_text", time_limit=STANDARD_S)
+    ui["qkv"].refresh_after(run)
     view_inputs = [ui["state"], ui["layer"], ui["head"], ui["head_fusion"], ui["rollout_target"], ui["head_view_token"]]
     gr.on([ui["layer"].release, ui["head"].release, ui["head_fusion"].input, ui["rollout_target"].input,
            ui["head_view_token"].input], attention_text_view, inputs=view_inputs, outputs=views,
@@ -287,7 +290,8 @@ def _wire(ui: dict, page: gr.Tab) -> ViewHandles:
         tab="attention", sub="text", page=page, result=ui["matrix"],
         # Runs with whatever the inputs hold when the view opens: the defaults, a deep link's, or the
         # sentence and model the Transfer tab's "Open in Attention" sets.
-        on_open=(OnOpen(attention_text, tuple(run_inputs), tuple(run_outputs), time_limit=STANDARD_S),),
+        on_open=(OnOpen(attention_text, tuple(run_inputs), tuple(run_outputs), time_limit=STANDARD_S,
+                        then=(ui["qkv"].on_open(),)),),
         link=(LinkParam("text", ui["text"]), LinkParam("pair", ui["text_pair"]), LinkParam("model", ui["model"]),
               LinkParam("layer", ui["layer"]), LinkParam("head", ui["head"])),
     )

@@ -22,7 +22,8 @@ from demos.common.contract import OnOpen, TabHandles, ViewHandles
 
 VIEWS = {"text", "decoder", "image", "seq2seq"}
 PUBLIC = {"attention_text", "attention_generate", "attention_kv_cache", "attention_image", "attention_gradcam",
-          "seq2seq_view", "seq2seq_translate", "seq2seq_what_if"}
+          "seq2seq_view", "seq2seq_translate", "seq2seq_what_if",
+          "attention_qkv", "decoder_logit_lens", "decoder_ablate"}  # the last three: issue #21's X-ray
 LINKS = {"text": {"text", "pair", "model", "layer", "head"},
          "decoder": {"prompt", "max_tokens", "temperature", "top_k", "top_p", "seed", "chat", "model"},
          "image": {"example", "model", "layer", "head"},
@@ -97,7 +98,7 @@ def test_link_names_are_unique_and_name_the_main_inputs(built):
     assert "fine-tuned:full_fine_tune" in [value for _, value in model.choices]
 
 
-def test_at_most_eight_public_endpoints_each_with_defaults_after_the_first(built):
+def test_at_most_eleven_public_endpoints_each_with_defaults_after_the_first(built):
     demo, _ = built
     public = {fn.api_name: fn.fn for fn in demo.fns.values() if fn.fn is not None and fn.api_visibility == "public"}
     assert set(public) == PUBLIC
@@ -132,6 +133,20 @@ def test_each_classify_clears_the_previous_prediction_first(built):
         assert before.fn is image.clear_result and label in before.outputs and not before.queue
     cleared = image.clear_result()
     assert cleared[:5] == (None,) * 5
+
+
+def test_the_xray_panels_open_after_their_views_first_result_and_the_scan_waits_for_its_button(built):
+    """Q/K/V (Text, Decoder), the lens and one ablation (Decoder) are steps chained after the view's own opening
+    result, so they never delay it; the 270-head scan is never part of an opening."""
+    from demos.attention import lens_panel, qkv_panel
+
+    _, handles = built
+    views = {view.sub: view for view in handles.views}
+    text_steps = [spec.fn for spec in _specs(views["text"].on_open[0])]
+    assert text_steps[0] is text.attention_text and text_steps[1] is qkv_panel.minilm_qkv_open
+    decoder_steps = [spec.fn for spec in _specs(views["decoder"].on_open[0])]
+    assert decoder_steps[:3] == [decoder.decoder_open, qkv_panel.smollm2_qkv_open, lens_panel.decoder_xray_open]
+    assert decoder.decoder_kv_default in decoder_steps and lens_panel.decoder_ablation_scan not in decoder_steps
 
 
 def test_presenter_css_makes_the_decoder_tokens_large():
