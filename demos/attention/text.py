@@ -141,6 +141,7 @@ def attention_text(
     rollout_target: int = 0,
     head_view_token: int = 1,
     request: gr.Request = None,
+    progress=gr.Progress(track_tqdm=True),  # a Hub id's first download shows its bar
 ):
     """Run the text model once and render every view.
 

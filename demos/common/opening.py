@@ -14,6 +14,12 @@ import gradio as gr
 from demos.common.contract import OnOpen
 
 
+def _inputs_of(fn) -> list[inspect.Parameter]:
+    """``fn``'s parameters that take an input component (not the request, not a ``gr.Progress`` tracker)."""
+    return [p for p in inspect.signature(fn).parameters.values()
+            if p.name != "request" and not isinstance(p.default, gr.Progress)]
+
+
 def once(fn, n_outputs: int):
     """``fn`` run at most once per page: ``run(done, *inputs)`` returns ``(True, *fn(*inputs))`` the first time
     and skips every output afterwards. A generator ``fn`` (a streaming view) gives a generator ``run`` that
@@ -51,7 +57,7 @@ def once(fn, n_outputs: int):
         positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
         run.__signature__ = inspect.Signature([
             inspect.Parameter("done", positional),
-            *[inspect.Parameter(f"input_{i}", positional) for i in range(len(inspect.signature(fn).parameters) - 1)],
+            *[inspect.Parameter(f"input_{i}", positional) for i in range(len(_inputs_of(fn)))],
             inspect.Parameter("request", positional, default=None, annotation=gr.Request)])
         run.__annotations__ = {"request": gr.Request}  # gradio finds gr.Request parameters through the annotations
     return run

@@ -227,3 +227,18 @@ def test_no_view_imports_another_view_or_tab():
                 assert own == bits[1], f"{where} imports another tab: {name}"
                 if name in views:
                     assert path.name == "__init__.py", f"{where} imports the view {name}"
+
+
+def test_every_public_endpoint_that_takes_a_hub_id_shows_the_download_progress():
+    # On a Space a Hub id's first load downloads the model: huggingface_hub's tqdm bars reach the page only
+    # where the handler tracks tqdm (issue #25).
+    from app import build_app
+
+    demo = build_app()
+    hub_handlers = [fn for fn in demo.fns.values() if fn.api_name and fn.api_visibility == "public"
+                    and "model_id" in inspect.signature(fn.fn).parameters]
+    assert {fn.api_name for fn in hub_handlers} >= {"gan_generate", "ae_hub_roundtrip", "attention_text",
+                                                    "attention_image", "attention_gradcam"}
+    for fn in hub_handlers:
+        progress = [p.default for p in inspect.signature(fn.fn).parameters.values() if isinstance(p.default, gr.Progress)]
+        assert progress and progress[0].track_tqdm, fn.api_name
