@@ -38,7 +38,7 @@ def test_vae_sample_is_deterministic_and_count_independent(client):
 @pytest.mark.parametrize("seed, count, message", [(0, 0, "count must be a whole number from 1 to 64"),
                                                   (0, 1000, "count must be a whole number from 1 to 64"),
                                                   (0, "nan", "count must be a whole number from 1 to 64"),
-                                                  (-1, 4, "seed must be a whole number from 0 to 2147483647")])
+                                                  (-1, 4, "seed must be a whole number from 0 to 4,294,967,295")])
 def test_vae_sample_refuses_bad_input(client, seed, count, message):
     with pytest.raises(AppError, match=message):
         client.predict(seed, count, api_name="/vae_sample")

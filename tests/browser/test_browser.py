@@ -168,6 +168,7 @@ def test_autoencoder_anomaly_tab_flags_a_defect(page):
     page.wait_for_function("/Defect found|Looks normal/.test(document.querySelector('#ae-anomaly-card').innerText)")
     assert card_text(page, "ae-anomaly-card").startswith("Defect found")
     assert page.locator("#ae-heatmap img").bounding_box()["width"] >= 384  # large enough to see the defect
+    page.locator("#ae-roc").scroll_into_view_if_needed()  # gradio's images load lazily: scroll as a reader would
     page.wait_for_selector("#ae-roc img")  # the labelled evaluation set's ROC, computed on first view
     page.wait_for_function("document.querySelector('#ae-eval-card').innerText.includes('At threshold')")
     page.screenshot(path=str(SCREENSHOTS / "autoencoder_anomaly.png"), full_page=True)

@@ -14,7 +14,8 @@ from tests.browser.conftest import SCREENSHOTS
 pytestmark = pytest.mark.browser
 
 # Values a test link sets where a generic "another value" would not be a sensible input.
-TEXT_VALUES = {"seq2seq": "7 July 1969", "decoder": "Once upon a time", "text": "Links carry every view's inputs."}
+TEXT_VALUES = {"seq2seq": "7 July 1969", "decoder": "Once upon a time", "text": "Links carry every view's inputs.",
+               "table": "is_fraud"}  # the table view's one text input names the example's label column
 # Choices that need something the link cannot carry (a Hub model needs the internet, "custom" points a CSV) stay at
 # their default value, which still goes through the round trip.
 KEEP_DEFAULT = {"model", "model_id"}
