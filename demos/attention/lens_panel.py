@@ -183,8 +183,10 @@ def add(prompt: gr.Textbox) -> LensPanels:
     gr.on([layer.release, head.release], decoder_ablate_view, inputs=[prompt, layer, head],
           outputs=[ablation_figure, ablation_card], api_visibility="private", time_limit=STANDARD_S,
           show_progress="minimal")
-    scan_button.click(decoder_ablation_scan, inputs=[prompt], outputs=[scan_figure, scan_card], api_visibility="private",
-                      time_limit=LONG_S)
+    # one scan at a time on the shared CPU (270 ablations); the next ones wait in gradio's queue, shown their place
+    scan_button.click(decoder_ablation_scan, inputs=[prompt], outputs=[scan_figure, scan_card],
+                      api_name="decoder_ablation_scan", api_visibility="private", time_limit=LONG_S,
+                      concurrency_limit=1, concurrency_id="decoder-scan")
     gr.api(decoder_logit_lens, api_name="decoder_logit_lens", time_limit=STANDARD_S)
     gr.api(decoder_ablate, api_name="decoder_ablate", time_limit=STANDARD_S)
     return LensPanels((prompt, position, layer, head),

@@ -17,7 +17,8 @@ from __future__ import annotations
 from engine.core.settings import LIMITS
 
 # Endpoints that hold a core for seconds per call: their events also run one at a time (concurrency 1).
-EXPENSIVE = frozenset({"gan_quality", "ae_bottleneck", "ae_hub_roundtrip"})
+EXPENSIVE = frozenset({"gan_quality", "ae_bottleneck", "ae_hub_roundtrip", "generators_measure", "decoder_ablation_scan",
+                       "imagenet_attribution", "ae_tabular"})
 
 
 def _waiting(queue):

@@ -242,3 +242,12 @@ def test_every_public_endpoint_that_takes_a_hub_id_shows_the_download_progress()
     for fn in hub_handlers:
         progress = [p.default for p in inspect.signature(fn.fn).parameters.values() if isinstance(p.default, gr.Progress)]
         assert progress and progress[0].track_tqdm, fn.api_name
+
+
+def test_every_expensive_endpoint_named_by_admission_control_exists():
+    # A misspelt name would silently lift the per-endpoint cap on waiting requests.
+    from app import build_app
+    from demos.common.admission import EXPENSIVE
+
+    demo = build_app()
+    assert EXPENSIVE <= {fn.api_name for fn in demo.fns.values()}
