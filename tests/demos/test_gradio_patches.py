@@ -44,6 +44,7 @@ def test_no_app_rebuild_restores_gradio_afterwards():
 
 def test_named_input_errors_name_the_field_and_what_it_allows():
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     with gr.Blocks() as demo:
         steps = gr.Number(10, label="Steps", precision=0, minimum=1, maximum=50)
@@ -62,4 +63,6 @@ def test_named_input_errors_name_the_field_and_what_it_allows():
     assert steps.preprocess(7) == 7
     fn = next(iter(demo.fns.values()))
     with pytest.raises(gr.Error, match="Picture: could not read 'hello'. Allowed: an image file"):
-        asyncio.run(demo.preprocess_data(fn, [7, 0.5, "hello"], None))
+        # in a thread of its own: other tests (playwright, anyio) may leave an event loop running in this one
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, demo.preprocess_data(fn, [7, 0.5, "hello"], None)).result()
