@@ -81,13 +81,15 @@ def _layout():
             ui["measure"] = gr.Button("Measure now", variant="primary", elem_id="compare-measure-btn", scale=0,
                                       min_width=180)
         ui["status"] = gr.Markdown(elem_id="compare-status")
+        # the table takes the full width (eight columns of figures read at presenter size); words and grids below
+        ui["table"] = gr.Markdown(elem_id="compare-table")
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=520):
-                ui["table"] = gr.Markdown(elem_id="compare-table")
+            with gr.Column(scale=3, min_width=360):
                 ui["words"] = gr.Markdown(elem_id="compare-words")
             with gr.Column(scale=2, min_width=360):
                 ui["grids"] = gr.Gallery(label="20 samples of each (classes 0-9 in order where asked for)",
-                                         columns=1, height="auto", elem_id="compare-grids", format="png")
+                                         columns=1, height="auto", object_fit="contain", elem_id="compare-grids",
+                                         format="png")
         gr.Markdown(EXPLAIN, elem_classes=["nd-explain"])
         with gr.Accordion("Details (JSON)", open=False, elem_id="compare-details", elem_classes=["nd-dev"]):
             ui["json"] = gr.JSON(label="Comparison", elem_id="compare-json")
