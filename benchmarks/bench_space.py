@@ -110,7 +110,7 @@ def median_rss(pid: int, samples: int = 5) -> float:
 def measure_memory() -> dict:
     from gradio_client import Client
 
-    from benchmarks.serving import free_port
+    from benchmarks.serving import free_port, stop
 
     port = free_port()
     env = dict(os.environ, SPACE_ID="local/neurodeck", GRADIO_SERVER_PORT=str(port), PYTHONUNBUFFERED="1")
@@ -142,11 +142,7 @@ def measure_memory() -> dict:
         figures["load_after"] = os.getloadavg()
         return figures
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def main() -> None:

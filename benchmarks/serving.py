@@ -21,6 +21,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop(process: subprocess.Popen, grace_s: float = 20) -> None:
+    """Terminate ``process``; kill it if it has not exited after ``grace_s`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @contextmanager
 def running_server(script: str, env_extra: dict | None = None, timeout_s: float = 180, log_path: Path | None = None):
     """Start ``python script`` on a free port; yield (url, seconds until the first HTTP 200).
@@ -47,11 +56,7 @@ def running_server(script: str, env_extra: dict | None = None, timeout_s: float 
                 time.sleep(0.05)
         yield url, time.perf_counter() - started
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         if log_path:
             log.close()
 

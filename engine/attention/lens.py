@@ -13,18 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.attention.decoder import Candidate as Prediction  # (token, token_id, probability), as generation shows it
+from engine.attention.decoder import token_text
 from engine.attention.hooks import Probe, model_parts, probing
 from engine.core.validation import check_number
 
 DEFAULT_TOP_K = 5
 MAX_TOP_K = 20
-
-
-@dataclass(frozen=True)
-class Prediction:
-    token: str
-    token_id: int
-    probability: float
 
 
 @dataclass(frozen=True)
@@ -67,7 +62,6 @@ def check_position(position, count: int) -> int:
 
 
 def top_predictions(tokenizer, probabilities: torch.Tensor, count: int) -> tuple[Prediction, ...]:
-    from engine.attention.decoder import token_text
 
     values, indices = torch.topk(probabilities, count)
     return tuple(Prediction(token_text(tokenizer, i), int(i), float(v)) for v, i in zip(values.tolist(), indices.tolist()))
@@ -76,7 +70,6 @@ def top_predictions(tokenizer, probabilities: torch.Tensor, count: int) -> tuple
 @torch.inference_mode()
 def logit_lens_ids(decoder, token_ids: list[int], position: int = -1, top_k: int = DEFAULT_TOP_K, notes=()) -> LogitLens:
     """The lens on an already loaded decoder (``position`` 0-based or negative, ``top_k`` 1..MAX_TOP_K)."""
-    from engine.attention.decoder import token_text
 
     count = len(token_ids)
     position = check_position(position, count)

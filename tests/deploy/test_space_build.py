@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench_space import dockerfile_pip_commands, runnable_here
+from benchmarks.serving import stop
 from scripts import space_allowlist
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,8 +159,4 @@ def test_app_starts_as_on_a_space_and_serves_the_page(tmp_path):
         status, config = _get(url + "config")
         assert status == 200 and "Licence: non-commercial use only" in config  # shown on the Faces view
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
