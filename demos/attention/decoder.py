@@ -16,7 +16,7 @@ from demos.common.contract import LinkParam, OnOpen, ViewHandles
 from demos.common.errors import user_errors
 from demos.common.payloads import plot
 from engine.attention.decoder_settings import (
-    DEFAULT_DECODER, DEFAULT_NEW_TOKENS, DEFAULT_PROMPT, DEFAULT_TOP_K, DEFAULT_TOP_P, HUB_ID, KV_DEFAULT_TOKENS,
+    BATCH_SIZE, DEFAULT_DECODER, DEFAULT_NEW_TOKENS, DEFAULT_PROMPT, DEFAULT_TOP_K, DEFAULT_TOP_P, HUB_ID, KV_DEFAULT_TOKENS,
     MAX_NEW_TOKENS, MAX_SEED,
 )
 from engine.core.imports import IMPORT_LOCK
@@ -49,13 +49,20 @@ KV_SENTENCE = (
     "nearly flat (the total grows linearly)."
 )
 API_SNIPPET = """```python
+import base64, numpy as np
 from gradio_client import Client
 client = Client("http://127.0.0.1:7860/")
 out = client.predict("The capital of France is", 32, 0.0, 50, 0.95, 0, False,
                      api_name="/attention_generate")  # prompt, max_new_tokens, temperature, top_k, top_p, seed, chat
-out["generated_text"], out["steps"][0]["top_k"][:3], len(out["attentions"])  # attentions[layer][head][query][key]
+out["generated_text"], out["steps"][0]["top_k"][:3]
+a = out["attentions"]  # float16, base64: (layer, head, query, key)
+attentions = np.frombuffer(base64.b64decode(a["data"]), "<f2").reshape(a["shape"])
 ```
+Pass `attentions="lists"` for nested lists, `"none"` to leave them out.
 `/attention_kv_cache` (prompt, new_tokens=48, chat=False) times the same text with and without the KV cache."""
+# Generations from the page and the API share one limit: the engine decodes up to BATCH_SIZE of them in one
+# batched loop, so they all run at once; the next waits in gradio's queue, which shows its position.
+STREAMS = {"concurrency_limit": BATCH_SIZE, "concurrency_id": "decoder-stream"}
 STREAM_OUTPUTS = 12  # state, card, tokens, candidates, notes, 5 attention views, layer, head
 # What the viewer experienced, timed in the browser: the click (or Enter in the prompt) stores performance.now();
 # each time the streamed tokens change, the number of generated tokens that have reached the page and their
@@ -102,19 +109,22 @@ def attention_generate(
     seed: int = 0,
     chat: bool = False,
     model: str = DEFAULT_DECODER,
+    attentions: str = "float16",
 ) -> dict:
     """Generate a continuation of the prompt token by token (temperature 0 = greedy).
 
-    Streams one JSON dict per token; the last one holds generated_text, tokens (prompt and generated,
-    as strings), steps (per token: token, token_id, top_k = the model's own top-10 next-token
-    distribution and sampled_from = the distribution after temperature / top-k / top-p, each as
-    {token, probability}), attentions [layer][head][query][key] of the whole sequence and notes
-    (anything cut or clamped). model: "smollm2" (embedded) or a Hub id.
+    Streams one JSON dict per token with generated_text and tokens so far and step, the newest token's
+    step. The last message holds generated_text, tokens (prompt and generated, as strings), steps (per
+    token: token, token_id, top_k = the model's own top-10 next-token distribution and sampled_from = the
+    distribution after temperature / top-k / top-p, each as {token, probability}), attentions of the whole
+    sequence (layer, head, query, key) and notes (anything cut or clamped). model: "smollm2" (embedded) or
+    a Hub id. attentions: "float16" sends them as {encoding, shape, data} with data the little-endian
+    float16 bytes in base64, "lists" as nested lists rounded to 4 decimals, "none" leaves them out.
     """
     with IMPORT_LOCK:
         from engine.attention import decoder
     yield from decoder.generate_payloads(prompt, max_new_tokens, temperature, top_k, top_p, seed, chat,
-                                         model_id=model or None)
+                                         model_id=model or None, attentions=attentions)
 
 
 def _views(generation, layer: int, head: int, query: int | None, hide_first: bool):
@@ -429,10 +439,11 @@ def _wire(ui: dict, page: gr.Tab) -> ViewHandles:
     ui["tokens"].change(None, inputs=[ui["tokens"]], outputs=[ui["viewer_speed"]], js=ARRIVAL_JS, queue=False,
                         api_visibility="private")
     generation = gr.on([ui["run"].click, ui["prompt"].submit], decoder_generate, inputs=inputs, outputs=outputs,
-                       api_name="attention_generate_view", api_visibility="private", time_limit=GENERATION_S)
+                       api_name="attention_generate_view", api_visibility="private", time_limit=GENERATION_S,
+                       **STREAMS)
     ui["stop"].click(None, cancels=[generation], api_visibility="private")
     ui["lens"].refresh_after(ui["qkv"].refresh_after(generation))
-    gr.api(attention_generate, api_name="attention_generate", time_limit=GENERATION_S)
+    gr.api(attention_generate, api_name="attention_generate", time_limit=GENERATION_S, **STREAMS)
     gr.on([ui["layer"].release, ui["head"].release, ui["hide_first"].input], decoder_views,
           inputs=[ui["state"], ui["layer"], ui["head"], ui["hide_first"]], outputs=views,
           api_name="attention_decoder_views", api_visibility="private")

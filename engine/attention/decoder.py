@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
 import torch
-from transformers import DynamicCache
 
 from engine.attention.decoder_load import DecoderModel, LoadProgress, load_decoder, loading
 from engine.attention.decoder_settings import (
@@ -27,6 +25,7 @@ from engine.attention.rollout import AttentionDims, attention_rollout
 from engine.core.device import gpu_task
 from engine.core.registry import load_once
 from engine.core.seeding import torch_generator
+from engine.core.validation import quote
 
 # --------------------------------------------------------------------------------------------------
 # Results
@@ -113,25 +112,61 @@ class Generation(AttentionDims):
         rest = self.total_seconds - self.first_token_seconds
         return (len(self.steps) - 1) / rest if len(self.steps) > 1 and rest > 0 else float("nan")
 
-    def as_json(self) -> dict:
-        """The API payload: generated text, tokens, steps, attentions [layer][head][query][key], notes."""
+    def as_json(self, attentions: str = "float16") -> dict:
+        """The API payload: generated text, tokens, steps, attentions (L, H, T, T) and notes.
+
+        ``attentions``: "float16" (default) sends them once, compactly: {"encoding": "float16-base64", "shape":
+        [L, H, T, T], "data": little-endian float16 bytes in base64}, 2 bytes a weight instead of ~8 characters;
+        "lists" as nested lists [layer][head][query][key] rounded to 4 decimals; "none" leaves them out ([]).
+        """
         return {
             "generated_text": self.generated_text,
             "tokens": list(self.tokens),
             "steps": [step.as_json() for step in self.steps],
-            "attentions": np.round(self.attentions.astype(np.float64), 5).tolist(),
+            "attentions": attention_payload(self.attentions, attentions),
             "notes": list(self.notes),
         }
 
 
+ATTENTION_FORMATS = ("float16", "lists", "none")
+
+
+def attention_payload(attentions: np.ndarray, encoding: str = "float16"):
+    """(L, H, T, T) attentions for the API in one of :data:`ATTENTION_FORMATS` (see :meth:`Generation.as_json`)."""
+    if encoding == "float16":
+        import base64
+
+        data = np.ascontiguousarray(attentions, dtype="<f2")
+        return {"encoding": "float16-base64", "shape": list(data.shape), "data": base64.b64encode(data.tobytes()).decode("ascii")}
+    if encoding == "lists":
+        return np.round(attentions.astype(np.float64), 4).tolist()
+    return []
+
+
+def check_attention_format(encoding) -> str:
+    """The API's ``attentions`` argument checked: one of :data:`ATTENTION_FORMATS` (an empty value: the default)."""
+    value = "float16" if encoding in (None, "") else encoding
+    if value not in ATTENTION_FORMATS:
+        raise ValueError(f"attentions must be one of {', '.join(ATTENTION_FORMATS)}; got {quote(value)}.")
+    return value
+
+
+def decode_attentions(payload) -> np.ndarray:
+    """The (L, H, T, T) float32 array back from an API payload's "attentions" (any format)."""
+    import base64
+
+    if isinstance(payload, dict):
+        return np.frombuffer(base64.b64decode(payload["data"]), dtype="<f2").reshape(payload["shape"]).astype(np.float32)
+    return np.asarray(payload, dtype=np.float32)
+
 
 def partial_json(prompt: PromptReady, steps: list[GenerationStep]) -> dict:
-    """The API payload while tokens stream in (the attentions arrive with the last message)."""
+    """The API payload while tokens stream in: the text and tokens so far and the newest step only (earlier
+    steps are not sent again; the last message holds them all, with the attentions)."""
     return {
         "generated_text": steps[-1].text if steps else "",
         "tokens": list(prompt.tokens) + [step.token for step in steps],
-        "steps": [step.as_json() for step in steps],
-        "attentions": [],
+        "step": steps[-1].as_json() if steps else None,
         "notes": list(prompt.notes),
     }
 
@@ -258,11 +293,6 @@ def _candidates(tokenizer, probabilities: torch.Tensor, count: int, positive_onl
     )
 
 
-def _attention_block(output) -> np.ndarray:
-    """(L, H, queries, keys) float32 from a forward pass run with ``output_attentions=True``."""
-    return torch.stack([layer[0] for layer in output.attentions]).float().cpu().numpy()
-
-
 def _assemble(blocks: list[np.ndarray], count: int) -> np.ndarray:
     """Stack row blocks (the prefill's square block, then one row per step) into (L, H, T, T)."""
     layers, heads = blocks[0].shape[:2]
@@ -293,38 +323,30 @@ def run_generation(
     """Generate token by token with a KV cache: yields :class:`PromptReady`, each :class:`GenerationStep`,
     then the :class:`Generation`.
 
-    The attentions of the whole sequence are collected on the way: the prompt's rows from the first
-    (prefill) pass, each later token's row from the step that feeds it, and the last token's row from
-    one extra cached step at the end (the same weights a full forward pass gives, without re-running it).
+    The tokens come from the model's one decoding loop (:mod:`engine.attention.decoder_batch`), which steps every
+    generation running at the same time in one batched forward pass. The attentions of the whole sequence are
+    collected on the way: the prompt's rows from its prefill pass, each later token's row from the step that feeds
+    it, and the last token's row from one more cached step (the weights a full forward pass gives, without
+    re-running it).
 
     ``text`` and ``settings`` must already be validated (:func:`check_prompt`, :func:`check_settings`).
     """
+    from engine.attention.decoder_batch import Finished, Member, batcher_for
+
     model_input, prompt_ids, prompt_notes = encode_prompt(decoder, text, settings.chat)
     notes = list(decoder.notes) + list(notes) + prompt_notes
     tokenizer, model = decoder.tokenizer, decoder.model
-    device = next(model.parameters()).device
     generator = None if settings.greedy else torch_generator(settings.seed)
-    extra = forward_kwargs(model)
-    cache = DynamicCache(config=model.config)
-    steps: list[GenerationStep] = []
-    generated: list[int] = []
-    feed = torch.tensor([prompt_ids], device=device)
-    rows: list[np.ndarray] = []  # (L, H, queries, keys) blocks of the causal attention, in order
-    stop_reason = "max_new_tokens"
     prompt_tokens = tuple(token_text(tokenizer, i) for i in prompt_ids)
     yield PromptReady(decoder.name, model_input, prompt_tokens, settings, tuple(notes))
-    started = time.perf_counter()
-    first_token_seconds = 0.0
-    for index in range(settings.max_new_tokens):
-        step_started = time.perf_counter()
-        with torch.inference_mode():
-            output = model(input_ids=feed, cache=cache, use_cache=True, output_attentions=True, **extra)
-        logits = output.logits[0, -1].float().cpu()
-        rows.append(_attention_block(output))
-        token_id, distribution = choose_token(logits, settings, generator)
+    generated: list[int] = []
+
+    def make_step(index: int, token_id: int, logits: torch.Tensor, distribution: torch.Tensor, seconds: float,
+                  elapsed: float) -> GenerationStep:
         probabilities = torch.softmax(logits.to(torch.float64), dim=-1)
         chosen_probability = float(probabilities[token_id])
-        step = GenerationStep(
+        generated.append(token_id)
+        return GenerationStep(
             index=index,
             position=len(prompt_ids) + index,
             token=token_text(tokenizer, token_id),
@@ -334,28 +356,25 @@ def run_generation(
             chosen_probability=chosen_probability,
             chosen_sampled_probability=float(distribution[token_id]),
             chosen_rank=int((probabilities > chosen_probability).sum()) + 1,
-            seconds=time.perf_counter() - step_started,
-            elapsed=time.perf_counter() - started,
-            text=tokenizer.decode(generated + [token_id], skip_special_tokens=True),
+            seconds=seconds,
+            elapsed=elapsed,
+            text=tokenizer.decode(generated, skip_special_tokens=True),
         )
-        if index == 0:
-            first_token_seconds = step.elapsed
-        steps.append(step)
-        generated.append(token_id)
-        yield step
-        if token_id in decoder.eos_token_ids:
-            stop_reason = "end-of-text token"
-            break
-        feed = torch.tensor([[token_id]], device=device)
-    total_seconds = steps[-1].elapsed
-    attention_started = time.perf_counter()
-    with torch.inference_mode():  # the last token's own row: one more cached step
-        output = model(input_ids=torch.tensor([[generated[-1]]], device=device), cache=cache, use_cache=True,
-                       output_attentions=True, **extra)
-    rows.append(_attention_block(output))
-    del cache, output
-    all_ids = prompt_ids + generated
-    attentions = _assemble(rows, len(all_ids))
+
+    member = Member(
+        prompt_ids=list(prompt_ids), max_new_tokens=settings.max_new_tokens,
+        eos_token_ids=frozenset(decoder.eos_token_ids),
+        choose=lambda logits: choose_token(logits, settings, generator), step=make_step,
+    )
+    steps: list[GenerationStep] = []
+    finished = None
+    for event in batcher_for(model, forward_kwargs(model)).submit(member).results():
+        if isinstance(event, Finished):
+            finished = event
+        else:
+            steps.append(event)
+            yield event
+    all_ids = list(prompt_ids) + [step.token_id for step in steps]
     yield Generation(
         model_name=decoder.name,
         settings=settings,
@@ -364,13 +383,13 @@ def run_generation(
         tokens=prompt_tokens + tuple(step.token for step in steps),
         prompt_length=len(prompt_ids),
         steps=tuple(steps),
-        generated_text=tokenizer.decode(generated, skip_special_tokens=True),
-        attentions=attentions,
+        generated_text=tokenizer.decode(all_ids[len(prompt_ids):], skip_special_tokens=True),
+        attentions=_assemble(list(finished.rows), len(all_ids)),
         num_kv_heads=decoder.num_kv_heads,
-        stop_reason=stop_reason,
-        first_token_seconds=first_token_seconds,
-        total_seconds=total_seconds,
-        attention_seconds=time.perf_counter() - attention_started,
+        stop_reason=finished.stop_reason,
+        first_token_seconds=member.first_seconds,
+        total_seconds=steps[-1].elapsed,
+        attention_seconds=finished.attention_seconds,
         notes=tuple(notes),
     )
 
@@ -412,8 +431,9 @@ def generate_stream(
     yield from run_generation(decoder, text, settings, notes + setting_notes)
 
 
-def generate_payloads(prompt: str, *settings, model_id: str | None = None) -> Iterator[dict]:
-    """:func:`generate_stream` as API payloads: one per token (attentions empty), then the complete one."""
+def generate_payloads(prompt: str, *settings, model_id: str | None = None, attentions: str = "float16") -> Iterator[dict]:
+    """:func:`generate_stream` as API payloads: one per token (the newest step), then the complete one."""
+    attentions = check_attention_format(attentions)
     prompt_ready, steps = None, []
     for event in generate_stream(prompt, *settings, model_id=model_id):
         if isinstance(event, PromptReady):
@@ -422,7 +442,7 @@ def generate_payloads(prompt: str, *settings, model_id: str | None = None) -> It
             steps.append(event)
             yield partial_json(prompt_ready, steps)
         elif isinstance(event, Generation):
-            yield event.as_json()
+            yield event.as_json(attentions)
 
 
 def _default_generation() -> Generation:

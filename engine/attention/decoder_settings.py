@@ -15,6 +15,7 @@ DEFAULT_DECODER = "smollm2"  # registry key of the packaged GGUF
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the same model in full precision, online only
 
 MAX_NEW_TOKENS = 128
+BATCH_SIZE = 8  # generations decoded together in one loop (engine/attention/decoder_batch.py); more wait
 DEFAULT_NEW_TOKENS = 32
 DEFAULT_TOP_K = 50
 DEFAULT_TOP_P = 0.95

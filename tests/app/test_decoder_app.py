@@ -6,6 +6,8 @@ same cached weights to compute references (model.generate, a direct forward pass
 
 from __future__ import annotations
 
+import base64
+
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -57,10 +59,27 @@ def test_first_step_top5_equals_a_direct_forward_softmax(client, smollm2):
 def test_attentions_are_causal_layer_head_query_key(client):
     payload = _generate(client, "Once upon a time", 6)
     count = len(payload["tokens"])
-    attentions = np.array(payload["attentions"])
-    assert attentions.shape == (30, 9, count, count)
-    np.testing.assert_allclose(attentions.sum(-1), 1.0, atol=1e-4)
+    packed = payload["attentions"]
+    assert packed["encoding"] == "float16-base64" and packed["shape"] == [30, 9, count, count]
+    attentions = np.frombuffer(base64.b64decode(packed["data"]), "<f2").reshape(packed["shape"]).astype(np.float64)
+    np.testing.assert_allclose(attentions.sum(-1), 1.0, atol=5e-3)  # float16: ~3 significant digits a weight
     assert np.all(attentions[..., np.triu_indices(count, 1)[0], np.triu_indices(count, 1)[1]] == 0)
+    as_lists = client.predict("Once upon a time", 6, attentions="lists", api_name="/attention_generate")
+    np.testing.assert_allclose(np.array(as_lists["attentions"]), attentions, atol=1e-3)
+    assert client.predict("Once upon a time", 2, attentions="none", api_name="/attention_generate")["attentions"] == []
+    with pytest.raises(Exception, match="attentions must be one of float16, lists, none"):
+        client.predict("Once upon a time", 2, attentions="png", api_name="/attention_generate")
+
+
+def test_five_visitors_at_once_get_the_tokens_each_would_get_alone(client, smollm2):
+    prompts = ["The capital of France is", "Once upon a time", "def fibonacci(n):", "Water boils at",
+               "The animal didn't cross the street because it was too tired, so"]
+    jobs = [client.submit(prompt, 12, api_name="/attention_generate") for prompt in prompts]
+    for prompt, job in zip(prompts, jobs):
+        ids = smollm2.tokenizer(prompt, return_tensors="pt")
+        with torch.no_grad():
+            alone = smollm2.model.generate(**ids, max_new_tokens=12, do_sample=False)[0, ids["input_ids"].shape[1]:]
+        assert [step["token_id"] for step in job.result(timeout=300)["steps"]] == alone.tolist()
 
 
 def test_sampling_streams_steps_and_follows_the_seed(client):
@@ -68,6 +87,7 @@ def test_sampling_streams_steps_and_follows_the_seed(client):
     messages = list(job)
     final = job.result()
     assert len(messages) >= 2  # tokens arrive one by one before the final payload
+    assert set(messages[0]) == {"generated_text", "tokens", "step", "notes"}  # only the newest step streams
     assert final["attentions"] and len(final["steps"]) == 8
     for step in final["steps"]:
         kept = step["sampled_from"]

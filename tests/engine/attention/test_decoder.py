@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import numpy as np
 import pytest
@@ -89,6 +90,15 @@ def test_stream_yields_prompt_then_each_step_then_the_result(tiny_llama):
     assert set(payload) == {"generated_text", "tokens", "steps", "attentions", "notes"}
     assert set(payload["steps"][0]) == {"token", "token_id", "top_k", "sampled_from"}
     assert set(payload["steps"][0]["top_k"][0]) == {"token", "probability"}
+    packed = payload["attentions"]  # float16 in base64, 2 bytes a weight
+    assert packed["shape"] == list(result.attentions.shape)
+    np.testing.assert_allclose(decoder.decode_attentions(packed), result.attentions, atol=5e-4)
+    np.testing.assert_allclose(decoder.decode_attentions(result.as_json("lists")["attentions"]), result.attentions, atol=6e-5)
+    assert result.as_json("none")["attentions"] == []
+    with pytest.raises(ValueError, match="attentions must be one of float16, lists, none; got 'png'"):
+        list(decoder.generate_payloads("the cat", 2, attentions="png"))
+    partial = decoder.partial_json(events[0], steps[:3])  # while streaming: the newest step only
+    assert partial["step"] == steps[2].as_json() and partial["tokens"] == list(events[0].tokens) + [s.token for s in steps[:3]]
 
 
 def test_greedy_equals_generate_and_first_step_equals_a_forward_pass(tiny_llama):
@@ -238,3 +248,67 @@ def test_drawings_mark_the_choice_mask_the_future_and_read_from_afar(tiny_llama)
     assert grid.cell_at(grid.x(1) + 3, grid.y(3) + 3) == (1, 3) and grid.cell_at(1, 1) is None
     assert decoder_render.display_token(" Paris") == "▁Paris" and decoder_render.display_token("\n") == "⏎"
     assert decoder_render.display_token("\u200b") == "\\u200b" and decoder_render.display_token("\x12") == "\\x12"
+
+
+def _run_together(tiny_llama, runs):
+    """Each (prompt, settings) in its own thread, started together in one batch; their final Generations."""
+    import threading
+
+    from engine.attention import decoder_batch
+
+    batcher = decoder_batch.batcher_for(tiny_llama.model, decoder.forward_kwargs(tiny_llama.model))
+    results = [None] * len(runs)
+
+    def work(index, prompt, settings):
+        results[index] = decoder.generate(tiny_llama, prompt, **settings)
+
+    threads = [threading.Thread(target=work, args=(i, *run)) for i, run in enumerate(runs)]
+    before = batcher.steps_run
+    with batcher.held():
+        for thread in threads:
+            thread.start()
+        for _ in range(500):  # every thread has submitted its prompt
+            if len(batcher.pending) == len(runs):
+                break
+            threading.Event().wait(0.01)
+        assert len(batcher.pending) == len(runs)
+    for thread in threads:
+        thread.join(60)
+    return results, batcher, batcher.steps_run - before
+
+
+def test_concurrent_generations_share_batched_steps_and_give_the_solo_results(tiny_llama):
+    runs = [
+        ("the dog lay on a rug and", {"max_new_tokens": 24, "temperature": 0.0}),
+        ("a cat", {"max_new_tokens": 9, "temperature": 1.5, "top_k": 0, "top_p": 1.0, "seed": 3}),
+        ("paris is the capital of france and what is it", {"max_new_tokens": 17, "temperature": 0.7, "seed": 8}),
+        ("it", {"max_new_tokens": 1, "temperature": 0.0}),
+    ]
+    together, batcher, steps = _run_together(tiny_llama, runs)
+    alone = [decoder.generate(tiny_llama, prompt, **settings) for prompt, settings in runs]
+    assert batcher.largest_batch == 4
+    assert steps <= 25  # one batched pass per position of the longest, not one per token of every run
+    for shared, solo in zip(together, alone):
+        assert shared.token_ids == solo.token_ids and shared.stop_reason == solo.stop_reason
+        np.testing.assert_allclose(shared.attentions, solo.attentions, atol=1e-5)
+        assert [s.chosen_probability for s in shared.steps] == pytest.approx([s.chosen_probability for s in solo.steps], abs=1e-5)
+    ids = tiny_llama.tokenizer(runs[0][0], return_tensors="pt")
+    with torch.no_grad():
+        reference = tiny_llama.model.generate(**ids, max_new_tokens=24, do_sample=False)
+    assert list(together[0].token_ids) == reference[0].tolist()
+
+
+def test_a_reader_that_leaves_frees_its_place_and_the_others_go_on(tiny_llama):
+    from engine.attention import decoder_batch
+
+    stream = decoder.stream_generation(tiny_llama, "the cat sat", max_new_tokens=50, temperature=0.0)
+    next(stream), next(stream)  # the prompt, then the first token: it is in the loop now
+    batcher = decoder_batch.batcher_for(tiny_llama.model, {})
+    stream.close()  # the visitor closed the page
+    other = decoder.generate(tiny_llama, "a dog", max_new_tokens=5)
+    assert len(other.steps) == 5
+    for _ in range(500):
+        if not batcher.running:
+            break
+        time.sleep(0.01)
+    assert not batcher.running and batcher.members == [] and batcher.pending == []

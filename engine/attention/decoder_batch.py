@@ -1,0 +1,262 @@
+"""Continuous batching: every generation running at once shares one decoding loop, so a class of students
+generating together costs little more than one of them.
+
+One worker thread per model runs the loop (started when a generation arrives, ended when none is left). Between
+two steps, newcomers join: each prompt's prefill runs alone (batch 1, its own length), chooses its first token, and
+its keys and values join the batch. Each step then feeds every member's newest token in one forward pass
+(``input_ids`` (B, 1)). The members' caches differ in length, so the batched cache is left-padded: sequence b's
+``n_b`` cached positions are the last ``n_b`` of the ``M`` columns, an attention mask hides the padding, and
+``position_ids`` are each sequence's own position (rotary embeddings see the same positions as alone). A member
+leaves after the step that gives its last token's attention row; the cache is repacked whenever membership
+changes. Every member keeps its own sampling settings and ``torch.Generator``. Masked padding gets exactly zero
+weight, so greedy tokens match ``generate`` run alone (the tests check it on real prompts of different lengths).
+
+Tensor shapes: per layer, keys / values (B, kv_heads, M, head_dim); attentions per step (B, H, 1, M + 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from transformers import DynamicCache
+
+from engine.attention.decoder_settings import BATCH_SIZE as MAX_BATCH  # more wait, in arrival order
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The end of one generation: its attention row blocks in order and why it stopped."""
+
+    rows: tuple[np.ndarray, ...]  # (L, H, queries, keys) blocks: the prompt's square block, then one row per token
+    stop_reason: str
+    attention_seconds: float  # the last token's extra row (its share of one batched step)
+
+
+@dataclass(eq=False)
+class Member:
+    """One generation in the loop. ``step`` builds the public step object from the chosen token (the caller's
+    code: candidates, decoded text); ``choose`` picks the token from the logits with the member's own settings."""
+
+    prompt_ids: list[int]
+    max_new_tokens: int
+    eos_token_ids: frozenset[int]
+    choose: Callable[[torch.Tensor], tuple[int, torch.Tensor]]
+    step: Callable[[int, int, torch.Tensor, torch.Tensor, float, float], object]
+    events: queue.Queue = field(default_factory=queue.Queue)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    rows: list = field(default_factory=list)
+    generated: list = field(default_factory=list)
+    length: int = 0  # cached positions
+    finishing: str = ""  # set when the last token is chosen: one more step gives its attention row
+    started: float = 0.0
+    first_seconds: float = 0.0
+
+    def results(self) -> Iterator:
+        """The member's events as they come: steps, then :class:`Finished`; an error is raised here."""
+        try:
+            while True:
+                event = self.events.get()
+                if isinstance(event, BaseException):
+                    raise event
+                yield event
+                if isinstance(event, Finished):
+                    return
+        finally:
+            self.cancelled.set()  # the reader left (finished, failed or disconnected): the loop drops it
+
+
+def _block(attentions, index: int, queries: int, keys: int) -> np.ndarray:
+    """Member ``index``'s last ``queries`` rows over its last ``keys`` key positions: (L, H, queries, keys) float32
+    (the padding on the left of the batch dropped)."""
+    return torch.stack([layer[index, :, -queries:, -keys:] for layer in attentions]).float().cpu().numpy()
+
+
+class Batcher:
+    """The decoding loop of one model (see the module docstring). ``submit`` is thread-safe."""
+
+    def __init__(self, model, extra: dict):
+        self.model = model
+        self.extra = extra  # forward keyword arguments (logits_to_keep)
+        self.device = next(model.parameters()).device
+        self.lock = threading.Lock()
+        self.pending: list[Member] = []
+        self.members: list[Member] = []
+        self.cache: DynamicCache | None = None
+        self.running = False
+        self.holds = 0
+        self.steps_run = 0  # batched forward passes (tests and benchmarks read it)
+        self.largest_batch = 0
+
+    def submit(self, member: Member) -> Member:
+        with self.lock:
+            self.pending.append(member)
+            self._start()
+        return member
+
+    def _start(self) -> None:
+        if not self.running and not self.holds and self.pending:  # the caller holds the lock
+            self.running = True
+            threading.Thread(target=self._loop, name="decoder-batch", daemon=True).start()
+
+    @contextlib.contextmanager
+    def held(self):
+        """While held, arrivals wait; on release they start together (tests and benchmarks use it to form a
+        batch deterministically). Only holds an idle loop back: a running one keeps admitting."""
+        with self.lock:
+            self.holds += 1
+        try:
+            yield self
+        finally:
+            with self.lock:
+                self.holds -= 1
+                self._start()
+
+    # -- the loop ------------------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self.lock:
+                room = MAX_BATCH - len(self.members)
+                joining, self.pending = self.pending[:room], self.pending[room:]
+                if not joining and not self.members:
+                    self.running = False
+                    self.cache = None
+                    return
+            try:
+                self._admit(joining)
+                if self.members:
+                    self._step()
+            except BaseException as error:  # noqa: BLE001  (every waiting reader gets it; the loop goes on)
+                for member in self.members + joining:
+                    member.events.put(error)
+                self.members, self.cache = [], None
+
+    def _admit(self, joining: list[Member]) -> None:
+        """Prefill every newcomer's prompt in one forward pass (left-padded like the decoding steps), choose each
+        one's first token and add its keys and values to the batch."""
+        joining = [member for member in joining if not member.cancelled.is_set()]
+        if not joining:
+            return
+        started = time.perf_counter()
+        longest = max(len(member.prompt_ids) for member in joining)
+        feed = torch.zeros((len(joining), longest), dtype=torch.long, device=self.device)
+        mask = torch.zeros_like(feed)
+        positions = torch.zeros_like(feed)
+        for index, member in enumerate(joining):
+            count = len(member.prompt_ids)
+            feed[index, longest - count :] = torch.tensor(member.prompt_ids, device=self.device)
+            mask[index, longest - count :] = 1
+            positions[index, longest - count :] = torch.arange(count, device=self.device)
+            member.started = started
+            member.length = count
+        cache = DynamicCache(config=self.model.config)
+        with torch.inference_mode():
+            output = self.model(input_ids=feed, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
+                                output_attentions=True, **self.extra)
+        seconds = time.perf_counter() - started
+        logits = output.logits[:, -1].float().cpu()
+        for index, member in enumerate(joining):
+            member.rows.append(_block(output.attentions, index, member.length, member.length))
+            self._choose(member, logits[index], seconds)
+        self._repack(joining, cache)
+
+    def _choose(self, member: Member, logits: torch.Tensor, seconds: float) -> None:
+        token_id, distribution = member.choose(logits)
+        index = len(member.generated)
+        elapsed = time.perf_counter() - member.started
+        if index == 0:
+            member.first_seconds = elapsed
+        member.events.put(member.step(index, token_id, logits, distribution, seconds, elapsed))
+        member.generated.append(token_id)
+        if token_id in member.eos_token_ids:
+            member.finishing = "end-of-text token"
+        elif len(member.generated) >= member.max_new_tokens:
+            member.finishing = "max_new_tokens"
+
+    def _repack(self, joining: list[Member], joined: DynamicCache) -> None:
+        """Rebuild the left-padded batched cache from the members' and the newcomers' (their prefill's) caches."""
+
+        def cached(cache: DynamicCache, index: int, length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+            """Per layer, one member's (keys, values) over its cached positions: batch 1, the padding dropped."""
+            return [(layer.keys[index : index + 1, :, -length:], layer.values[index : index + 1, :, -length:])
+                    for layer in cache.layers]
+
+        parts = [cached(self.cache, index, member.length) for index, member in enumerate(self.members)]
+        parts += [cached(joined, index, member.length) for index, member in enumerate(joining)]
+        self.members = self.members + joining
+        longest = max(member.length for member in self.members)
+        layers = []
+        for layer in range(len(parts[0])):
+            keys, values = [], []
+            for member, part in zip(self.members, parts):
+                pad = longest - member.length
+                k, v = part[layer]
+                keys.append(torch.nn.functional.pad(k, (0, 0, pad, 0)))
+                values.append(torch.nn.functional.pad(v, (0, 0, pad, 0)))
+            layers.append((torch.cat(keys), torch.cat(values)))
+        self.cache = DynamicCache(ddp_cache_data=layers, config=self.model.config)
+
+    def _step(self) -> None:
+        members = self.members
+        longest = max(member.length for member in members)
+        mask = torch.zeros((len(members), longest + 1), dtype=torch.long, device=self.device)
+        for index, member in enumerate(members):
+            mask[index, longest - member.length :] = 1
+        feed = torch.tensor([[member.generated[-1]] for member in members], device=self.device)
+        positions = torch.tensor([[member.length] for member in members], device=self.device)
+        started = time.perf_counter()
+        with torch.inference_mode():
+            output = self.model(input_ids=feed, attention_mask=mask, position_ids=positions, cache=self.cache,
+                                use_cache=True, output_attentions=True, **self.extra)
+        forward_seconds = time.perf_counter() - started
+        self.steps_run += 1
+        self.largest_batch = max(self.largest_batch, len(members))
+        logits = output.logits[:, -1].float().cpu()
+        leaving = False
+        for index, member in enumerate(members):
+            member.length += 1
+            member.rows.append(_block(output.attentions, index, 1, member.length))
+            if member.finishing:
+                member.events.put(Finished(tuple(member.rows), member.finishing, forward_seconds))
+                member.cancelled.set()
+            elif not member.cancelled.is_set():
+                self._choose(member, logits[index], time.perf_counter() - started)
+            leaving = leaving or member.cancelled.is_set()
+        if leaving:  # drop the finished and the abandoned, keep the rest
+            staying = [(i, m) for i, m in enumerate(members) if not m.cancelled.is_set()]
+            if staying:
+                keep = torch.tensor([i for i, _ in staying], device=self.device)
+                for layer in self.cache.layers:
+                    layer.keys, layer.values = layer.keys[keep], layer.values[keep]
+                self.members = [m for _, m in staying]
+                self._trim()
+            else:
+                self.members, self.cache = [], None
+
+    def _trim(self) -> None:
+        """Drop the padding columns no member uses any more (after the longest one left)."""
+        longest = max(member.length for member in self.members)
+        for layer in self.cache.layers:
+            if layer.keys.shape[-2] > longest:
+                layer.keys, layer.values = layer.keys[:, :, -longest:], layer.values[:, :, -longest:]
+
+
+_BATCHERS: "weakref.WeakKeyDictionary[torch.nn.Module, Batcher]" = weakref.WeakKeyDictionary()
+_BATCHERS_LOCK = threading.Lock()
+
+
+def batcher_for(model, extra: dict) -> Batcher:
+    """The model's one decoding loop (one per loaded model, gone with the model)."""
+    with _BATCHERS_LOCK:
+        batcher = _BATCHERS.get(model)
+        if batcher is None:
+            batcher = _BATCHERS[model] = Batcher(model, extra)
+        return batcher
