@@ -62,8 +62,9 @@ def rss_bytes() -> int:
 
 
 def prune_sessions(holder, now: float | None = None, busy: frozenset[str] | set[str] = frozenset(),
-                   closed_keep_s: float | None = None, idle_s: float | None = None, capacity: int | None = None) -> int:
-    """Free gradio's per-session state (a ``gradio.state_holder.StateHolder``); returns how many were freed.
+                   closed_keep_s: float | None = None, idle_s: float | None = None,
+                   capacity: int | None = None) -> list[str]:
+    """Free gradio's per-session state (a ``gradio.state_holder.StateHolder``); returns the freed sessions.
 
     A session goes when its page closed ``closed_keep_s`` ago, when it was unused for ``idle_s``, or, beyond
     ``capacity`` sessions, the one used longest ago first. Sessions in ``busy`` (events waiting or running) stay.
@@ -93,12 +94,21 @@ def prune_sessions(holder, now: float | None = None, busy: frozenset[str] | set[
         with holder.lock:
             holder.session_data.pop(session_id, None)
             holder.time_last_used.pop(session_id, None)
-    return len(doomed)
+    return doomed
 
 
 def _busy_sessions(demo) -> set[str]:
-    queue = getattr(demo, "_queue", None)
-    return set(getattr(queue, "pending_event_ids_session", {}) or {})
+    """Sessions with an event waiting or running (gradio drops an event from this dict when it ends)."""
+    events = getattr(getattr(demo, "_queue", None), "event_ids_to_events", None) or {}
+    return {getattr(event, "session_hash", None) for event in list(events.values())} - {None}
+
+
+def _forget_queue_ids(demo, sessions: list[str]) -> None:
+    """gradio's queue keeps every event id a session ever sent until the session cancels one: drop freed ones'."""
+    pending = getattr(getattr(demo, "_queue", None), "pending_event_ids_session", None)
+    if pending is not None:
+        for session_id in sessions:
+            pending.pop(session_id, None)
 
 
 def live_counts(demo) -> dict[str, int]:
@@ -120,7 +130,9 @@ def housekeeping(demo) -> dict:
     done: dict = {}
     holder = getattr(demo, "state_holder", None)
     if holder is not None and hasattr(holder, "session_data"):
-        done["gradio_sessions_freed"] = prune_sessions(holder, busy=_busy_sessions(demo))
+        freed = prune_sessions(holder, busy=_busy_sessions(demo))
+        _forget_queue_ids(demo, freed)
+        done["gradio_sessions_freed"] = len(freed)
     transfer = sys.modules.get("engine.transfer.session")
     if transfer is not None:
         done["transfer_sessions_freed"] = len(transfer.enforce_budget())  # frees idle ones, then the budget
@@ -152,9 +164,10 @@ class Janitor(threading.Thread):
                 if now - last_house >= HOUSEKEEPING_EVERY_S:
                     last_house = now
                     done = housekeeping(self.demo)
-                    if any(done.get(key) for key in ("gradio_sessions_freed", "transfer_sessions_freed",
-                                                     "cache_files_removed")) or not trimmed:
+                    freed = any(done.get(key) for key in ("gradio_sessions_freed", "transfer_sessions_freed"))
+                    if freed or done.get("cache_files_removed") or not trimmed:
                         log.info("janitor: %s %s", done, live_counts(self.demo))
+                    trimmed = trimmed and not freed  # what was just freed is handed back too
                 if not trimmed and now - last_busy >= IDLE_AFTER_S:
                     trimmed = True
                     before = rss_bytes()

@@ -129,7 +129,7 @@ def holder():
 
 def test_sessions_closed_or_idle_long_enough_are_freed(holder):
     freed = memory.prune_sessions(holder, busy={"busy-closed"}, closed_keep_s=300, idle_s=1800, capacity=100)
-    assert freed == 2
+    assert sorted(freed) == ["closed-long-ago", "old-open"]
     assert set(holder.session_data) == {"closed-just-now", "busy-closed", "fresh"}
     assert set(holder.time_last_used) == set(holder.session_data)
 
@@ -181,3 +181,13 @@ def test_failed_hub_ids_leave_no_lock_behind():
     assert not [key for key in registry._bounded_locks if key.startswith("test:missing-")]
     assert registry.load_bounded("test:present", lambda: "model") == "model"
     assert "test:present" not in registry._bounded_locks
+
+
+def test_busy_sessions_are_those_with_events_waiting_or_running_and_freed_ones_leave_the_queue():
+    running = types.SimpleNamespace(session_hash="running")
+    queue = types.SimpleNamespace(event_ids_to_events={"e1": running},
+                                  pending_event_ids_session={"running": {"e1"}, "done": {"e0"}})
+    demo = types.SimpleNamespace(_queue=queue)
+    assert memory._busy_sessions(demo) == {"running"}  # "done" only has ended events, which gradio never forgets
+    memory._forget_queue_ids(demo, ["done"])
+    assert queue.pending_event_ids_session == {"running": {"e1"}}
