@@ -19,15 +19,17 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import gradio as gr  # noqa: E402
 
 from demos import attention, autoencoder, gan, stage, transfer  # noqa: E402
-from demos.common import gradio_patches  # noqa: E402
+from demos.common import gradio_patches, memory  # noqa: E402
 from demos.common.cards import CARD_CSS  # noqa: E402
 from engine.core import settings  # noqa: E402
+from engine.core.settings import LIMITS  # noqa: E402
 from engine.core.validation import MAX_UPLOAD_BYTES  # noqa: E402
 
 QUEUE_CONCURRENCY = 2  # one worker per CPU core on the reference 2-core machine
 QUEUE_MAX_SIZE = 64  # requests beyond this get "queue full" instead of waiting forever
-# Gradio's cache (outputs, uploads, exports): every 10 minutes, files older than an hour are deleted.
-CACHE_SWEEP_S, CACHE_MAX_AGE_S = 600, 3600
+# Gradio's cache (outputs, uploads, exports): every 5 minutes, files older than 15 are deleted; the janitor
+# (demos/common/memory.py) also holds this app's files there under a size cap (docs/load.md, Bounds).
+CACHE_SWEEP_S, CACHE_MAX_AGE_S = 300, 900
 
 WARM_UP_DONE = threading.Event()  # set when warm_up() has finished (or was skipped)
 
@@ -134,7 +136,9 @@ def main() -> None:
         theme=gr.themes.Soft(),
         css=page_css(),
         head=stage.HEAD,  # presenter mode from the address bar, before anything renders
+        state_session_capacity=LIMITS.gradio_sessions,  # gradio keeps ~3 MB per session (default cap: 10,000)
     )
+    memory.start_janitor(demo)  # frees ended sessions and old cache files; gives memory back when idle
     if config.warm_up:
         threading.Thread(target=warm_up, name="neurodeck-warm-up", daemon=True).start()
     else:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 SWEEP_EVERY_S = 60  # a sweep globs and stats every file, which adds up once a busy server has written thousands
+SWEEPERS: list["OldFileSweeper"] = []  # every sweeper made; the janitor (demos/common/memory.py) runs them when idle
 
 
 class OldFileSweeper:
@@ -16,6 +17,7 @@ class OldFileSweeper:
         self.folder, self.pattern, self.max_age_s = folder, pattern, max_age_s
         self._last = 0.0
         self._lock = threading.Lock()
+        SWEEPERS.append(self)
 
     def sweep(self) -> None:
         now = time.time()

@@ -16,6 +16,7 @@ from pathlib import Path
 import gradio as gr
 from gradio import utils as gradio_utils
 
+from demos.common import disk
 from demos.common.contract import LinkParam, ViewHandles
 from demos.common.errors import user_errors
 from demos.common.limits import LONG_S, QUICK_S, STANDARD_S
@@ -68,7 +69,7 @@ def _cache_path(key: str, suffix: str) -> Path:
 
 def _publish(path: Path, write) -> str:
     """Write a file once, atomically: staged under a unique name, then renamed into place."""
-    if not path.exists():
+    if not disk.reuse(path):  # touched when reused: the cache sweeps age files from their last hand-out
         handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp", delete=False)
         with handle:
             write(handle)

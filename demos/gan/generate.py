@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 from gradio import utils as gradio_utils
 
+from demos.common import disk
 from demos.common.cards import result_card, show_card
 from demos.common.contract import LinkParam, ViewHandles
 from demos.common.errors import user_errors
@@ -73,7 +74,7 @@ def gallery_files(images, key: str) -> list[str]:
         paths = []
         for index, image in enumerate(images):
             path = folder / f"digit_{index:02d}.png"
-            if not path.exists():
+            if not disk.reuse(path):  # touched when reused: the cache sweeps age files from their last hand-out
                 handle = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.stem}.", suffix=".tmp", delete=False)
                 with handle:
                     image.save(handle, format="PNG", compress_level=1)

@@ -327,7 +327,8 @@ def load_once(key: str, factory: Callable[[], T]) -> T:
 
 
 _bounded: "OrderedDict[str, object]" = OrderedDict()
-_bounded_guard = threading.Lock()  # guards the dict only; never held while a model loads
+_bounded_locks: dict[str, tuple[threading.Lock, list[int]]] = {}  # per key while it loads; dropped after, so typed ids leave nothing
+_bounded_guard = threading.Lock()  # guards both dicts only; never held while a model loads
 
 
 def load_bounded(key: str, factory: Callable[[], T], capacity: int = 2) -> T:
@@ -341,18 +342,25 @@ def load_bounded(key: str, factory: Callable[[], T], capacity: int = 2) -> T:
         if key in _bounded:
             _bounded.move_to_end(key)
             return _bounded[key]  # type: ignore[return-value]
-        lock = _locks.setdefault("bounded:" + key, threading.Lock())
-    with lock:  # per key only: callers that build torch modules take MODEL_BUILD_LOCK inside the factory
+        lock, waiters = _bounded_locks.setdefault(key, (threading.Lock(), [0]))
+        waiters[0] += 1
+    try:
+        with lock:  # per key only: callers that build torch modules take MODEL_BUILD_LOCK inside the factory
+            with _bounded_guard:
+                if key in _bounded:
+                    return _bounded[key]  # type: ignore[return-value]
+            value = factory()
+            with _bounded_guard:
+                _bounded[key] = value
+                _bounded.move_to_end(key)
+                while len(_bounded) > capacity:
+                    _bounded.popitem(last=False)
+            return value
+    finally:
         with _bounded_guard:
-            if key in _bounded:
-                return _bounded[key]  # type: ignore[return-value]
-        value = factory()
-        with _bounded_guard:
-            _bounded[key] = value
-            _bounded.move_to_end(key)
-            while len(_bounded) > capacity:
-                _bounded.popitem(last=False)
-        return value
+            waiters[0] -= 1
+            if not waiters[0]:  # nobody else waits on this key's lock: forget it (a failed id left one per id)
+                _bounded_locks.pop(key, None)
 
 
 # --------------------------------------------------------------------------------------- one loader
@@ -519,6 +527,8 @@ def check_download_size(model_id: str) -> None:
             f"{LIMITS.hub_download_bytes / 2**30:.0f} GB per model. Pick a smaller model."
         )
     if model_id not in _announced:
+        if len(_announced) >= 1024:  # bounded: forgetting only means a model's first-load notice may show again
+            _announced.clear()
         _announced.add(model_id)
         for observer in HUB_LOAD_OBSERVERS:
             try:

@@ -104,6 +104,11 @@ class Limits:
     live_runs: int = 4  # Train live runs at once; the next waits in the queue (its position and ETA shown)
     lab_runs: int = 6  # GAN Lab Plays at once (tiny MLPs)
     stream_compute_slots: int = 1  # streams computing at the same instant: one core, the other stays for clicks
+    # Memory and disk kept after a class has gone (demos/common/disk.py, demos/common/memory.py; docs/load.md, Bounds).
+    gradio_cache_bytes: int = 100 * 2**20  # this app's files in gradio's cache folder; oldest go first (target 150 MB)
+    gradio_cache_min_age_s: int = 120  # a file handed out this recently is never swept (its download may be pending)
+    gradio_sessions: int = 500  # gradio's per-session state (~3 MB each: a copy of every component's config)
+    closed_session_keep_s: int = 300  # a session whose page closed keeps its gradio state this long, then it is freed
 
 
 LIMITS = Limits()
