@@ -31,8 +31,9 @@ def stop(process: subprocess.Popen, grace_s: float = 20) -> None:
 
 
 @contextmanager
-def running_server(script: str, env_extra: dict | None = None, timeout_s: float = 180, log_path: Path | None = None):
-    """Start ``python script`` on a free port; yield (url, seconds until the first HTTP 200).
+def running_server(script: str, env_extra: dict | None = None, timeout_s: float = 180, log_path: Path | None = None,
+                   root: Path = ROOT):
+    """Start ``python script`` in ``root`` (a checkout) on a free port; yield (url, seconds until the first HTTP 200).
 
     The server's output goes to ``log_path`` (discarded when None).
     """
@@ -40,7 +41,7 @@ def running_server(script: str, env_extra: dict | None = None, timeout_s: float 
     env = dict(os.environ, GRADIO_SERVER_PORT=str(port), **(env_extra or {}))
     started = time.perf_counter()
     log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115  (closed below)
-    process = subprocess.Popen([sys.executable, script], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, script], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         while True:

@@ -191,3 +191,19 @@ def test_busy_sessions_are_those_with_events_waiting_or_running_and_freed_ones_l
     assert memory._busy_sessions(demo) == {"running"}  # "done" only has ended events, which gradio never forgets
     memory._forget_queue_ids(demo, ["done"])
     assert queue.pending_event_ids_session == {"running": {"e1"}}
+
+
+def test_the_gradio_internals_the_janitor_reads_still_exist():
+    """memory.py reads gradio 6.31's session store and queue dicts (no public API frees a closed page's state):
+    this fails, instead of the janitor silently freeing nothing, if a gradio upgrade renames them."""
+    import gradio as gr
+
+    from demos.common import gradio_patches
+
+    with gr.Blocks() as demo:
+        gr.Textbox()
+    demo.queue()
+    assert gr.__version__ == gradio_patches.GRADIO_VERSION
+    assert isinstance(demo.state_holder.session_data, dict)
+    assert isinstance(demo._queue.event_ids_to_events, dict)
+    assert isinstance(demo._queue.pending_event_ids_session, dict)
