@@ -94,6 +94,11 @@ class Limits:
     transfer_batch: int = 256
     transfer_learning_rate: float = 1.0  # learning rates are in (0, this]; 0 in the UI means "strategy default"
     transfer_kfold: int = 10
+    # Transfer datasets (uploads, CSVs, built classes): each class is a row and a column of the confusion matrix and
+    # of every reply; 1,000 two-image classes trained to accuracy 0 and sent a 3 MB matrix (issue 24).
+    transfer_classes: int = 50  # most classes in one dataset; more is refused before any image is decoded
+    transfer_min_per_class: int = 2  # fewest usable examples per class: one validates, the rest train
+    transfer_handles: int = 256  # /transfer_train model handles remembered; the oldest is forgotten first
     # Sessions and the queue (sized for the reference 2-core, 16 GB machine; see docs/load.md).
     transfer_sessions: int = 64  # most transfer sessions kept at once
     transfer_session_bytes: int = 3 * 2**30  # their models, features and data together; idle ones are evicted first
