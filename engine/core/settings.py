@@ -86,7 +86,8 @@ class Limits:
     model_id_chars: int = 200  # a Hub model id; longer is refused before anything else looks at it
     # Per-tab image caps: every model downsamples, so more pixels only cost decoding time (a 40 MP PNG: 3-7 s of CPU).
     digit_image_pixels: int = 4_000_000  # GAN score / sketch, Attention image / sketch: the models see 8-224 px
-    photo_image_pixels: int = 12_000_000  # Autoencoder, Transfer predict: a 12 MP phone photo; models see <= 1024 px
+    photo_image_pixels: int = 12_000_000  # Autoencoder, ImageNet classify, Transfer predict: a 12 MP phone photo
+    photo_min_side: int = 16  # image classifiers (ImageNet classify, Transfer predict): less holds too little
     hub_download_bytes: int = 2 * 2**30  # a Hub model's safetensors weights, checked before downloading
     seed_max: int = 2**32 - 1  # every seed box: a whole number from 0 to this
     # Transfer-learning hyper-parameters accepted from the UI and the API.
