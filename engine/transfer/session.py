@@ -161,6 +161,18 @@ def find_session(session_id: str) -> TransferSession | None:
         return _sessions.get(session_id)
 
 
+def use_session(session_id: str) -> TransferSession | None:
+    """The existing session for ``session_id``, marked as just used (a model handle's call), or None."""
+    with _guard:
+        now = time.monotonic()
+        _sweep_idle(now)
+        session = _sessions.get(session_id)
+        if session is not None:
+            _sessions.move_to_end(session_id)
+            session.last_used = now
+        return session
+
+
 def get_session(session_id: str | None) -> TransferSession:
     """The session for ``session_id`` (created on first use). There is no shared fallback key."""
     if not session_id:
