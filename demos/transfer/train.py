@@ -235,17 +235,32 @@ def attention_link(strategy, text) -> dict:
     return {"text": text or "", "model": model}
 
 
-@user_errors
-def export(strategy="", request: gr.Request = None):
-    """Export a model trained in this session as a zip: safetensors weights, config, labels and a model card.
+def _model(strategy, model_handle, request):
+    """(session, result, backbone) of a model handle from /transfer_train, else of this session's ``strategy``."""
+    with IMPORT_LOCK:
+        from engine.transfer import backbones, checks, handles, session as sessions
+    if model_handle is None or (isinstance(model_handle, str) and not model_handle.strip()):
+        session = sessions.get_session(session_id(request))
+        return session, session.result(strategy), session.backbone()
+    session, result = handles.resolve(model_handle)  # any session, or none (a curl client): the handle names it
+    strategy = checks.check_strategy_name(strategy)
+    if strategy and strategy != result.strategy:
+        raise ValueError(f"The model handle names a {result.strategy} model, not {strategy}: leave the strategy "
+                         "empty when you pass a model handle.")
+    return session, result, backbones.load_backbone(result.backbone_key, session.dataset.modality)
 
-    strategy names the trained strategy; empty means this session's best model. Returns the zip file.
+
+@user_errors
+def export(strategy="", model_handle="", request: gr.Request = None):
+    """Export a trained model as a zip: safetensors weights, config, labels and a model card.
+
+    strategy names a strategy trained in this session; empty means this session's best model. model_handle, the
+    model_handle that /transfer_train returned, exports that model from any session (then leave strategy empty).
+    Returns the zip file.
     """
     with IMPORT_LOCK:
         from engine.transfer import export as exporter, session as sessions
-    session = sessions.get_session(session_id(request))
-    result = session.result(strategy or None)
-    backbone = session.backbone()
+    session, result, backbone = _model(strategy, model_handle, request)
     # Written once per trained model: each export is a full copy of the weights (~79 MB for MiniLM).
     return str(sessions.export_once(session, result, lambda: exporter.export_zip(
         result, session.dataset, session.work_dir, backbone.tokenizer,
@@ -282,7 +297,8 @@ def api_train(data_file, builtin_key="", strategy="feature_extraction", backbone
     """Train one strategy on an uploaded file (a .zip of class folders or a .csv with text,label columns) or a
     built-in dataset, and return its metrics as JSON.
 
-    The trained model stays in this client's session for /transfer_predict and /transfer_export. A learning
+    The trained model stays in this client's session for /transfer_predict and /transfer_export, and the JSON's
+    model_handle names it for those endpoints from any session (a client without one, such as curl). A learning
     rate of 0 means the strategy's default; k > 1 adds k-fold cross-validation.
     """
     checks, data, sessions, train_module = _engine()
@@ -301,19 +317,27 @@ def api_train(data_file, builtin_key="", strategy="feature_extraction", backbone
         dataset = data.load_builtin(str(builtin_key or "").strip() or DEFAULT_DATASET)
     key = str(backbone_key or "").strip() if dataset.modality == "image" else ""
     backbones.load_backbone(key, dataset.modality)  # an unknown or unreachable backbone fails here
-    return sessions.train_for_api(sessions.get_session(session_id(request)), dataset, config, key, kfold_k,
-                                  total_seconds=TRAINING_S - 60)
+    key_of_session = session_id(request)
+    session = sessions.get_session(key_of_session)
+    summary = sessions.train_for_api(session, dataset, config, key, kfold_k, total_seconds=TRAINING_S - 60)
+    with IMPORT_LOCK:
+        from engine.transfer import handles
+    return {**summary, "model_handle": handles.issue(key_of_session, session.results[config.strategy])}
 
 
 @user_errors
-def api_predict(text, image=None, k=3, request: gr.Request = None):
-    """Top-k classes from this session's best model for a text (text models) or an image (image models)."""
+def api_predict(text, image=None, k=3, model_handle="", request: gr.Request = None):
+    """Top-k classes for a text (text models) or an image (image models).
+
+    The model is this session's best, or the one named by model_handle (returned by /transfer_train; it works
+    from any session, so a client without one, such as curl, can train and then predict).
+    """
     with IMPORT_LOCK:
-        from engine.transfer import checks, predict, session as sessions
-    session = sessions.get_session(session_id(request))
-    result = session.result()
+        from engine.transfer import checks, predict
+    top_k = checks.check_top_k(k)
+    session, result, backbone = _model("", model_handle, request)
     value = text if session.dataset.modality == "text" else image
-    prediction = predict.predict(result.model, session.backbone(), value, checks.check_top_k(k))
+    prediction = predict.predict(result.model, backbone, value, top_k)
     return {**prediction.to_dict(), "strategy": result.strategy, "labels": list(result.model.config.labels)}
 
 
@@ -451,7 +475,8 @@ def _layout() -> dict:
             push_btn = gr.Button("Push to the Hub", elem_id="transfer-push-btn")
             push_info = gr.Markdown(elem_id="transfer-push-info")
 
-        # Hidden components for the plain API endpoints (/transfer_train, /transfer_predict).
+        # Hidden components for the plain API endpoints (/transfer_train, /transfer_predict; model_handle also
+        # /transfer_export, where the page sends it empty: the page uses its own session).
         with gr.Row(visible=False):
             api_file = gr.File(label="data_file")
             api_builtin = gr.Textbox(value="", label="builtin")
@@ -466,6 +491,7 @@ def _layout() -> dict:
             api_text = gr.Textbox(value="", label="text")
             api_image = gr.Image(type="filepath", label="image")
             api_topk = gr.Number(value=3, precision=0, label="top_k")
+            api_handle = gr.Textbox(value="", label="model_handle")  # empty: this session's model
             api_out = gr.JSON()
             api_train_btn = gr.Button()
             api_predict_btn = gr.Button()
@@ -504,7 +530,8 @@ def _wire(demo: gr.Blocks, ui: dict) -> ViewHandles:
                                      api_visibility="private", time_limit=STANDARD_S)
     u("attention_btn").click(compare_attention, [u("model_pick"), u("predict_text")], u("attention_plot"),
                              api_visibility="private", time_limit=STANDARD_S)
-    u("export_btn").click(export, u("model_pick"), u("export_file"), api_name="transfer_export", time_limit=LONG_S)
+    u("export_btn").click(export, [u("model_pick"), u("api_handle")], u("export_file"), api_name="transfer_export",
+                          time_limit=LONG_S)
     u("project_btn").click(export_project, u("model_pick"), u("project_file"), api_name="transfer_project",
                            time_limit=LONG_S)
     u("push_btn").click(push, [u("model_pick"), u("hub_repo"), u("hub_token")], u("push_info"),
@@ -515,7 +542,7 @@ def _wire(demo: gr.Blocks, ui: dict) -> ViewHandles:
         u("api_out"), api_name="transfer_train", concurrency_limit=TRAIN_CONCURRENCY, concurrency_id="transfer-train",
         time_limit=TRAINING_S, preprocess=False,  # raw values: engine.transfer.checks says what is wrong
     )
-    u("api_predict_btn").click(api_predict, [u("api_text"), u("api_image"), u("api_topk")], u("api_out"),
+    u("api_predict_btn").click(api_predict, [u("api_text"), u("api_image"), u("api_topk"), u("api_handle")], u("api_out"),
                                api_name="transfer_predict", time_limit=STANDARD_S,
                                preprocess=False)  # load_image checks the file itself
     demo.unload(cleanup)

@@ -86,7 +86,8 @@ class Limits:
     model_id_chars: int = 200  # a Hub model id; longer is refused before anything else looks at it
     # Per-tab image caps: every model downsamples, so more pixels only cost decoding time (a 40 MP PNG: 3-7 s of CPU).
     digit_image_pixels: int = 4_000_000  # GAN score / sketch, Attention image / sketch: the models see 8-224 px
-    photo_image_pixels: int = 12_000_000  # Autoencoder, Transfer predict: a 12 MP phone photo; models see <= 1024 px
+    photo_image_pixels: int = 12_000_000  # Autoencoder, ImageNet classify, Transfer predict: a 12 MP phone photo
+    photo_min_side: int = 16  # image classifiers (ImageNet classify, Transfer predict): less holds too little
     hub_download_bytes: int = 2 * 2**30  # a Hub model's safetensors weights, checked before downloading
     seed_max: int = 2**32 - 1  # every seed box: a whole number from 0 to this
     # Transfer-learning hyper-parameters accepted from the UI and the API.
@@ -94,6 +95,11 @@ class Limits:
     transfer_batch: int = 256
     transfer_learning_rate: float = 1.0  # learning rates are in (0, this]; 0 in the UI means "strategy default"
     transfer_kfold: int = 10
+    # Transfer datasets (uploads, CSVs, built classes): each class is a row and a column of the confusion matrix and
+    # of every reply; 1,000 two-image classes trained to accuracy 0 and sent a 3 MB matrix (issue 24).
+    transfer_classes: int = 50  # most classes in one dataset; more is refused before any image is decoded
+    transfer_min_per_class: int = 2  # fewest usable examples per class: one validates, the rest train
+    transfer_handles: int = 256  # /transfer_train model handles remembered; the oldest is forgotten first
     # Sessions and the queue (sized for the reference 2-core, 16 GB machine; see docs/load.md).
     transfer_sessions: int = 64  # most transfer sessions kept at once
     transfer_session_bytes: int = 3 * 2**30  # their models, features and data together; idle ones are evicted first

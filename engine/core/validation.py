@@ -154,8 +154,7 @@ def load_image(source, *, max_pixels: int = MAX_IMAGE_PIXELS, min_side: int = 1,
         raise ValueError(
             f"The image is {width}x{height} = {width * height:,} pixels; the limit is {max_pixels:,}. Resize it and try again."
         )
-    if min(width, height) < min_side:
-        raise ValueError(f"The image is {width}x{height}; it must be at least {min_side} pixels on each side.")
+    check_image_side(width, height, min_side)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -164,6 +163,20 @@ def load_image(source, *, max_pixels: int = MAX_IMAGE_PIXELS, min_side: int = 1,
     except (OSError, SyntaxError, ValueError) as error:
         raise ValueError(f"The image file is corrupt or truncated ({error}); upload another file.") from None
     return to_rgb(image, background)
+
+
+def check_image_side(width: int, height: int, min_side: int = LIMITS.photo_min_side) -> None:
+    """Refuse a picture narrower or shorter than ``min_side`` (a 1x1 or 20000x1 image is no photo)."""
+    if min(width, height) < min_side:
+        raise ValueError(f"The image is {width}x{height}; it must be at least {min_side} pixels on each side (a "
+                         "smaller picture holds too little for the model). Upload a larger picture.")
+
+
+def load_photo(source, *, max_pixels: int = LIMITS.photo_image_pixels, min_side: int = LIMITS.photo_min_side) -> Image.Image:
+    """A picture for an image classifier (ImageNet classify and attribution, Transfer predict): one rule for all of
+    them, at most ``LIMITS.photo_image_pixels`` and at least ``LIMITS.photo_min_side`` on each side, both checked
+    from the header before decoding, with the same messages."""
+    return load_image(source, max_pixels=max_pixels, min_side=min_side)
 
 
 def to_rgb(image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:

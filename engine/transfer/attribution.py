@@ -236,14 +236,14 @@ def imagenet_attribution(image, method: str = "integrated_gradients", steps: int
     Preprocessing is the classifier's own (:func:`engine.transfer.imagenet.preprocess`: 224 centre crop,
     [0, 1] pixels, normalised inside the model), and the baseline lives in that same space (black = 0).
     """
-    from engine.core.validation import load_image
+    from engine.core.validation import load_photo
     from engine.transfer.gradcam import efficientnet_gradcam
     from engine.transfer.imagenet import display_crop, imagenet_labels, imagenet_model, preprocess
 
     method = check_method(method)
     steps = check_steps(steps)
     kind = check_baseline(baseline)
-    picture = load_image(image)
+    picture = load_photo(image)
     pixels, crop = preprocess(picture)
     model = imagenet_model()
     forward = lambda batch: model(batch.contiguous(memory_format=torch.channels_last))  # noqa: E731

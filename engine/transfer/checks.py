@@ -8,7 +8,7 @@ session's state: a rejected request leaves the session's data and models as they
 from __future__ import annotations
 
 from engine.core.settings import LIMITS
-from engine.core.validation import check_number, check_seed
+from engine.core.validation import check_number, check_seed, quote
 from engine.transfer.options import STRATEGIES
 
 
@@ -23,6 +23,47 @@ def check_strategies(strategies) -> list[str]:
     if unknown:
         raise ValueError(f"Unknown strategy {unknown[0]!r}; choose from {', '.join(STRATEGIES)}.")
     return [s for s in STRATEGIES if s in chosen]
+
+
+def check_strategy_name(strategy) -> str | None:
+    """The ``strategy`` argument of the model endpoints: one trained strategy's name, or empty (None) for the best.
+
+    Raw API values arrive here (a dict, a list, a 10 MB string): the message names the input and what is allowed.
+    """
+    if strategy is None or (isinstance(strategy, str) and not strategy.strip()):
+        return None
+    allowed = f"one of {', '.join(STRATEGIES)}, or empty for this session's best model"
+    if not isinstance(strategy, str):
+        raise ValueError(f"The strategy must be a strategy name ({allowed}); got {type(strategy).__name__} "
+                         f"{quote(strategy)}.")
+    name = strategy.strip()
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {quote(name)}; the strategy must be {allowed}.")
+    return name
+
+
+def check_class_sizes(counts: dict, *, max_classes: int | None = None, unit: str = "classes") -> None:
+    """Refuse a dataset with more than ``max_classes`` classes (default ``LIMITS.transfer_classes``) or a class with
+    fewer than ``LIMITS.transfer_min_per_class`` examples; ``counts`` maps class name -> examples.
+
+    ``unit`` says what the user made classes from ("class folders", "labels"), so the message says what to change.
+    """
+    limit = LIMITS.transfer_classes if max_classes is None else int(max_classes)
+    if len(counts) > limit:
+        raise ValueError(
+            f"Found {len(counts):,} classes ({unit}); the limit is {limit} classes per dataset: each class needs "
+            f"examples to learn from, and adds a row and a column to the confusion matrix. Merge similar classes or "
+            f"remove some (at most {limit} {unit}), then load the data again.")
+    least = LIMITS.transfer_min_per_class
+    small = sorted((count, name) for name, count in counts.items() if count < least)
+    if small:
+        named = ", ".join(f"{quote(str(name), 40)} has {count} usable example{'' if count == 1 else 's'}"
+                          for count, name in small[:5])
+        more = f" (and {len(small) - 5} more)" if len(small) > 5 else ""
+        them = "it" if len(small) == 1 else "them"
+        raise ValueError(
+            f"Too few examples: class {named}{more}. Every class needs at least {least} (one is held out "
+            f"for validation, the rest train): add examples to {them}, or remove {them}.")
 
 
 def check_kfold(k) -> int:

@@ -25,6 +25,7 @@ from PIL import Image
 from engine.core.settings import LIMITS
 from engine.core.registry import ASSETS_DIR
 from engine.core.validation import load_image
+from engine.transfer.checks import check_class_sizes
 
 Modality = Literal["image", "text"]
 
@@ -36,7 +37,7 @@ STORED_SIDE = 128  # uploaded images are kept as 128x128 RGB uint8 (backbones re
 MAX_CSV_BYTES = 10 * 2**20
 MAX_CSV_ROWS = 5_000
 MAX_TEXT_CHARS = LIMITS.dataset_text_chars  # per CSV row; longer texts are cut
-MIN_PER_CLASS = 2
+MIN_PER_CLASS = LIMITS.transfer_min_per_class  # the validation split takes one per class
 IMBALANCE_WARN_RATIO = 3.0  # largest/smallest class count above this is reported
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
@@ -79,8 +80,10 @@ class TransferDataset:
         return len(self.items)
 
 
-def _finish(modality, items, names, class_of, skipped, warnings, dataset_name) -> TransferDataset:
-    """Check class counts and build the dataset; classes are sorted by name."""
+def _finish(modality, items, names, class_of, skipped, warnings, dataset_name, *, max_classes: int | None = None,
+            unit: str = "classes") -> TransferDataset:
+    """Check class counts (at most ``max_classes``, default ``LIMITS.transfer_classes``; enough examples in each)
+    and build the dataset; classes are sorted by name."""
     counts = Counter(class_of)
     if not items:
         details = "; ".join(f"{n}: {r}" for n, r in skipped[:3])
@@ -93,12 +96,7 @@ def _finish(modality, items, names, class_of, skipped, warnings, dataset_name) -
             f"Only one class was found ({next(iter(counts))!r}). Transfer learning needs at least 2 classes "
             f"with at least {MIN_PER_CLASS} examples each: add a second class."
         )
-    small = sorted(name for name, count in counts.items() if count < MIN_PER_CLASS)
-    if small:
-        raise ValueError(
-            f"Class(es) {', '.join(map(repr, small))} have fewer than {MIN_PER_CLASS} usable examples. "
-            f"Add at least {MIN_PER_CLASS} examples to each class, or remove it."
-        )
+    check_class_sizes(counts, max_classes=max_classes, unit=unit)
     class_names = tuple(sorted(counts))
     index = {name: i for i, name in enumerate(class_names)}
     report = DataReport(counts={name: counts[name] for name in class_names}, skipped=tuple(skipped), warnings=())
@@ -133,12 +131,13 @@ def _check_zip_entry(info: zipfile.ZipInfo) -> None:
 
 
 def load_image_zip(path: str | Path, name: str | None = None, *, max_files: int | None = None,
-                   max_bytes: int | None = None) -> TransferDataset:
+                   max_bytes: int | None = None, max_classes: int | None = None) -> TransferDataset:
     """Read a ``.zip`` of class-named folders (``cats/1.png``, ``dogs/2.jpg``; one wrapping folder is fine).
 
     Raises ``ValueError`` for a non-zip, traversal, symlinks, zip bombs, too many files or
-    too few classes; unreadable or non-image files are skipped and reported. ``max_files`` /
-    ``max_bytes`` replace the server's MAX_FILES / MAX_TOTAL_BYTES (``scripts.finetune`` on a workstation).
+    too few or too many classes; unreadable or non-image files are skipped and reported. ``max_files`` /
+    ``max_bytes`` / ``max_classes`` replace the server's MAX_FILES / MAX_TOTAL_BYTES / ``LIMITS.transfer_classes``
+    (``scripts.finetune`` on a workstation).
     """
     path = Path(path)
     max_files = MAX_FILES if max_files is None else int(max_files)
@@ -166,6 +165,10 @@ def load_image_zip(path: str | Path, name: str | None = None, *, max_files: int 
                 )
         strip_top = _common_top_folder([i.filename for i in infos])
         folders = {_class_of(i.filename, strip_top) for i in infos if i.is_dir()} - {None}
+        # Class count and sizes from the file list, before decoding anything (1,000 classes is refused at once).
+        check_class_sizes(Counter(label for label in (_class_of(i.filename, strip_top) for i in files
+                                                      if PurePosixPath(i.filename).suffix.lower() in IMAGE_SUFFIXES)
+                                  if label is not None), max_classes=max_classes, unit="class folders")
         items, names, class_of, skipped = [], [], [], []
         total = 0
         for info in files:
@@ -195,7 +198,8 @@ def load_image_zip(path: str | Path, name: str | None = None, *, max_files: int 
             f"Class folder(s) {', '.join(map(repr, empty))} hold no readable images. "
             f"Put at least {MIN_PER_CLASS} images in each class folder, or remove it."
         )
-    return _finish("image", items, names, class_of, skipped, [], name or path.name)
+    return _finish("image", items, names, class_of, skipped, [], name or path.name, max_classes=max_classes,
+                   unit="class folders")
 
 
 def _is_junk(filename: str) -> bool:
@@ -223,6 +227,8 @@ def load_image_classes(files_by_class: dict[str, list], name: str = "uploaded cl
     total_files = sum(len(files or []) for files in files_by_class.values())
     if total_files > MAX_FILES:
         raise ValueError(f"{total_files:,} images were given; the limit is {MAX_FILES:,}.")
+    if len(files_by_class) > LIMITS.transfer_classes:
+        check_class_sizes(dict.fromkeys(files_by_class, MIN_PER_CLASS))  # the count message, before decoding
     for raw_name, files in files_by_class.items():
         class_name = (raw_name or "").strip()
         if not class_name:
@@ -277,10 +283,11 @@ def _decode_csv_bytes(raw: bytes) -> tuple[str, list[str]]:
 
 
 def load_text_csv(path: str | Path, name: str | None = None, *, max_bytes: int | None = None,
-                  max_rows: int | None = None) -> TransferDataset:
+                  max_rows: int | None = None, max_classes: int | None = None) -> TransferDataset:
     """Read a CSV with a header row holding ``text`` and ``label`` columns (delimiter sniffed).
 
-    ``max_bytes`` / ``max_rows`` replace the server's MAX_CSV_BYTES / MAX_CSV_ROWS (``scripts.finetune``).
+    ``max_bytes`` / ``max_rows`` / ``max_classes`` replace the server's MAX_CSV_BYTES / MAX_CSV_ROWS /
+    ``LIMITS.transfer_classes`` (``scripts.finetune``).
     """
     path = Path(path)
     max_bytes = MAX_CSV_BYTES if max_bytes is None else int(max_bytes)
@@ -324,7 +331,8 @@ def load_text_csv(path: str | Path, name: str | None = None, *, max_bytes: int |
         items.append(value[:MAX_TEXT_CHARS])
         names.append(f"row {row_number}")
         class_of.append(label)
-    return _finish("text", items, names, class_of, skipped, warnings, name or path.name)
+    return _finish("text", items, names, class_of, skipped, warnings, name or path.name, max_classes=max_classes,
+                   unit="labels")
 
 
 # ---------------------------------------------------------------- built-in datasets

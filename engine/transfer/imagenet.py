@@ -17,12 +17,13 @@ import torch
 from PIL import Image
 
 from engine.core.registry import ASSETS_DIR
-from engine.core.validation import load_image
+from engine.core.settings import LIMITS
+from engine.core.validation import check_image_side, load_photo
 from engine.transfer.efficientnet import IMAGE_SIZE, LAYERS, RESIZE_SHORTER, imagenet_model
 from engine.transfer.gradcam import DEFAULT_LAYER, efficientnet_gradcam, overlay
 
 LABELS_FILE = ASSETS_DIR / "imagenet_labels" / "imagenet_labels.json"
-MIN_SIDE = 16  # smaller pictures hold too little for a 224x224 model; refused with a clear message
+MIN_SIDE = LIMITS.photo_min_side  # smaller pictures hold too little for a 224x224 model (shared with Transfer)
 MAX_TOP_K = 20
 DISPLAY_SIDE = 448  # the overlay is drawn at this size (the crop the model saw, upsampled or downsampled)
 CAT_CLASSES = ("tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat")  # ImageNet's domestic cats
@@ -55,9 +56,7 @@ def centre_crop_box(width: int, height: int, crop: int = IMAGE_SIZE, shorter: in
 def preprocess(image: Image.Image) -> tuple[torch.Tensor, Image.Image]:
     """RGB PIL -> ((1, 3, 224, 224) float32 in [0, 1], the 224x224 crop the model sees)."""
     width, height = image.size
-    if min(width, height) < MIN_SIDE:
-        raise ValueError(f"The image is {width}x{height}; ImageNet models need at least {MIN_SIDE} pixels on each side. "
-                         "Upload a larger photo.")
+    check_image_side(width, height, MIN_SIDE)
     crop = image.convert("RGB").resize((IMAGE_SIZE, IMAGE_SIZE), Image.BICUBIC, box=centre_crop_box(width, height))
     pixels = torch.from_numpy(np.asarray(crop, dtype=np.float32) / 255.0).permute(2, 0, 1)[None].contiguous()
     return pixels, crop
@@ -110,7 +109,7 @@ def classify(image, top_k: int = 5, layer: str = DEFAULT_LAYER) -> ImagenetPredi
     k = check_top_k(top_k)
     if (layer or DEFAULT_LAYER).strip().lower() not in LAYERS:
         raise ValueError(f"Unknown Grad-CAM layer {layer!r}; choose one of {', '.join(LAYERS)}.")
-    picture = load_image(image)
+    picture = load_photo(image)
     pixels, crop = preprocess(picture)
     model = imagenet_model()
     gradcam = efficientnet_gradcam(model, pixels.contiguous(memory_format=torch.channels_last), layer=layer or DEFAULT_LAYER)
@@ -131,6 +130,6 @@ def predict_logits(images) -> np.ndarray:
     if isinstance(images, torch.Tensor):
         pixels = images
     else:
-        pixels = torch.cat([preprocess(load_image(image))[0] for image in images])
+        pixels = torch.cat([preprocess(load_photo(image))[0] for image in images])
     with torch.inference_mode():
         return model(pixels.contiguous(memory_format=torch.channels_last)).float().numpy()

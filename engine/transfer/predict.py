@@ -10,8 +10,7 @@ import torch
 from engine.transfer.backbones import Backbone, prepare_inputs
 from engine.transfer.data import STORED_SIDE
 from engine.transfer.model import TransferClassifier
-from engine.core.settings import LIMITS
-from engine.core.validation import clean_text, load_image
+from engine.core.validation import clean_text, load_photo
 from PIL import Image
 
 
@@ -32,7 +31,7 @@ def item_from_input(modality: str, value):
         return clean_text(value, max_chars=1000).text
     if isinstance(value, str) and not value.strip():
         value = None
-    image = load_image(value, max_pixels=LIMITS.photo_image_pixels)  # the model sees 64-224 px
+    image = load_photo(value)  # ImageNet classify's rule: at least 16 px a side, at most 12 MP
     return np.asarray(image.resize((STORED_SIDE, STORED_SIDE), Image.BILINEAR), dtype=np.uint8)
 
 

@@ -43,6 +43,7 @@ BUILTIN_PREFIX = "builtin:"
 CLI_MAX_FILES = 250_000
 CLI_MAX_MB = 50_000
 CLI_MAX_ROWS = 1_000_000
+CLI_MAX_CLASSES = 10_000  # a workstation run is not bound by the tab's LIMITS.transfer_classes
 # Names load_builtin gives its datasets -> their keys (checked by identity in builtin_key; unknown -> data is embedded).
 _BUILTIN_NAMES = {
     "NeuroDeck topics": "text-topics",
@@ -362,9 +363,11 @@ def load_data(spec: str, options: RunOptions | None = None) -> TransferDataset:
                          f"columns, or builtin:<key> ({', '.join(BUILTIN_DATASETS)}).")
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        return data.load_image_zip(path, max_files=options.max_files, max_bytes=options.max_mb * 2**20)
+        return data.load_image_zip(path, max_files=options.max_files, max_bytes=options.max_mb * 2**20,
+                                   max_classes=CLI_MAX_CLASSES)
     if suffix in {".csv", ".tsv", ".txt"}:
-        return data.load_text_csv(path, max_bytes=options.max_mb * 2**20, max_rows=options.max_rows)
+        return data.load_text_csv(path, max_bytes=options.max_mb * 2**20, max_rows=options.max_rows,
+                                  max_classes=CLI_MAX_CLASSES)
     return data.load_upload(path)  # raises the tab's message for other types
 
 

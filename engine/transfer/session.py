@@ -25,6 +25,7 @@ from typing import Iterator
 
 from engine.core.settings import LIMITS
 from engine.transfer.backbones import Backbone, load_backbone, prepare_inputs
+from engine.transfer.checks import check_strategy_name
 from engine.transfer.data import TransferDataset
 from engine.transfer.kfold import KFoldResult, cross_validate
 from engine.transfer.strategies import check_strategy
@@ -55,6 +56,8 @@ class TransferSession:
         return load_backbone(self.backbone_key, self.dataset.modality)
 
     def result(self, strategy: str | None = None) -> TrainResult:
+        """The model of ``strategy`` (empty: the best); a strategy that is not a name is refused first."""
+        strategy = check_strategy_name(strategy)
         if not self.results:
             if self.expired:
                 raise ValueError(
@@ -65,7 +68,8 @@ class TransferSession:
             raise ValueError("No model has been trained in this session yet: press Train first.")
         if strategy:
             if strategy not in self.results:
-                raise ValueError(f"{strategy!r} has not been trained in this session; trained: {', '.join(self.results)}.")
+                raise ValueError(f"The strategy {strategy!r} has not been trained in this session; trained: "
+                                 f"{', '.join(self.results)} (or leave it empty for the best).")
             return self.results[strategy]
         return max(self.results.values(), key=lambda r: (r.metrics.accuracy, -r.train_seconds))
 
@@ -155,6 +159,18 @@ def find_session(session_id: str) -> TransferSession | None:
     """The existing session for ``session_id``, or None (never creates one)."""
     with _guard:
         return _sessions.get(session_id)
+
+
+def use_session(session_id: str) -> TransferSession | None:
+    """The existing session for ``session_id``, marked as just used (a model handle's call), or None."""
+    with _guard:
+        now = time.monotonic()
+        _sweep_idle(now)
+        session = _sessions.get(session_id)
+        if session is not None:
+            _sessions.move_to_end(session_id)
+            session.last_used = now
+        return session
 
 
 def get_session(session_id: str | None) -> TransferSession:
