@@ -16,6 +16,7 @@ Tensor shapes: per layer, keys / values (B, kv_heads, M, head_dim); attentions p
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import queue
 import threading
@@ -91,6 +92,7 @@ class Batcher:
         self.members: list[Member] = []
         self.cache: DynamicCache | None = None
         self.running = False
+        self.thread: threading.Thread | None = None
         self.holds = 0
         self.steps_run = 0  # batched forward passes (tests and benchmarks read it)
         self.largest_batch = 0
@@ -102,9 +104,10 @@ class Batcher:
         return member
 
     def _start(self) -> None:
-        if not self.running and not self.holds and self.pending:  # the caller holds the lock
+        if not self.running and not self.holds and self.pending and not _EXITING.is_set():  # the caller holds the lock
             self.running = True
-            threading.Thread(target=self._loop, name="decoder-batch", daemon=True).start()
+            self.thread = threading.Thread(target=self._loop, name="decoder-batch", daemon=True)
+            self.thread.start()
 
     @contextlib.contextmanager
     def held(self):
@@ -126,6 +129,10 @@ class Batcher:
             with self.lock:
                 room = MAX_BATCH - len(self.members)
                 joining, self.pending = self.pending[:room], self.pending[room:]
+                if _EXITING.is_set():  # the process is ending: stop between two steps
+                    for member in self.members + joining + self.pending:
+                        member.events.put(RuntimeError("The server is shutting down; try again in a moment."))
+                    self.members, self.pending, joining = [], [], []
                 if not joining and not self.members:
                     self.running = False
                     self.cache = None
@@ -247,6 +254,18 @@ class Batcher:
         for layer in self.cache.layers:
             if layer.keys.shape[-2] > longest:
                 layer.keys, layer.values = layer.keys[:, :, -longest:], layer.values[:, :, -longest:]
+
+
+_EXITING = threading.Event()
+
+
+@atexit.register
+def _stop_loops() -> None:
+    """At exit, let each loop finish its step: a thread killed inside a forward pass aborts the interpreter."""
+    _EXITING.set()
+    for batcher in list(_BATCHERS.values()):
+        if batcher.thread is not None:
+            batcher.thread.join(timeout=10)
 
 
 _BATCHERS: "weakref.WeakKeyDictionary[torch.nn.Module, Batcher]" = weakref.WeakKeyDictionary()
