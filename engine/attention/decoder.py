@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -96,7 +97,7 @@ class Generation(AttentionDims):
     stop_reason: str  # "end-of-text token" or "max_new_tokens"
     first_token_seconds: float  # prefill + first choice
     total_seconds: float  # every step (the final attention pass excluded)
-    attention_seconds: float  # the extra cached step for the last token's attention row, and assembling
+    attention_seconds: float  # the forward pass over the whole sequence that gives the attentions
     notes: tuple[str, ...] = field(default=())
 
     def gqa_sentence(self) -> str:
@@ -293,20 +294,6 @@ def _candidates(tokenizer, probabilities: torch.Tensor, count: int, positive_onl
     )
 
 
-def _assemble(blocks: list[np.ndarray], count: int) -> np.ndarray:
-    """Stack row blocks (the prefill's square block, then one row per step) into (L, H, T, T)."""
-    layers, heads = blocks[0].shape[:2]
-    attentions = np.zeros((layers, heads, count, count), dtype=np.float32)
-    row = 0
-    for block in blocks:
-        queries, keys = block.shape[2:]
-        attentions[:, :, row : row + queries, :keys] = block
-        row += queries
-    if row != count:
-        raise RuntimeError(f"attention rows cover {row} of {count} positions")
-    return attentions
-
-
 @torch.inference_mode()
 def sequence_attentions(decoder: DecoderModel, token_ids: list[int]) -> np.ndarray:
     """(L, H, T, T) float32 attention of one forward pass over ``token_ids`` (eager, causal)."""
@@ -324,10 +311,9 @@ def run_generation(
     then the :class:`Generation`.
 
     The tokens come from the model's one decoding loop (:mod:`engine.attention.decoder_batch`), which steps every
-    generation running at the same time in one batched forward pass. The attentions of the whole sequence are
-    collected on the way: the prompt's rows from its prefill pass, each later token's row from the step that feeds
-    it, and the last token's row from one more cached step (the weights a full forward pass gives, without
-    re-running it).
+    generation running at the same time in one batched forward pass, without attention weights (cheaper steps).
+    The attentions of the whole sequence come from one causal forward pass over it at the end, in this thread:
+    the weights each step would have given (the tests compare them with step-by-step rows).
 
     ``text`` and ``settings`` must already be validated (:func:`check_prompt`, :func:`check_settings`).
     """
@@ -375,6 +361,9 @@ def run_generation(
             steps.append(event)
             yield event
     all_ids = list(prompt_ids) + [step.token_id for step in steps]
+    attention_started = time.perf_counter()
+    attentions = sequence_attentions(decoder, all_ids)  # here, in this visitor's thread, not in the shared loop
+    attention_seconds = time.perf_counter() - attention_started
     yield Generation(
         model_name=decoder.name,
         settings=settings,
@@ -384,12 +373,12 @@ def run_generation(
         prompt_length=len(prompt_ids),
         steps=tuple(steps),
         generated_text=tokenizer.decode(all_ids[len(prompt_ids):], skip_special_tokens=True),
-        attentions=_assemble(list(finished.rows), len(all_ids)),
+        attentions=attentions,
         num_kv_heads=decoder.num_kv_heads,
         stop_reason=finished.stop_reason,
         first_token_seconds=member.first_seconds,
         total_seconds=steps[-1].elapsed,
-        attention_seconds=finished.attention_seconds,
+        attention_seconds=attention_seconds,
         notes=tuple(notes),
     )
 

@@ -2,16 +2,16 @@
 generating together costs little more than one of them.
 
 One worker thread per model runs the loop (started when a generation arrives, ended when none is left). Between
-two steps, newcomers join: each prompt's prefill runs alone (batch 1, its own length), chooses its first token, and
-its keys and values join the batch. Each step then feeds every member's newest token in one forward pass
+two steps, newcomers join: their prompts are prefilled together (left-padded), each chooses its first token, and
+their keys and values join the batch. Each step then feeds every member's newest token in one forward pass
 (``input_ids`` (B, 1)). The members' caches differ in length, so the batched cache is left-padded: sequence b's
 ``n_b`` cached positions are the last ``n_b`` of the ``M`` columns, an attention mask hides the padding, and
 ``position_ids`` are each sequence's own position (rotary embeddings see the same positions as alone). A member
-leaves after the step that gives its last token's attention row; the cache is repacked whenever membership
-changes. Every member keeps its own sampling settings and ``torch.Generator``. Masked padding gets exactly zero
+leaves as soon as its last token is chosen; the cache is repacked whenever membership changes. The steps ask for no
+attention weights: the caller reads them from one forward pass over the finished sequence, in its own thread. Every member keeps its own sampling settings and ``torch.Generator``. Masked padding gets exactly zero
 weight, so greedy tokens match ``generate`` run alone (the tests check it on real prompts of different lengths).
 
-Tensor shapes: per layer, keys / values (B, kv_heads, M, head_dim); attentions per step (B, H, 1, M + 1).
+Tensor shapes: per layer, keys / values (B, kv_heads, M, head_dim); a step's input_ids (B, 1), mask (B, M + 1).
 """
 
 from __future__ import annotations
@@ -34,11 +34,9 @@ from engine.attention.decoder_settings import BATCH_SIZE as MAX_BATCH  # more wa
 
 @dataclass(frozen=True)
 class Finished:
-    """The end of one generation: its attention row blocks in order and why it stopped."""
+    """The end of one generation: why it stopped."""
 
-    rows: tuple[np.ndarray, ...]  # (L, H, queries, keys) blocks: the prompt's square block, then one row per token
     stop_reason: str
-    attention_seconds: float  # the last token's extra row (its share of one batched step)
 
 
 @dataclass(eq=False)
@@ -53,10 +51,8 @@ class Member:
     step: Callable[[int, int, torch.Tensor, torch.Tensor, float, float], object]
     events: queue.Queue = field(default_factory=queue.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
-    rows: list = field(default_factory=list)
     generated: list = field(default_factory=list)
     length: int = 0  # cached positions
-    finishing: str = ""  # set when the last token is chosen: one more step gives its attention row
     started: float = 0.0
     first_seconds: float = 0.0
 
@@ -72,12 +68,6 @@ class Member:
                     return
         finally:
             self.cancelled.set()  # the reader left (finished, failed or disconnected): the loop drops it
-
-
-def _block(attentions, index: int, queries: int, keys: int) -> np.ndarray:
-    """Member ``index``'s last ``queries`` rows over its last ``keys`` key positions: (L, H, queries, keys) float32
-    (the padding on the left of the batch dropped)."""
-    return torch.stack([layer[index, :, -queries:, -keys:] for layer in attentions]).float().cpu().numpy()
 
 
 class Batcher:
@@ -167,13 +157,13 @@ class Batcher:
         cache = DynamicCache(config=self.model.config)
         with torch.inference_mode():
             output = self.model(input_ids=feed, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
-                                output_attentions=True, **self.extra)
+                                **self.extra)
         seconds = time.perf_counter() - started
         logits = output.logits[:, -1].float().cpu()
         for index, member in enumerate(joining):
-            member.rows.append(_block(output.attentions, index, member.length, member.length))
             self._choose(member, logits[index], seconds)
         self._repack(joining, cache)
+        self._leave()
 
     def _choose(self, member: Member, logits: torch.Tensor, seconds: float) -> None:
         token_id, distribution = member.choose(logits)
@@ -183,10 +173,9 @@ class Batcher:
             member.first_seconds = elapsed
         member.events.put(member.step(index, token_id, logits, distribution, seconds, elapsed))
         member.generated.append(token_id)
-        if token_id in member.eos_token_ids:
-            member.finishing = "end-of-text token"
-        elif len(member.generated) >= member.max_new_tokens:
-            member.finishing = "max_new_tokens"
+        if token_id in member.eos_token_ids or len(member.generated) >= member.max_new_tokens:
+            member.events.put(Finished("end-of-text token" if token_id in member.eos_token_ids else "max_new_tokens"))
+            member.cancelled.set()  # its last token needs no step: it leaves the batch
 
     def _repack(self, joining: list[Member], joined: DynamicCache) -> None:
         """Rebuild the left-padded batched cache from the members' and the newcomers' (their prefill's) caches."""
@@ -222,31 +211,29 @@ class Batcher:
         started = time.perf_counter()
         with torch.inference_mode():
             output = self.model(input_ids=feed, attention_mask=mask, position_ids=positions, cache=self.cache,
-                                use_cache=True, output_attentions=True, **self.extra)
-        forward_seconds = time.perf_counter() - started
+                                use_cache=True, **self.extra)
         self.steps_run += 1
         self.largest_batch = max(self.largest_batch, len(members))
         logits = output.logits[:, -1].float().cpu()
-        leaving = False
         for index, member in enumerate(members):
             member.length += 1
-            member.rows.append(_block(output.attentions, index, 1, member.length))
-            if member.finishing:
-                member.events.put(Finished(tuple(member.rows), member.finishing, forward_seconds))
-                member.cancelled.set()
-            elif not member.cancelled.is_set():
+            if not member.cancelled.is_set():
                 self._choose(member, logits[index], time.perf_counter() - started)
-            leaving = leaving or member.cancelled.is_set()
-        if leaving:  # drop the finished and the abandoned, keep the rest
-            staying = [(i, m) for i, m in enumerate(members) if not m.cancelled.is_set()]
-            if staying:
-                keep = torch.tensor([i for i, _ in staying], device=self.device)
-                for layer in self.cache.layers:
-                    layer.keys, layer.values = layer.keys[keep], layer.values[keep]
-                self.members = [m for _, m in staying]
-                self._trim()
-            else:
-                self.members, self.cache = [], None
+        self._leave()
+
+    def _leave(self) -> None:
+        """Drop the finished and the abandoned members from the batch; keep the rest."""
+        staying = [(i, m) for i, m in enumerate(self.members) if not m.cancelled.is_set()]
+        if len(staying) == len(self.members):
+            return
+        if not staying:
+            self.members, self.cache = [], None
+            return
+        keep = torch.tensor([i for i, _ in staying], device=self.device)
+        for layer in self.cache.layers:
+            layer.keys, layer.values = layer.keys[keep], layer.values[keep]
+        self.members = [m for _, m in staying]
+        self._trim()
 
     def _trim(self) -> None:
         """Drop the padding columns no member uses any more (after the longest one left)."""
