@@ -169,8 +169,9 @@ def test_hub_id_fails_fast_and_clearly_offline(client, server_alive):
 def test_api_parameters_are_in_the_documented_order_with_defaults(client):
     info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/attention_generate"]
     names = [p["parameter_name"] for p in info["parameters"]]
-    assert names == ["prompt", "max_new_tokens", "temperature", "top_k", "top_p", "seed", "chat", "model"]
+    assert names == ["prompt", "max_new_tokens", "temperature", "top_k", "top_p", "seed", "chat", "model",
+                     "attentions"]
     defaults = {p["parameter_name"]: p.get("parameter_default") for p in info["parameters"][1:]}
     assert defaults == {"max_new_tokens": 32, "temperature": 0.0, "top_k": 50, "top_p": 0.95, "seed": 0, "chat": False,
-                        "model": "smollm2"}
+                        "model": "smollm2", "attentions": "float16"}
     assert all(p["parameter_has_default"] for p in info["parameters"][1:])
