@@ -15,6 +15,9 @@ import threading
 # at once on the reference 2-core machine, and two-thread kernels competing for a busy core ran
 # 5-10x slower here (MiniLM forward: 19 ms on one thread, 169 ms on two under load).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# After every request gradio's queue rebuilds its monitoring summary (a pandas DataFrame of up to 10,000 past
+# events, grouped); NeuroDeck serves no monitoring page, so refresh it every 100 requests, not every one.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
 
 import gradio as gr  # noqa: E402
 

@@ -229,6 +229,7 @@ def head_view_svg(
         f'viewBox="0 0 {width} {height}" style="background:#fff;font-family:monospace;font-size:15px">'
     ]
     queries = range(count) if selected_token is None else [selected_token]
+    escaped = [html.escape(token) for token in tokens]  # once, not once per line
     # With every query drawn, faint lines would swamp the picture (and the page): keep the strong ones.
     min_weight = 0.01 if selected_token is not None else 0.1
     base_opacity = 1.0 if selected_token is not None else 0.35
@@ -242,7 +243,7 @@ def head_view_svg(
                 y1 = top + row * query
                 y2 = top + row * key
                 tooltip = (
-                    f"<title>head {head + 1}: {html.escape(tokens[query])} → {html.escape(tokens[key])} = {weight:.3f}</title>"
+                    f"<title>head {head + 1}: {escaped[query]} → {escaped[key]} = {weight:.3f}</title>"
                     if selected_token is not None
                     else ""
                 )
@@ -256,7 +257,7 @@ def head_view_svg(
         y = top + row * index + 4
         style = ' font-style="italic"' if segments[index] == 1 else ""
         weight = ' font-weight="bold"' if index == selected_token else ""
-        label = html.escape(token)
+        label = escaped[index]
         parts.append(f'<text x="{left_x}" y="{y}" text-anchor="end"{style}{weight}>{label}</text>')
         parts.append(f'<text x="{right_x}" y="{y}"{style}>{label}</text>')
     if 1 in segments:
