@@ -15,6 +15,9 @@ import threading
 # at once on the reference 2-core machine, and two-thread kernels competing for a busy core ran
 # 5-10x slower here (MiniLM forward: 19 ms on one thread, 169 ms on two under load).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# After every request gradio's queue rebuilds its monitoring summary (a pandas DataFrame of up to 10,000 past
+# events, grouped); NeuroDeck serves no monitoring page, so refresh it every 100 requests, not every one.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
 
 import gradio as gr  # noqa: E402
 
@@ -48,7 +51,11 @@ TABS = (gan, autoencoder, attention, transfer)  # each a package: build(demo) ->
 
 def build_app() -> gr.Blocks:
     """Assemble every tab into one Blocks app (not launched). ``demo.neurodeck_views`` holds the stage's views."""
-    with gr.Blocks(title="NeuroDeck", delete_cache=(CACHE_SWEEP_S, CACHE_MAX_AGE_S)) as demo:
+    gradio_patches.cached_signatures()  # gradio re-inspects the same signatures for every component and config
+    gradio_patches.no_config_rebuild()  # the config is built once per FastAPI app, not twice
+    with gradio_patches.no_app_rebuild():  # gr.Blocks() builds a FastAPI app for the empty Blocks; never served
+        demo = gr.Blocks(title="NeuroDeck", delete_cache=(CACHE_SWEEP_S, CACHE_MAX_AGE_S))
+    with demo:
         header = stage.build_header()  # what NeuroDeck is, where to start, presenter mode, copy link
         with gr.Tabs(elem_id="app-tabs") as app_tabs:
             tabs = [tab.build(demo) for tab in TABS]
@@ -56,7 +63,7 @@ def build_app() -> gr.Blocks:
         demo.neurodeck_views = stage.wire(demo, header, tabs, app_tabs)
         # An empty endpoint: benchmarks subtract its round-trip to isolate model + rendering time.
         gr.api(ping, api_name="ping", api_visibility="undocumented")
-    with gradio_patches.no_app_rebuild():  # the FastAPI app is built at the end of the Blocks and again by launch()
+    with gradio_patches.no_app_rebuild():  # built at the end of the Blocks and again by launch()
         demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     gradio_patches.admission_control(demo)  # per-session and per-expensive-endpoint caps on waiting requests
     gradio_patches.atomic_cache_writes()

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.serving import ROOT, p50, p95, running_server, wait_until_warm
+from engine.core.arrays import unpack_array
 
 SENTENCES = ["The cat sat on the mat.", "Paris is the capital of France.",
              "The striker scored twice in the derby.", "A small fish swims in the pond."]
@@ -75,7 +76,7 @@ def _call(client, endpoint: str, index: int, checker: Checker) -> bool:
 
     if endpoint == "/attention_text":
         payload = client.predict(SENTENCES[index], api_name="/attention_text")[-1]
-        attentions = np.asarray(payload["attentions"], dtype=np.float64)
+        attentions = unpack_array(payload["attentions"]).astype(np.float64)
         rows_ok = bool(np.allclose(attentions.sum(-1), 1.0, atol=1e-4))
         return rows_ok and checker.same(("text", index), attentions, lambda a, b: a.shape == b.shape and np.allclose(a, b, atol=1e-5))
     if endpoint == "/gan_generate":

@@ -49,8 +49,8 @@ def running_server(script: str, env_extra: dict | None = None, timeout_s: float 
                 raise RuntimeError(f"{script} exited early with code {process.returncode}")
             if time.perf_counter() - started > timeout_s:
                 raise TimeoutError(f"{script} did not answer HTTP 200 within {timeout_s}s")
-            try:
-                with urllib.request.urlopen(url, timeout=1) as response:
+            try:  # a long timeout: a page that takes over 1 s to render was asked again, piling up renders
+                with urllib.request.urlopen(url, timeout=30) as response:
                     if response.status == 200:
                         break
             except OSError:

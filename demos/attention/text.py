@@ -17,8 +17,9 @@ from demos.attention.shared import CAVEAT, HEAD_FUSIONS, check_fusion, clamp_lay
 from demos.common.contract import LinkParam, OnOpen, ViewHandles
 from demos.common.errors import user_errors
 from demos.common.limits import STANDARD_S
-from demos.common.payloads import LargeJSON, plot
+from demos.common.payloads import InlineImage, LargeJSON, plot
 from demos.common.sessions import session_id
+from engine.core.arrays import pack_array
 from engine.core.imports import IMPORT_LOCK
 from engine.core.registry import SOURCES
 from engine.transfer.options import FINETUNED, LINEAR_STRATEGIES, STRATEGIES, STRATEGY_LABELS
@@ -148,9 +149,10 @@ def attention_text(
     model_id is "minilm" (embedded), a Hub id, or "fine-tuned[:strategy]": the MiniLM this client
     session fine-tuned in the Transfer tab (same session, so same browser tab or gradio_client).
 
-    Returns the notes, matrix, model view, head view, rollout heatmap, token-flow bars, the layer,
-    head and token choices, and the JSON {tokens, segment_ids, attentions[layer][head][query][key],
-    rollout[query][key], ...}.
+    Returns the notes, matrix, model view (a data: URL), head view, rollout heatmap, token-flow bars,
+    the layer, head and token choices, and the JSON {tokens, segment_ids, attentions, rollout[query][key],
+    ...}, where attentions packs the (layer, head, query, key) float32 weights as base64
+    (engine.core.arrays.unpack_array reads it back).
     """
     check_fusion(head_fusion)
     if model_id == FINETUNED or str(model_id or "").startswith(FINETUNED + ":"):
@@ -170,7 +172,7 @@ def attention_text(
         "model": result.model_name,
         "tokens": list(result.tokens),
         "segment_ids": list(result.segment_ids),
-        "attentions": result.attentions.astype(np.float64).round(6).tolist(),
+        "attentions": pack_array(result.attentions),
         "rollout": rollout.astype(np.float64).round(6).tolist(),
         "head_fusion": head_fusion,
         "layer": layer,
@@ -247,9 +249,9 @@ def _layout() -> dict:
                 ui["head"] = gr.Slider(1, MINILM_HEADS, value=1, step=1, label="Head", elem_id="attn-head")
             gr.Markdown("**Model view**: every layer x head; click one to open it in the matrix",
                         elem_classes=["nd-explain"])
-            # JPEG: ~1 ms to encode vs ~27 ms for WebP or PNG.
-            ui["model_view"] = gr.Image(show_label=False, interactive=False, elem_id="attn-model-view", buttons=[],
-                                        format="jpeg")
+            # JPEG: ~1 ms to encode vs ~27 ms for WebP or PNG; inline: no cache file, no second request.
+            ui["model_view"] = InlineImage(show_label=False, interactive=False, elem_id="attn-model-view", buttons=[],
+                                           format="jpeg")
     with gr.Row():
         with gr.Column(scale=2):
             ui["head_view_token"] = gr.Dropdown(

@@ -4,8 +4,12 @@ Each patch exists because gradio 6.31 has no supported API for it (its supported
 else). ``tests/demos/test_gradio_patches.py`` fails when gradio's version or one of the patched attributes
 changes, so an upgrade is a deliberate step:
 
-- :func:`no_app_rebuild`: ``queue()`` rebuilds the FastAPI app that the end of the Blocks has just built and
-  ``launch()`` builds again; the copy in between is never served (about 0.45 s of start-up).
+- :func:`no_app_rebuild`: ``gr.Blocks()`` builds a FastAPI app for the empty Blocks and ``queue()`` rebuilds
+  the one that the end of the Blocks has just built; ``launch()`` builds the one that is served.
+- :func:`cached_signatures`: gradio inspects the same ``__init__`` signatures again for every component it
+  builds and every block of every config; they are computed once.
+- :func:`no_config_rebuild`: each FastAPI app build recomputes the whole config for MCP, even with MCP off,
+  right after its caller computed it.
 - :func:`admission_control`: a check in front of the queue's ``push`` (gradio's ``max_size`` is one global
   cap; per-session and per-endpoint caps have no option), policy in :mod:`demos.common.admission`.
 - :func:`atomic_cache_writes`: an image output is saved under a name made of its content's hash, and gradio
@@ -16,14 +20,17 @@ changes, so an upgrade is a deliberate step:
   less than minimum value 10"). Each public input's ``preprocess`` is wrapped so the message names the field,
   quotes at most 80 characters of what was sent, and says what is allowed.
 - :func:`patient_localhost_check`: ``launch()`` HEADs the local URL once with a 3 s timeout and refuses to
-  start when that times out; on a busy 2-core machine the first render of this app can take longer.
+  start when that times out; that renders the whole page, and on a busy 2-core machine can take longer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import tempfile
+import types
+import weakref
 from pathlib import Path
 
 import gradio as gr
@@ -35,19 +42,98 @@ GRADIO_VERSION = "6.31.0"  # the version these patches were written and tested a
 
 @contextlib.contextmanager
 def no_app_rebuild():
-    """Skip the FastAPI app that gradio's ``queue()`` rebuilds (~0.45 s of start-up for this app's routes).
+    """Skip the FastAPI apps that gradio builds and never serves (~0.45 s of start-up for this app's routes).
 
-    ``Blocks.__exit__`` has just built it and ``launch()`` builds it again, so the copy made in between
-    is never served; the queue itself is set up by ``queue()`` as usual.
+    ``gr.Blocks()`` builds one for the still-empty Blocks (its ``queue()``), ``queue()`` rebuilds the one that
+    the end of the Blocks has just built, and ``launch()`` builds the one that is served; the queue itself is
+    set up by ``queue()`` as usual. Wrap the ``gr.Blocks(...)`` call and the ``queue()`` call, not the ``with``.
     """
     from gradio.routes import App
 
     create_app = App.__dict__["create_app"]
-    App.create_app = staticmethod(lambda blocks, *args, **kwargs: blocks.app)
+    App.create_app = staticmethod(lambda blocks, *args, **kwargs: getattr(blocks, "app", None))
     try:
         yield
     finally:
         App.create_app = create_app
+
+
+def no_config_rebuild() -> None:
+    """Skip the config rebuild that each FastAPI app build does for MCP when MCP is off (~0.08 s each, twice).
+
+    ``App.create_app`` ends with ``setup_mcp_server``, which recomputes the whole config (every component's
+    props and API schema) "because the config should include the fact that the MCP server is enabled".
+    Both callers (``Blocks.__exit__`` and ``launch()``) computed it just before; with MCP off only the
+    ``mcp_server`` and ``i18n_translations`` fields can have changed since, and those are refreshed here.
+    """
+    from gradio.route_utils import API_PREFIX
+    from gradio.routes import App
+
+    setup = App.__dict__["setup_mcp_server"].__func__
+    if getattr(setup, "neurodeck", False):
+        return
+
+    def setup_mcp_server(blocks, app_kwargs, mcp_server=None):
+        if mcp_server is None:
+            mcp_server = os.environ.get("GRADIO_MCP_SERVER", "False").lower() == "true"
+        config = getattr(blocks, "config", None)
+        if mcp_server or not isinstance(config, dict) or "components" not in config:
+            return setup(blocks, app_kwargs, mcp_server)
+        i18n = getattr(blocks, "i18n_instance", None)
+        config["mcp_server"] = blocks.mcp_server
+        config["i18n_translations"] = getattr(i18n, "translations_dict", None) if i18n is not None else None
+        return API_PREFIX + "/mcp"
+
+    setup_mcp_server.neurodeck = True
+    App.setup_mcp_server = staticmethod(setup_mcp_server)
+
+
+class _CachedInspect(types.ModuleType):
+    """``inspect`` as gradio's modules see it, with ``signature`` and ``getfullargspec`` of plain functions kept.
+
+    A function's signature does not change once it is wired, and gradio asks again for every component it
+    builds (``getfullargspec`` of its ``__init__``) and every block of every config (``signature`` of its
+    class's ``__init__``): 1,045 blocks and 237 events here, ~0.2 s of start-up (25% of ``build_app``).
+    Weak keys: a function that goes away leaves the cache with it.
+    """
+
+    def __init__(self):
+        super().__init__("inspect")
+        self._signatures = weakref.WeakKeyDictionary()
+        self._specs = weakref.WeakKeyDictionary()
+
+    def __getattr__(self, name):
+        return getattr(inspect, name)
+
+    @staticmethod
+    def _kept(cache, compute, fn, args, kwargs):
+        if args or kwargs or type(fn) is not types.FunctionType:
+            return compute(fn, *args, **kwargs)
+        try:
+            return cache[fn]
+        except KeyError:
+            cache[fn] = value = compute(fn)
+            return value
+
+    def signature(self, fn, *args, **kwargs):
+        return self._kept(self._signatures, inspect.signature, fn, args, kwargs)
+
+    def getfullargspec(self, fn, *args, **kwargs):
+        return self._kept(self._specs, inspect.getfullargspec, fn, args, kwargs)
+
+
+CACHED_INSPECT_MODULES = ("gradio.blocks", "gradio.component_meta", "gradio.helpers", "gradio.utils")
+
+
+def cached_signatures() -> None:
+    """Give gradio's Blocks, component and event modules an ``inspect`` that remembers function signatures."""
+    import importlib
+
+    cached = _CachedInspect()
+    for name in CACHED_INSPECT_MODULES:
+        module = importlib.import_module(name)
+        if not isinstance(module.inspect, _CachedInspect):
+            module.inspect = cached
 
 
 def admission_control(demo: gr.Blocks) -> None:
@@ -125,16 +211,26 @@ def atomic_cache_writes() -> None:
 
 def patient_localhost_check() -> None:
     """Gradio's launch() HEADs the local URL once with a 3 s timeout and refuses to start when that times
-    out. On a busy 2-core machine the first page render of this large app can take longer; retry a few
-    times before giving up (the server itself is already listening)."""
+    out. That HEAD renders the whole page (~0.2 s of this app's start-up, while the first visitor's request
+    waits for the same CPU): ask a route that answers at once instead, and on a busy 2-core machine retry a
+    few times before giving up (the server itself is already listening)."""
     from gradio import networking
+    from gradio.route_utils import API_PREFIX
 
     check = networking.url_ok
     if getattr(check, "patient", False):
         return
 
+    def answers(url: str) -> bool:
+        import httpx
+
+        try:  # launch() has just called this route itself; it only says whether startup events ran
+            return httpx.get(f"{url.rstrip('/')}{API_PREFIX}/startup-events", timeout=3, verify=False).is_success
+        except httpx.HTTPError:
+            return False
+
     def patient(url: str) -> bool:
-        return any(check(url) for _ in range(5))
+        return any(answers(url) or check(url) for _ in range(5))
 
     patient.patient = True
     networking.url_ok = patient

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import json
-
 import gradio as gr
 from gradio.components.plot import PlotData
 
 
 def plot(figure: dict) -> PlotData:
-    """Hand a Plotly figure dict to gr.Plot as ready JSON (skips plotly's slow Figure validation)."""
-    return PlotData(type="plotly", plot=json.dumps(figure))
+    """Hand a Plotly figure dict to gr.Plot as ready JSON (skips plotly's slow Figure validation).
+
+    orjson: ~10x faster than json.dumps for a 32-token heatmap (1,024 cells and their hover labels)."""
+    import orjson
+
+    options = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+    return PlotData(type="plotly", plot=orjson.dumps(figure, option=options).decode())
 
 
 def _json_default(obj):
@@ -44,3 +47,30 @@ class LargeJSON(gr.JSON):
             orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATETIME, default=_json_default)
         )
         return JsonData.model_construct(root=plain)
+
+
+class InlineImage(gr.Image):
+    """``gr.Image`` (output only) that sends a small picture inside the answer as a ``data:`` URL.
+
+    gr.Image writes every output to gradio's cache and each client then fetches it with a request of
+    its own: gradio_client opens a fresh HTTPS-ready connection per file, ~25-40 ms on a busy 2-core
+    machine, more than drawing the picture. For a ~30 kB JPEG, base64 in the answer is cheaper, and
+    the cache does not grow. API clients get ``{"url": "data:image/jpeg;base64,...", ...}`` (no path).
+    """
+
+    def postprocess(self, value):
+        from PIL import Image as PILImage
+
+        if not isinstance(value, PILImage.Image):
+            return super().postprocess(value)
+        import base64
+        import io
+
+        from gradio.data_classes import ImageData
+
+        kind = (self.format or "png").lower()
+        buffer = io.BytesIO()
+        value.save(buffer, format=kind)  # gradio's own encoder settings (JPEG quality 75)
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        return ImageData(url=f"data:image/{kind};base64,{data}", orig_name=f"image.{kind}", mime_type=f"image/{kind}",
+                         size=buffer.tell())

@@ -7,6 +7,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from engine.core.arrays import unpack_array
 from engine.core.registry import ASSETS_DIR
 from tests.support import png_header_only
 
@@ -23,7 +24,7 @@ def test_attention_text_json_matches_engine(client):
     payload = _raw_json(client.predict(text, api_name="/attention_text"))
     expected = text_attention(text)
     assert payload["tokens"] == list(expected.tokens)
-    attentions = np.array(payload["attentions"])
+    attentions = unpack_array(payload["attentions"])  # packed float32: exactly the engine's weights
     assert attentions.shape == (6, 12, len(expected.tokens), len(expected.tokens))
     np.testing.assert_allclose(attentions.sum(-1), 1.0, atol=1e-4)
     np.testing.assert_allclose(attentions, expected.attentions, atol=2e-6)
@@ -37,7 +38,7 @@ def test_attention_text_pair_and_views(client):
     assert "all-MiniLM-L6-v2" in notes and "6 layers x 12 heads" in notes
     assert payload["segment_ids"].count(1) == 4  # "the dog lay ." is sentence B
     assert payload["layer"] == 2 and payload["head"] == 3 and payload["head_fusion"] == "max"
-    assert matrix is not None and str(model_view).endswith(".jpeg")
+    assert matrix is not None and model_view["url"].startswith("data:image/jpeg;base64,")  # inline, no cache file
     assert "<svg" in head_view and "A ▲ / ▼ B" in head_view
 
 
@@ -113,4 +114,4 @@ def test_eight_concurrent_clients_get_their_own_results(app_url):
     for sentence, payload in answers:
         expected = text_attention(sentence)
         assert payload["tokens"] == list(expected.tokens)
-        np.testing.assert_allclose(np.array(payload["attentions"]), expected.attentions, atol=2e-6)
+        np.testing.assert_allclose(unpack_array(payload["attentions"]), expected.attentions, atol=2e-6)

@@ -94,6 +94,8 @@ def test_attention_tab_shows_this_sessions_fine_tuned_model(app_url, server_aliv
     """The Transfer tab's 'Open in the Attention tab' runs /attention_text with model_id "fine-tuned"."""
     import numpy as np
 
+    from engine.core.arrays import unpack_array
+
     sentence = "The striker scored twice in the derby."
     tuned_client, fresh_client = Client(app_url, verbose=False), Client(app_url, verbose=False)
     with pytest.raises(AppError, match="No fine-tuned model in this session"):
@@ -107,7 +109,7 @@ def test_attention_tab_shows_this_sessions_fine_tuned_model(app_url, server_aliv
     assert "fine_tune_last_n" in payload["model"] and "After fine-tuning" in notes
     assert any("before fine-tuning" in note for note in payload["notes"])
     assert payload["tokens"] == before["tokens"]
-    tuned, base = np.array(payload["attentions"]), np.array(before["attentions"])
+    tuned, base = unpack_array(payload["attentions"]), unpack_array(before["attentions"])
     np.testing.assert_allclose(tuned.sum(-1), 1.0, atol=1e-4)
     # Only the last 2 of 6 layers were unfrozen: the first 4 are unchanged, the last 2 moved.
     np.testing.assert_allclose(tuned[:4], base[:4], atol=2e-6)

@@ -22,6 +22,10 @@ def test_patched_gradio_attributes_still_have_the_shapes_the_patches_expect():
     from gradio.routes import App
 
     assert isinstance(App.__dict__["create_app"], staticmethod)  # no_app_rebuild swaps it
+    assert isinstance(App.__dict__["setup_mcp_server"], staticmethod)  # no_config_rebuild replaces it
+    assert list(inspect.signature(App.setup_mcp_server).parameters) == ["blocks", "app_kwargs", "mcp_server"]
+    import importlib  # cached_signatures swaps each module's `inspect`
+    assert all(importlib.import_module(name).inspect for name in gradio_patches.CACHED_INSPECT_MODULES)
     assert list(inspect.signature(Queue.push).parameters)[1:] == ["body", "request", "username"]  # admission_control
     assert callable(route_utils.get_fn)
     assert list(inspect.signature(processing_utils.save_pil_to_cache).parameters)[:4] == ["img", "cache_dir", "name", "format"]
@@ -66,3 +70,44 @@ def test_named_input_errors_name_the_field_and_what_it_allows():
         # in a thread of its own: other tests (playwright, anyio) may leave an event loop running in this one
         with ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, demo.preprocess_data(fn, [7, 0.5, "hello"], None)).result()
+
+
+def test_cached_signatures_keep_plain_functions_and_pass_everything_else_through():
+    import functools
+
+    gradio_patches.cached_signatures()
+    from gradio import blocks
+
+    def handler(a, b=2):
+        return a + b
+
+    assert blocks.inspect.signature(handler) is blocks.inspect.signature(handler)
+    assert list(blocks.inspect.signature(handler).parameters) == ["a", "b"]
+    partial = functools.partial(handler, 1)
+    assert list(blocks.inspect.signature(partial).parameters) == ["b"]  # not a plain function: not kept
+    assert blocks.inspect.getfullargspec(handler).args == ["a", "b"]
+    assert blocks.inspect.Parameter is inspect.Parameter  # the rest is inspect's own
+
+
+def test_a_launched_app_serves_the_same_config_gradio_would_build(tmp_path):
+    """With the Blocks' own app skipped and the MCP config rebuilds skipped, the served config is still current."""
+    from benchmarks.serving import free_port
+
+    gradio_patches.cached_signatures()
+    gradio_patches.no_config_rebuild()
+    gradio_patches.patient_localhost_check()
+    with gradio_patches.no_app_rebuild():
+        demo = gr.Blocks(title="patched")
+    assert demo.app is None  # gr.Blocks() built no FastAPI app for the empty Blocks
+    with demo:
+        text = gr.Textbox(label="In")
+        gr.Button().click(lambda value: value, text, gr.Textbox(label="Out"), api_name="echo")
+    with gradio_patches.no_app_rebuild():
+        demo.queue()
+    try:
+        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
+                    max_file_size=1000, show_error=True)
+        assert demo.config == demo.get_config_file()
+        assert demo.config["max_file_size"] == 1000 and demo.config["show_error"] is True
+    finally:
+        demo.close()
