@@ -56,7 +56,7 @@ out = client.predict("The capital of France is", 32, 0.0, 50, 0.95, 0, False,
                      api_name="/attention_generate")  # prompt, max_new_tokens, temperature, top_k, top_p, seed, chat
 out["generated_text"], out["steps"][0]["top_k"][:3]
 a = out["attentions"]  # float16, base64: (layer, head, query, key)
-attentions = np.frombuffer(base64.b64decode(a["data"]), "<f2").reshape(a["shape"])
+attentions = np.frombuffer(base64.b64decode(a["base64"]), a["dtype"]).reshape(a["shape"])
 ```
 Pass `attentions="lists"` for nested lists, `"none"` to leave them out.
 `/attention_kv_cache` (prompt, new_tokens=48, chat=False) times the same text with and without the KV cache."""
@@ -118,7 +118,7 @@ def attention_generate(
     token: token, token_id, top_k = the model's own top-10 next-token distribution and sampled_from = the
     distribution after temperature / top-k / top-p, each as {token, probability}), attentions of the whole
     sequence (layer, head, query, key) and notes (anything cut or clamped). model: "smollm2" (embedded) or
-    a Hub id. attentions: "float16" sends them as {encoding, shape, data} with data the little-endian
+    a Hub id. attentions: "float16" sends them as {dtype: "<f2", shape, base64}, the little-endian
     float16 bytes in base64, "lists" as nested lists rounded to 4 decimals, "none" leaves them out.
     """
     with IMPORT_LOCK:

@@ -24,6 +24,7 @@ from engine.attention.decoder_settings import (
 )
 from engine.attention.rollout import AttentionDims, attention_rollout
 from engine.core.device import gpu_task
+from engine.core.arrays import pack_array, unpack_array
 from engine.core.registry import load_once
 from engine.core.seeding import torch_generator
 from engine.core.validation import quote
@@ -116,8 +117,9 @@ class Generation(AttentionDims):
     def as_json(self, attentions: str = "float16") -> dict:
         """The API payload: generated text, tokens, steps, attentions (L, H, T, T) and notes.
 
-        ``attentions``: "float16" (default) sends them once, compactly: {"encoding": "float16-base64", "shape":
-        [L, H, T, T], "data": little-endian float16 bytes in base64}, 2 bytes a weight instead of ~8 characters;
+        ``attentions``: "float16" (default) sends them once, compactly: {"dtype": "<f2", "shape": [L, H, T, T],
+        "base64": little-endian float16 bytes} (:func:`engine.core.arrays.pack_array`), 2 bytes a weight instead of
+        ~8 characters;
         "lists" as nested lists [layer][head][query][key] rounded to 4 decimals; "none" leaves them out ([]).
         """
         return {
@@ -135,10 +137,7 @@ ATTENTION_FORMATS = ("float16", "lists", "none")
 def attention_payload(attentions: np.ndarray, encoding: str = "float16"):
     """(L, H, T, T) attentions for the API in one of :data:`ATTENTION_FORMATS` (see :meth:`Generation.as_json`)."""
     if encoding == "float16":
-        import base64
-
-        data = np.ascontiguousarray(attentions, dtype="<f2")
-        return {"encoding": "float16-base64", "shape": list(data.shape), "data": base64.b64encode(data.tobytes()).decode("ascii")}
+        return pack_array(attentions, "<f2")
     if encoding == "lists":
         return np.round(attentions.astype(np.float64), 4).tolist()
     return []
@@ -153,11 +152,9 @@ def check_attention_format(encoding) -> str:
 
 
 def decode_attentions(payload) -> np.ndarray:
-    """The (L, H, T, T) float32 array back from an API payload's "attentions" (any format)."""
-    import base64
-
+    """The (L, H, T, T) float32 array back from an API payload's "attentions" (packed or lists)."""
     if isinstance(payload, dict):
-        return np.frombuffer(base64.b64decode(payload["data"]), dtype="<f2").reshape(payload["shape"]).astype(np.float32)
+        return unpack_array(payload).astype(np.float32)
     return np.asarray(payload, dtype=np.float32)
 
 

@@ -60,8 +60,8 @@ def test_attentions_are_causal_layer_head_query_key(client):
     payload = _generate(client, "Once upon a time", 6)
     count = len(payload["tokens"])
     packed = payload["attentions"]
-    assert packed["encoding"] == "float16-base64" and packed["shape"] == [30, 9, count, count]
-    attentions = np.frombuffer(base64.b64decode(packed["data"]), "<f2").reshape(packed["shape"]).astype(np.float64)
+    assert packed["dtype"] == "<f2" and packed["shape"] == [30, 9, count, count]
+    attentions = np.frombuffer(base64.b64decode(packed["base64"]), "<f2").reshape(packed["shape"]).astype(np.float64)
     np.testing.assert_allclose(attentions.sum(-1), 1.0, atol=5e-3)  # float16: ~3 significant digits a weight
     assert np.all(attentions[..., np.triu_indices(count, 1)[0], np.triu_indices(count, 1)[1]] == 0)
     as_lists = client.predict("Once upon a time", 6, attentions="lists", api_name="/attention_generate")
