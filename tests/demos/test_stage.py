@@ -189,8 +189,6 @@ def test_a_gated_opening_waits_for_its_gate_and_leaves_its_flag_unset():
         result = run(True, False, 3)
         assert (list(result) if inspect.isgenerator(result) else [result]) == [(True, 6)]
     assert list(inspect.signature(gated(once(lambda a, request=None: a, 1), 1)).parameters)[:2] == ["ready", "done"]
-    assert {name for _, name in by_view[text]} == {"select"}
-    assert not any(name == "load" for fn in wrapped for _, name in fn.targets)
 
 
 def test_every_view_of_the_app_follows_the_contract():
