@@ -310,7 +310,17 @@ def wire(demo: gr.Blocks, header: Header, tabs: Sequence[TabHandles], app_tabs: 
     _mark_developer_details(demo)
     links = _link_components(views)
     subtabs = [tab for tab in views.tabs.values() if tab.subtabs is not None]
-    outputs = [header.presenter, header.notice, app_tabs, *[tab.subtabs for tab in subtabs], *[c for _, _, c in links]]
+    landing = next(iter(views.views.values()))
+    # The landing view opens after the page's load has set the link's inputs (gradio fires the starting tab's select
+    # as the page mounts, before that) and only when the page shows it: a deep link to another view computed the
+    # landing view's whole opening first (the Faces chain, ~2.4 s of CPU that held the cores under the linked view).
+    # Such a page opens it on a later select instead. Two gates, one true per page: at most one of them runs. The
+    # later one lives in the browser (a hidden checkbox, its value sent with each select), so a select fired as the
+    # page mounts carries "not yet" even when the queue only reaches it after the load has run.
+    landing_now = gr.State(False)
+    landing_later = gr.Checkbox(False, visible=False, elem_id="nd-landing-later")
+    outputs = [header.presenter, header.notice, app_tabs, *[tab.subtabs for tab in subtabs], *[c for _, _, c in links],
+               landing_now, landing_later]
 
     def on_load(request: gr.Request):
         deep = parse_query(getattr(request, "query_params", None) or {}, views)
@@ -321,23 +331,22 @@ def wire(demo: gr.Blocks, header: Header, tabs: Sequence[TabHandles], app_tabs: 
             out.append(gr.Tabs(selected=chosen.page.id) if chosen else gr.skip())
         for key, name, _ in links:
             out.append(deep.values[name] if key == deep.view and name in deep.values else gr.skip())
-        return out
+        shows_landing = deep.view in (None, landing.key)
+        return out + [shows_landing, not shows_landing]
 
     opened = demo.load(on_load, None, outputs, api_visibility="private", show_progress="hidden", queue=False)
-    landing = next(iter(views.views.values()))
     for view in views.views.values():
         tab = views.tabs[view.tab]
-        if view is landing:
-            # The landing view opens once the link's inputs are set: gradio fires its select as the page starts,
-            # before the page's load event has set them.
-            attach = opened.then
-        else:
-            # Its own tab's select, and its tab's select when it is the tab's first view (gradio fires select for
-            # a tab a link selects, as for a click).
-            triggers = [view.page.select] + ([tab.page.select] if view is tab.views[0] else [])
-            attach = (lambda triggers: lambda **kw: gr.on(triggers, **kw))(triggers)
+        # Its own tab's select, and its tab's select when it is the tab's first view (gradio fires select for a tab
+        # a link selects, as for a click).
+        triggers = [view.page.select] + ([tab.page.select] if view is tab.views[0] else [])
+        attach = (lambda triggers: lambda **kw: gr.on(triggers, **kw))(triggers)
         for spec in view.on_open:
-            wire_on_open(spec, attach)
+            if view is landing:
+                wire_on_open(spec, opened.then, landing_now)
+                wire_on_open(spec, attach, landing_later)
+            else:
+                wire_on_open(spec, attach)
     header.presenter.change(None, [header.presenter], None, js=PRESENTER_JS, api_visibility="private")
     params: list = []
     spec = _copy_link_spec(views, params)

@@ -63,13 +63,44 @@ def once(fn, n_outputs: int):
     return run
 
 
-def wire_on_open(spec: OnOpen, attach) -> gr.events.Dependency:
+def gated(run, n_outputs: int):
+    """``run`` (a :func:`once` wrapper) behind a gate: ``gated(ready, done, *inputs)`` skips every output, the done
+    flag included, while ``ready`` is false, so a later trigger still opens the view."""
+    skipped = (gr.skip(),) * (1 + n_outputs)
+    if inspect.isgeneratorfunction(run):
+
+        def wrapper(ready, *args, **kwargs):
+            if not ready:
+                yield skipped
+                return
+            yield from run(*args, **kwargs)
+    else:
+
+        def wrapper(ready, *args, **kwargs):
+            return run(*args, **kwargs) if ready else skipped
+
+    signature = inspect.signature(run)
+    wrapper.__signature__ = signature.replace(parameters=[
+        inspect.Parameter("ready", inspect.Parameter.POSITIONAL_OR_KEYWORD), *signature.parameters.values()])
+    wrapper.__annotations__ = dict(getattr(run, "__annotations__", {}))
+    wrapper.__name__ = run.__name__
+    wrapper.__wrapped_on_open__ = run.__wrapped_on_open__
+    return wrapper
+
+
+def wire_on_open(spec: OnOpen, attach, gate: gr.State | None = None) -> gr.events.Dependency:
     """Register ``spec`` (and its ``then`` chain) through ``attach`` (e.g. ``lambda **kw: gr.on(triggers, **kw)``),
-    each step at most once per page: one ``gr.State`` flag per step."""
+    each step at most once per page: one ``gr.State`` flag per step. With ``gate``, the first step waits for the
+    gate's value to be true (see :func:`gated`) and each later step for the step before it to have run, so a gated
+    chain stops whole (its later steps are sent after the gate may have opened)."""
     done = gr.State(False)
-    dependency = attach(fn=once(spec.fn, len(spec.outputs)), inputs=[done, *spec.inputs], outputs=[done, *spec.outputs],
+    run = once(spec.fn, len(spec.outputs))
+    inputs = [done, *spec.inputs]
+    if gate is not None:
+        run, inputs = gated(run, len(spec.outputs)), [gate, *inputs]
+    dependency = attach(fn=run, inputs=inputs, outputs=[done, *spec.outputs],
                         api_visibility="private", show_progress="minimal", preprocess=spec.preprocess,
                         postprocess=spec.postprocess, time_limit=spec.time_limit)
     for child in spec.then:
-        wire_on_open(child, dependency.then)
+        wire_on_open(child, dependency.then, done if gate is not None else None)
     return dependency

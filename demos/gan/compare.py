@@ -56,9 +56,16 @@ def generators_recorded():
     compare = _engine()
     comparison = compare.committed_comparison()
     if comparison is None:
-        return ("No comparison has been recorded yet: press Measure now.", "", "", _grids(), None)
+        return ("No comparison has been recorded yet: press Measure now.", "", "", _opening_grids(), None)
     return (compare.table_markdown(comparison), compare.tradeoff_words(comparison), _status(comparison, False),
-            _grids(), comparison.as_dict())
+            _opening_grids(), comparison.as_dict())
+
+
+def _opening_grids():
+    """Seed 0's sample grids, drawn once per process (every generator samples: ~1 s of CPU per new visitor)."""
+    from engine.core.registry import load_once
+
+    return load_once("gan-compare-grids", _grids)
 
 
 @user_errors
