@@ -58,6 +58,9 @@ class InlineImage(gr.Image):
     the cache does not grow. API clients get ``{"url": "data:image/jpeg;base64,...", ...}`` (no path).
     """
 
+    def get_block_name(self) -> str:
+        return "image"  # the page draws it with gradio's own Image (a subclass's name has no Svelte component)
+
     def postprocess(self, value):
         from PIL import Image as PILImage
 

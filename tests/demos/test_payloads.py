@@ -21,3 +21,10 @@ def test_inline_image_sends_the_picture_as_a_data_url_and_writes_no_cache_file(t
     assert abs(decoded.getpixel((20, 10))[0] - 200) < 8  # the colour survives JPEG
     assert not any(tmp_path.rglob("*.jpeg"))
     assert component.postprocess(None) is None
+
+
+def test_inline_image_is_drawn_by_gradios_own_image_component():
+    """The page picks a Svelte component by block name: "inlineimage" has none, and the picture never appeared."""
+    from demos.common.payloads import InlineImage
+
+    assert InlineImage().get_block_name() == "image"
