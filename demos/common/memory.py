@@ -7,8 +7,9 @@ old display files, and this app's files in gradio's cache beyond its size cap (:
 
 When the process has done no work for ``IDLE_AFTER_S`` it collects garbage and calls glibc's
 ``malloc_trim(0)`` once: freed memory otherwise stays in the allocator's per-thread arenas (gradio runs
-requests on up to 40 threads), so RSS stayed at its peak for good. Idle means the process's other threads
-used under ``BUSY_CPU_FRACTION`` of a core; no request, stream or training is ever interrupted.
+requests on up to 40 threads), so RSS stayed at its peak for good. Idle means no event waiting or running in
+gradio's queue (a CPU threshold never fired: model thread pools and gradio's own threads keep a quiet process a
+little busy); no request, stream or training is ever interrupted.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from engine.core.settings import LIMITS
 CHECK_EVERY_S = 5.0
 IDLE_AFTER_S = 30.0  # no work for this long: trim once
 HOUSEKEEPING_EVERY_S = 60.0
-BUSY_CPU_FRACTION = 0.05  # of one core, by the other threads: heartbeats and the event loop stay far below
 
 log = logging.getLogger("neurodeck")
 _libc: ctypes.CDLL | None = None
@@ -153,12 +153,11 @@ class Janitor(threading.Thread):
         self.trims: list[tuple[int, int]] = []  # (RSS before, after) of each trim
 
     def run(self) -> None:
-        last_cpu, last_own = time.process_time(), time.thread_time()
         last_busy = last_house = time.monotonic()
         trimmed = False
         while not self.stopped.wait(CHECK_EVERY_S):
-            now, cpu, own = time.monotonic(), time.process_time(), time.thread_time()
-            if (cpu - last_cpu) - (own - last_own) > BUSY_CPU_FRACTION * CHECK_EVERY_S:
+            now = time.monotonic()
+            if _busy_sessions(self.demo):  # an event waits or runs: not idle
                 last_busy, trimmed = now, False
             try:
                 if now - last_house >= HOUSEKEEPING_EVERY_S:
@@ -178,7 +177,6 @@ class Janitor(threading.Thread):
                              self.trims[-1][1] / 2**20, live_counts(self.demo))
             except Exception:  # noqa: BLE001  (housekeeping must never take the server down)
                 log.exception("janitor round failed")
-            last_cpu, last_own = time.process_time(), time.thread_time()
 
 
 def start_janitor(demo) -> Janitor:

@@ -158,9 +158,13 @@ def test_janitor_trims_once_when_the_process_goes_idle(monkeypatch, tmp_path):
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
     monkeypatch.setattr(memory, "CHECK_EVERY_S", 0.05)
     monkeypatch.setattr(memory, "IDLE_AFTER_S", 0.1)
-    monkeypatch.setattr(memory, "BUSY_CPU_FRACTION", 1.0)  # the test runner's other threads never count as busy
-    janitor = memory.start_janitor(_fake_demo([], []))
+    demo = _fake_demo([], [])
+    demo._queue = types.SimpleNamespace(event_ids_to_events={"e1": types.SimpleNamespace(session_hash="s1")})
+    janitor = memory.start_janitor(demo)  # a request is running (the CPU it uses does not matter)
     try:
+        time.sleep(0.5)
+        assert janitor.trims == []  # never while an event waits or runs
+        demo._queue.event_ids_to_events.clear()  # it ended
         deadline = time.monotonic() + 5
         while not janitor.trims and time.monotonic() < deadline:
             time.sleep(0.05)
