@@ -300,7 +300,17 @@ def named_input_errors(demo: gr.Blocks) -> None:
             return await preprocess_data(block_fn, inputs, state, *args, **kwargs)
         except gr.Error:
             raise
-        except Exception:
+        except Exception as error:
+            from gradio.exceptions import InvalidPathError
+
+            if isinstance(error, InvalidPathError):  # a FileData naming a file on the server (gradio said null)
+                for block, value in zip(block_fn.inputs, inputs):
+                    path = value.get("path") if isinstance(value, dict) else None
+                    if path:
+                        name = block.label or getattr(block, "elem_id", None) or type(block).__name__
+                        raise gr.Error(f"{name}: {quote(path)} is not a file uploaded to this app. Upload the file "
+                                       "first (gradio_client's handle_file does it, or POST it to /gradio_api/upload) "
+                                       "and send the path the upload returns.", print_exception=False) from None
             for block, value in zip(block_fn.inputs, inputs):
                 model = getattr(block, "data_model", None)
                 if model is None or value is None:

@@ -339,3 +339,16 @@ def test_gradio_never_rewrites_a_cached_image_that_may_be_in_download(tmp_path):
     Path(path).write_bytes(b"a download of this file is in progress")
     assert processing_utils.save_pil_to_cache(image, str(tmp_path), format="png") == path  # same content, same name
     assert Path(path).read_bytes() == b"a download of this file is in progress"  # ...and it was not rewritten
+
+
+def test_a_file_that_names_a_server_path_is_refused_by_name(client, server_alive):
+    """Issue 24: a FileData naming a server file (not an upload) answered null; now the field and the fix are named."""
+    import httpx
+
+    server_file = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
+    for endpoint, rest, field in (("imagenet_classify", [5, "head"], "Your photo"), ("ae_denoise", ["gaussian", 0.1, 0, "tv"], "")):
+        url = client.src.rstrip("/") + f"/gradio_api/call/{endpoint}"
+        event = httpx.post(url, json={"data": [server_file, *rest]}).json()
+        answer = httpx.get(f"{url}/{event['event_id']}", timeout=120).text
+        assert "is not a file uploaded to this app" in answer and "handle_file" in answer and field in answer, answer
+    server_alive()
