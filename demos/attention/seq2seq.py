@@ -124,17 +124,11 @@ def seq2seq_train_live(seed: int = 0, model: str = "transformer", seconds: float
     Pressing again with the same seed and model continues the session's run. At most two sessions train at
     once on the shared machine; the next ones wait in line, shown their place, and start when a slot frees.
     """
-    try:
-        budget = float(seconds)
-        seed = int(seed)
-    except (TypeError, ValueError):
-        raise ValueError(f"seconds and seed must be numbers, got {seconds!r} and {seed!r}.") from None
-    if not 1 <= budget <= LIVE_MAX_SECONDS:
-        raise ValueError(f"Train for 1 to {LIVE_MAX_SECONDS} seconds, not {seconds!r}.")
-    if seed < 0:
-        raise ValueError(f"The seed must be 0 or more, got {seed}.")
     with IMPORT_LOCK:
         from engine.attention.seq2seq import lab, live
+        from engine.core.validation import check_number, check_seed
+    seed = check_seed(seed, "seed")  # one range everywhere: a whole number from 0 to 2**32 - 1 (1e30 overflowed)
+    budget = check_number(seconds, "training time in seconds", 1, LIVE_MAX_SECONDS)
     for place in live.wait_for_slot():
         yield (gr.skip(), gr.skip(), f"**Waiting for a free training slot:** {live.MAX_CONCURRENT_RUNS} live trainings are "
                f"running on this shared machine. You are **number {place}** in line; yours starts as soon as one ends.",

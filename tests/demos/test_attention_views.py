@@ -206,8 +206,13 @@ def test_text_on_open_passes_the_session_for_a_fine_tuned_model():
         text.attention_text("A sentence.", "", "fine-tuned:full_fine_tune", request=None)
 
 
-@pytest.mark.parametrize("args, message", [((0, "transformer", 0.5), "1 to 90 seconds"), ((-1, "transformer", 5), "0 or more"),
-                                           (("x", "transformer", 5), "must be numbers")])
+@pytest.mark.parametrize("args, message", [
+    ((0, "transformer", 0.5), "The training time in seconds must be a number from 1 to 90; got 0.5"),
+    ((0, "transformer", "nan"), "The training time in seconds must be a number from 1 to 90; got 'nan'"),
+    ((-1, "transformer", 5), "The seed must be a whole number from 0 to 4,294,967,295; got -1"),
+    ((1e30, "transformer", 5), r"The seed must be a whole number .*; got 1e\+30"),  # was "Overflow when unpacking long long"
+    (("x", "transformer", 5), "The seed must be a whole number"),
+])
 def test_train_live_refuses_bad_settings(args, message):
     with pytest.raises(gr.Error, match=message):
         list(seq2seq.seq2seq_train_live(*args))
@@ -305,3 +310,4 @@ def test_the_opening_continuation_gets_the_kept_card_and_a_click_does_not(fake_d
     list(decoder.decoder_open("Once upon a time", 16))
     list(decoder.decoder_generate(*decoder.OPENING))
     assert calls == [True, False, False]
+
