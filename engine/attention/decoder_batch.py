@@ -25,7 +25,6 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-import numpy as np
 import torch
 from transformers import DynamicCache
 
