@@ -319,8 +319,12 @@ def wire(demo: gr.Blocks, header: Header, tabs: Sequence[TabHandles], app_tabs: 
     # page mounts carries "not yet" even when the queue only reaches it after the load has run.
     landing_now = gr.State(False)
     landing_later = gr.Checkbox(False, visible=False, elem_id="nd-landing-later")
+    # A tab's first view also opens on its tab's select (a click on the tab shows it), but not when a link selected
+    # another view of that tab: the link to Autoencoder > Latent space ran Denoise's whole opening first, in front
+    # of the view asked for. One gate per such tab, set by the page's load; the view's own select is never gated.
+    first_gates = {tab.tab: gr.State(True) for tab in subtabs if tab.views[0] is not landing}
     outputs = [header.presenter, header.notice, app_tabs, *[tab.subtabs for tab in subtabs], *[c for _, _, c in links],
-               landing_now, landing_later]
+               landing_now, landing_later, *first_gates.values()]
 
     def on_load(request: gr.Request):
         deep = parse_query(getattr(request, "query_params", None) or {}, views)
@@ -332,7 +336,8 @@ def wire(demo: gr.Blocks, header: Header, tabs: Sequence[TabHandles], app_tabs: 
         for key, name, _ in links:
             out.append(deep.values[name] if key == deep.view and name in deep.values else gr.skip())
         shows_landing = deep.view in (None, landing.key)
-        return out + [shows_landing, not shows_landing]
+        firsts = [deep.tab != tab or deep.view == views.first(tab).key for tab in first_gates]
+        return out + [shows_landing, not shows_landing, *firsts]
 
     opened = demo.load(on_load, None, outputs, api_visibility="private", show_progress="hidden", queue=False)
     for view in views.views.values():
@@ -340,13 +345,17 @@ def wire(demo: gr.Blocks, header: Header, tabs: Sequence[TabHandles], app_tabs: 
         # Its own tab's select, and its tab's select when it is the tab's first view (gradio fires select for a tab
         # a link selects, as for a click).
         triggers = [view.page.select] + ([tab.page.select] if view is tab.views[0] else [])
-        attach = (lambda triggers: lambda **kw: gr.on(triggers, **kw))(triggers)
+        on = lambda *triggers: lambda **kw: gr.on(list(triggers), **kw)  # noqa: E731
         for spec in view.on_open:
             if view is landing:
                 wire_on_open(spec, opened.then, landing_now)
-                wire_on_open(spec, attach, landing_later)
+                wire_on_open(spec, on(*triggers), landing_later)
+            elif view.tab in first_gates and view is tab.views[0]:
+                dones: dict = {}
+                wire_on_open(spec, on(view.page.select), dones=dones)
+                wire_on_open(spec, on(tab.page.select), first_gates[view.tab], dones)
             else:
-                wire_on_open(spec, attach)
+                wire_on_open(spec, on(*triggers))
     header.presenter.change(None, [header.presenter], None, js=PRESENTER_JS, api_visibility="private")
     params: list = []
     spec = _copy_link_spec(views, params)

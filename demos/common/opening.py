@@ -88,12 +88,17 @@ def gated(run, n_outputs: int):
     return wrapper
 
 
-def wire_on_open(spec: OnOpen, attach, gate: gr.State | None = None) -> gr.events.Dependency:
+def wire_on_open(spec: OnOpen, attach, gate: gr.State | None = None, dones: dict | None = None) -> gr.events.Dependency:
     """Register ``spec`` (and its ``then`` chain) through ``attach`` (e.g. ``lambda **kw: gr.on(triggers, **kw)``),
     each step at most once per page: one ``gr.State`` flag per step. With ``gate``, the first step waits for the
     gate's value to be true (see :func:`gated`) and each later step for the step before it to have run, so a gated
-    chain stops whole (its later steps are sent after the gate may have opened)."""
-    done = gr.State(False)
+    chain stops whole (its later steps are sent after the gate may have opened). Two chains of the same steps
+    (two sets of triggers, one gated) that pass the same ``dones`` dict share the flags: a step runs once per page
+    whichever chain reaches it first."""
+    dones = {} if dones is None else dones
+    if id(spec) not in dones:
+        dones[id(spec)] = gr.State(False)
+    done = dones[id(spec)]
     run = once(spec.fn, len(spec.outputs))
     inputs = [done, *spec.inputs]
     if gate is not None:
@@ -102,5 +107,5 @@ def wire_on_open(spec: OnOpen, attach, gate: gr.State | None = None) -> gr.event
                         api_visibility="private", show_progress="minimal", preprocess=spec.preprocess,
                         postprocess=spec.postprocess, time_limit=spec.time_limit)
     for child in spec.then:
-        wire_on_open(child, dependency.then, done if gate is not None else None)
+        wire_on_open(child, dependency.then, done if gate is not None else None, dones)
     return dependency

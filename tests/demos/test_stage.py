@@ -270,3 +270,64 @@ def test_every_expensive_endpoint_named_by_admission_control_exists():
 
     demo = build_app()
     assert EXPENSIVE <= {fn.api_name for fn in demo.fns.values()}
+
+
+def _toy_with_a_second_tabbed_tab():
+    """GAN (faces: the landing view) and Autoencoder with two sub-tabs (denoise first, latent second)."""
+    with gr.Blocks() as demo:
+        header = build_header()
+        with gr.Tabs() as app_tabs:
+            with gr.Tab("GAN", id="gan") as gan_page:
+                face = gr.Image()
+            with gr.Tab("Autoencoder", id="autoencoder") as ae_page:
+                with gr.Tabs() as ae_subtabs:
+                    with gr.Tab("Denoise", id="ae-denoise") as denoise_page:
+                        noise = gr.Slider(0, 1, value=0.3)
+                        clean = gr.Image()
+                        steps = gr.Image()
+                    with gr.Tab("Latent", id="ae-latent") as latent_page:
+                        x = gr.Number(0.0)
+                        latent_map = gr.Image()
+        second = OnOpen(lambda: None, (), (steps,))
+        denoise = ViewHandles("autoencoder", "denoise", denoise_page, clean,
+                              (OnOpen(lambda n: None, (noise,), (clean,), then=(second,)),), (LinkParam("noise", noise),))
+        latent = ViewHandles("autoencoder", "latent", latent_page, latent_map, (OnOpen(lambda x: None, (x,), (latent_map,)),),
+                             (LinkParam("x", x),))
+        faces = ViewHandles("gan", "faces", gan_page, face, (OnOpen(lambda: None, (), (face,)),), ())
+        tabs = [TabHandles("gan", gan_page, (faces,), None), TabHandles("autoencoder", ae_page, (denoise, latent), ae_subtabs)]
+        views = wire(demo, header, tabs, app_tabs)
+    return demo, views, (ae_page, denoise_page, clean, steps)
+
+
+def test_a_link_to_another_view_of_a_tab_does_not_open_the_tabs_first_view():
+    # A link to Autoencoder > Latent space selects the Autoencoder tab, whose select also opened Denoise (the tab's
+    # first view): Denoise's whole chain ran in front of the latent map. Its tab select is now gated by the load.
+    demo, views, (ae_page, denoise_page, clean, steps) = _toy_with_a_second_tabbed_tab()
+    opening = [fn for fn in demo.fns.values() if getattr(fn.fn, "__wrapped_on_open__", None) is not None]
+    first = [fn for fn in opening if fn.outputs[1] is clean]
+    assert len(first) == 2
+    own = next(fn for fn in first if (denoise_page._id, "select") in fn.targets)
+    by_tab = next(fn for fn in first if (ae_page._id, "select") in fn.targets)
+    assert own is not by_tab and len(own.targets) == 1 and len(by_tab.targets) == 1
+    assert own.outputs[0] is by_tab.outputs[0]  # one "done" flag: the view opens once whichever select comes first
+    gate = by_tab.inputs[0]
+    assert isinstance(gate, gr.State) and by_tab.inputs[1] is own.outputs[0] and own.inputs[0] is own.outputs[0]
+    # the chain's second step: one flag too, and the gated chain's second step waits for its first step's flag
+    later = [fn for fn in opening if fn.outputs[1] is steps]
+    assert len(later) == 2 and later[0].outputs[0] is later[1].outputs[0]
+
+    load = next(fn for fn in demo.fns.values() if any(name == "load" for _, name in fn.targets))
+    gate_at = [i for i, block in enumerate(load.outputs) if block is gate]
+    assert len(gate_at) == 1
+
+    class Request:
+        def __init__(self, query):
+            self.query_params = query
+
+    def gate_after(query):
+        return load.fn(Request(query))[gate_at[0]]
+
+    assert gate_after({"tab": "autoencoder", "sub": "latent"}) is False
+    assert gate_after({"tab": "autoencoder", "sub": "denoise"}) is True
+    assert gate_after({"tab": "autoencoder"}) is True  # the tab alone shows its first view
+    assert gate_after({"tab": "gan"}) is True and gate_after({}) is True
