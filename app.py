@@ -68,6 +68,7 @@ def build_app() -> gr.Blocks:
     gradio_patches.admission_control(demo)  # per-session and per-expensive-endpoint caps on waiting requests
     gradio_patches.atomic_cache_writes()
     gradio_patches.named_input_errors(demo)  # gradio's own input checks name the field and what it allows
+    gradio_patches.indexed_frontend()  # the page's script finds components and their events through an index
     return demo
 
 
