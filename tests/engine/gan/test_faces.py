@@ -344,3 +344,15 @@ def test_idle_release_frees_the_buffers_and_the_next_face_is_the_same(generator)
     if rss:  # Linux: the synthesis buffers (~180 MB per stream at 1024 px) went back to the system
         assert rss - rss_bytes() > 50 * 2**20
     np.testing.assert_array_equal(generator.synthesize_raw(w), before)  # buffers rebuilt, same pixels
+
+
+def test_noise_as_inputs_gives_the_pixels_of_the_unchanged_network(generator):
+    import openvino as ov
+
+    assert len(generator._noise) == 15  # every synthesis layer's noise (the 4x4 constant input has none)
+    w = faces.styles((5,), 0.7, generator)[0].reshape(1, faces.STYLE_DIM)
+    core = ov.Core()  # the packaged IR as it is, compiled as the plugin would without the rewiring
+    original = core.compile_model(core.read_model(str(generator.folder / "SynthesisNetwork.xml")), "CPU",
+                                  {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"})
+    expected = original.create_infer_request().infer({0: w})[0][0]
+    np.testing.assert_array_equal(generator.synthesize_raw(w), expected)  # bit for bit
