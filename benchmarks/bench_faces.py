@@ -1,6 +1,6 @@
 """Faces view figures: one face through the app vs bare OpenVINO, threads, faces/s, the w-average cost.
 
-    python -m benchmarks.bench_faces [--repeats 8] [--out benchmarks/results/faces.json] [--noise-only]
+    python benchmarks/bench_faces.py [--repeats 8] [--out benchmarks/results/faces.json] [--noise-only]
 
 Everything is measured in this one run, on this machine:
 

@@ -34,23 +34,50 @@ log = logging.getLogger("neurodeck")
 _libc: ctypes.CDLL | None = None
 
 
-def malloc_trim() -> bool:
-    """Hand free heap memory back to the system (glibc ``malloc_trim(0)``, every arena).
-
-    Returns whether glibc released anything; False (and nothing happens) where there is no glibc: macOS,
-    Windows, musl.
-    """
+def _glibc_function(name: str):
+    """A glibc malloc function by name, or None where there is no glibc (macOS, Windows, musl)."""
     global _libc
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
         if _libc is None:
             _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = _libc.malloc_trim
+        return getattr(_libc, name)
     except (OSError, AttributeError):  # not glibc
+        return None
+
+
+def malloc_trim() -> bool:
+    """Hand free heap memory back to the system (glibc ``malloc_trim(0)``, every arena).
+
+    Returns whether glibc released anything; False (and nothing happens) where there is no glibc.
+    """
+    trim = _glibc_function("malloc_trim")
+    if trim is None:
         return False
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
     return bool(trim(0))
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+ARENA_MAX = 2  # one malloc arena per core of the reference 2-core machine, instead of 8 per core
+
+
+def tune_allocator(arena_max: int = ARENA_MAX) -> bool:
+    """Cap glibc's malloc arenas; call at start-up, before the server's threads allocate. Returns whether it applied.
+
+    glibc gives threads that contend for the heap arenas of their own, up to 8 per core; gradio serves requests on
+    up to 40 threads, and memory freed in one arena is not reused by another, so a class left fragments in many
+    arenas that ``malloc_trim`` cannot fully return (docs/load.md, Bounds). ``MALLOC_ARENA_MAX`` in the
+    environment wins (glibc has read it already): nothing is changed then.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    mallopt = _glibc_function("mallopt")
+    if mallopt is None:
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt(M_ARENA_MAX, int(arena_max)) == 1
 
 
 def release_idle_models() -> int:

@@ -104,6 +104,31 @@ def test_malloc_trim_is_safe_to_call_from_several_threads():
 def test_malloc_trim_is_a_no_op_off_linux(monkeypatch):
     monkeypatch.setattr(sys, "platform", "darwin")
     assert memory.malloc_trim() is False
+    assert memory.tune_allocator() is False
+
+
+def test_tune_allocator_caps_glibc_arenas_unless_the_environment_set_them(monkeypatch):
+    calls = []
+
+    def mallopt(parameter, value):
+        calls.append((parameter, value))
+        return 1
+
+    monkeypatch.setattr(memory, "_glibc_function", lambda name: mallopt if name == "mallopt" else None)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert memory.tune_allocator() is True and calls == [(-8, 2)]  # M_ARENA_MAX, one arena per core
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")  # glibc read the operator's choice at start: left alone
+    assert memory.tune_allocator() is False and len(calls) == 1
+
+
+def test_the_app_tunes_the_allocator_before_it_builds_anything():
+    import inspect
+
+    import app
+
+    source = inspect.getsource(app.main)
+    assert "memory.tune_allocator()" in source
+    assert source.index("memory.tune_allocator()") < source.index("build_app()")
 
 
 @pytest.fixture
