@@ -356,3 +356,13 @@ def test_noise_as_inputs_gives_the_pixels_of_the_unchanged_network(generator):
                                   {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"})
     expected = original.create_infer_request().infer({0: w})[0][0]
     np.testing.assert_array_equal(generator.synthesize_raw(w), expected)  # bit for bit
+
+
+def test_the_noise_setting_reads_inputs_or_folded_and_refuses_anything_else(monkeypatch):
+    monkeypatch.delenv("NEURODECK_FACES_NOISE", raising=False)
+    assert faces._noise_inputs_setting() is True  # the default: 480 MB less held
+    monkeypatch.setenv("NEURODECK_FACES_NOISE", " Folded ")
+    assert faces._noise_inputs_setting() is False
+    monkeypatch.setenv("NEURODECK_FACES_NOISE", "x" * 500)
+    with pytest.raises(ValueError, match="NEURODECK_FACES_NOISE must be 'inputs' or 'folded'"):
+        faces._noise_inputs_setting()
