@@ -127,6 +127,7 @@ def warm_up() -> None:
 
 
 def main() -> None:
+    memory.tune_allocator()  # before any thread allocates: fewer malloc arenas, less memory kept after a class
     gradio_patches.patient_localhost_check()
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("neurodeck").setLevel(logging.INFO)  # one line per expected user error

@@ -1,12 +1,17 @@
 """Faces view figures: one face through the app vs bare OpenVINO, threads, faces/s, the w-average cost.
 
-    python benchmarks/bench_faces.py [--repeats 8] [--out benchmarks/results/faces.json]
+    python benchmarks/bench_faces.py [--repeats 8] [--out benchmarks/results/faces.json] [--noise-only]
 
 Everything is measured in this one run, on this machine:
 
 - ``threads``: single-face latency (mapping + synthesis, fresh seeds) and faces/s for a batch of 8
   for three OpenVINO settings: 1 thread, 2 threads on one stream, and 2 streams of 1 thread
   (two requests at once, as two app users or one 8-face batch spread over the request pool).
+- ``noise_inputs``: the packaged IR compiled as it is (OpenVINO folds each layer's noise + bias into a C×H×W
+  constant) against the app's model with the noise as inputs (``faces.noise_as_inputs``), with the app's setting:
+  memory each compiled model holds (anonymous RSS after compiling, after a face, after ``release_memory``),
+  one-face synthesis latency and CPU seconds (medians, the two alternated), the first face after a release, and whether the
+  pixels are bit-identical.
 - ``w_average``: estimating the average style from 4,096 mapped samples, and reading it back.
 - ``app``: ``/gan_faces`` (1 face, 256 px, fresh seeds) through gradio_client against ``python app.py``,
   minus the ``/ping`` round trip, over the bare mapping + synthesis with the app's own setting,
@@ -85,6 +90,69 @@ def thread_settings(repeats: int) -> dict:
         }
         print(json.dumps(rows), flush=True)
     return rows
+
+
+def _anon_mb() -> float:
+    """This process's anonymous resident memory (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/status") as handle:
+            return next(int(line.split()[1]) / 1024 for line in handle if line.startswith("RssAnon"))
+    except (OSError, StopIteration):
+        return 0.0
+
+
+def noise_inputs(repeats: int) -> dict:
+    """Folded noise (the IR as packaged) against noise as inputs: memory held, latency, same pixels."""
+    import ctypes
+    import statistics
+
+    import openvino as ov
+
+    folder = faces.ir_folder()
+    threads, streams = faces._threads_setting()
+    config = {"INFERENCE_NUM_THREADS": threads * streams, "NUM_STREAMS": streams, "INFERENCE_PRECISION_HINT": "f32"}
+    core = ov.Core()
+    w = faces.load_face_generator().map(faces.seed_z(0)).reshape(1, faces.STYLE_DIM)
+    variants, memory = {}, {}
+    for name in ("folded", "inputs"):
+        model = core.read_model(str(folder / "SynthesisNetwork.xml"))
+        noise = faces.noise_as_inputs(model) if name == "inputs" else {}
+        before = _anon_mb()
+        compiled = core.compile_model(model, "CPU", config)
+        compiled_mb = _anon_mb() - before
+        request = compiled.create_infer_request()
+        for key, array in noise.items():
+            request.set_tensor(key, ov.Tensor(array, shared_memory=True))
+        image = request.infer({0: w})[0].copy()
+        after_face_mb = _anon_mb() - before
+        compiled.release_memory()
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        memory[name] = {"compiled_mb": round(compiled_mb), "after_one_face_mb": round(after_face_mb),
+                        "after_release_mb": round(_anon_mb() - before)}
+        variants[name] = (compiled, request, image)
+    times: dict[str, list[float]] = {"folded": [], "inputs": []}
+    cpu: dict[str, list[float]] = {"folded": [], "inputs": []}  # CPU seconds: not inflated by waiting for a core
+    for index in range(2 * repeats):  # alternated, so load drifts hit both alike
+        for name in (("folded", "inputs") if index % 2 else ("inputs", "folded")):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            variants[name][1].infer({0: w})
+            times[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - started_cpu)
+    after_release = []
+    for _ in range(repeats):
+        variants["inputs"][0].release_memory()
+        started = time.perf_counter()
+        variants["inputs"][1].infer({0: w})
+        after_release.append(time.perf_counter() - started)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
+    return {"setting": f"{threads} thread x {streams} streams", "memory": memory,
+            "synthesis_median_s": {name: round(value, 3) for name, value in medians.items()},
+            "inputs_over_folded": round(medians["inputs"] / medians["folded"], 3),
+            "synthesis_cpu_median_s": {name: round(value, 3) for name, value in cpu_medians.items()},
+            "inputs_over_folded_cpu": round(cpu_medians["inputs"] / cpu_medians["folded"], 3),
+            "inputs_first_face_after_release_median_s": round(statistics.median(after_release), 3),
+            "bit_identical": bool(np.array_equal(variants["folded"][2], variants["inputs"][2]))}
 
 
 def w_average_cost() -> dict:
@@ -178,10 +246,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/faces.json"))
     parser.add_argument("--skip-app", action="store_true", help="engine figures only")
+    parser.add_argument("--noise-only", action="store_true", help="the noise_inputs comparison only (printed)")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     load_before = os.getloadavg()
     results = {"machine": {"cpus": os.cpu_count(), "load_average_1min_before": round(load_before[0], 2)}}
+    results["noise_inputs"] = noise_inputs(args.repeats)
+    print(json.dumps(results["noise_inputs"]), flush=True)
+    if args.noise_only:
+        print(json.dumps({"load_average_1min_after": round(os.getloadavg()[0], 2), **results["machine"]}))
+        return
     results["w_average"] = w_average_cost()
     print(json.dumps(results["w_average"]), flush=True)
     results["threads"] = thread_settings(args.repeats)

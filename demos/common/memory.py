@@ -5,8 +5,9 @@ Every minute it frees what sessions left behind: gradio's per-session state of p
 Transfer sessions idle that long (their own rule, applied here too so nobody has to call the app first),
 old display files, and this app's files in gradio's cache beyond its size cap (:mod:`demos.common.disk`).
 
-When the process has done no work for ``IDLE_AFTER_S`` it collects garbage and calls glibc's
-``malloc_trim(0)`` once: freed memory otherwise stays in the allocator's per-thread arenas (gradio runs
+When the process has done no work for ``IDLE_AFTER_S`` it asks loaded models to free the buffers they
+rebuild on next use (:mod:`engine.core.idle`: the face generator's OpenVINO buffers), collects garbage and
+calls glibc's ``malloc_trim(0)`` once: freed memory otherwise stays in the allocator's per-thread arenas (gradio runs
 requests on up to 40 threads), so RSS stayed at its peak for good. Idle means no event waiting or running in
 gradio's queue (a CPU threshold never fired: model thread pools and gradio's own threads keep a quiet process a
 little busy); no request, stream or training is ever interrupted.
@@ -33,23 +34,57 @@ log = logging.getLogger("neurodeck")
 _libc: ctypes.CDLL | None = None
 
 
-def malloc_trim() -> bool:
-    """Hand free heap memory back to the system (glibc ``malloc_trim(0)``, every arena).
-
-    Returns whether glibc released anything; False (and nothing happens) where there is no glibc: macOS,
-    Windows, musl.
-    """
+def _glibc_function(name: str):
+    """A glibc malloc function by name, or None where there is no glibc (macOS, Windows, musl)."""
     global _libc
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
         if _libc is None:
             _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = _libc.malloc_trim
+        return getattr(_libc, name)
     except (OSError, AttributeError):  # not glibc
+        return None
+
+
+def malloc_trim() -> bool:
+    """Hand free heap memory back to the system (glibc ``malloc_trim(0)``, every arena).
+
+    Returns whether glibc released anything; False (and nothing happens) where there is no glibc.
+    """
+    trim = _glibc_function("malloc_trim")
+    if trim is None:
         return False
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
     return bool(trim(0))
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+ARENA_MAX = 2  # one malloc arena per core of the reference 2-core machine, instead of 8 per core
+
+
+def tune_allocator(arena_max: int = ARENA_MAX) -> bool:
+    """Cap glibc's malloc arenas; call at start-up, before the server's threads allocate. Returns whether it applied.
+
+    glibc gives threads that contend for the heap arenas of their own, up to 8 per core; gradio serves requests on
+    up to 40 threads, and memory freed in one arena is not reused by another, so a class left fragments in many
+    arenas that ``malloc_trim`` cannot fully return (docs/load.md, Bounds). ``MALLOC_ARENA_MAX`` in the
+    environment wins (glibc has read it already): nothing is changed then.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    mallopt = _glibc_function("mallopt")
+    if mallopt is None:
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt(M_ARENA_MAX, int(arena_max)) == 1
+
+
+def release_idle_models() -> int:
+    """Ask loaded models to free buffers they re-create on next use (``engine.core.idle``): the face generator's
+    OpenVINO buffers, ~180 MB per stream. Only models already loaded: nothing is imported here (no torch)."""
+    idle = sys.modules.get("engine.core.idle")
+    return idle.release_all() if idle is not None else 0
 
 
 def rss_bytes() -> int:
@@ -170,6 +205,7 @@ class Janitor(threading.Thread):
                 if not trimmed and now - last_busy >= IDLE_AFTER_S:
                     trimmed = True
                     before = rss_bytes()
+                    release_idle_models()
                     gc.collect()
                     malloc_trim()
                     self.trims.append((before, rss_bytes()))

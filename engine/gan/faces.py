@@ -41,7 +41,7 @@ from PIL import Image
 
 from engine.core import validation
 from engine.core.settings import LIMITS
-from engine.core import registry
+from engine.core import idle, registry
 from engine.core.registry import get_source, load_once, verified_path
 
 MODEL_KEY = "gan-faces"  # the registry's source and task
@@ -220,13 +220,58 @@ def _float_parameters(model) -> int:
     return total
 
 
-class _RequestPool:
-    """A fixed set of infer requests of one compiled model; one caller uses a request at a time."""
+def noise_as_inputs(model) -> dict[str, np.ndarray]:
+    """Rewire each synthesis layer's ``(x + noise) + bias`` as ``x + (noise + bias)`` with the noise a model input.
 
-    def __init__(self, compiled, size: int) -> None:
+    OpenVINO's CPU plugin folds the two constants (noise, 1×1×H×W, and bias, 1×C×1×1) into one C×H×W constant per
+    layer and keeps it twice (as computed and reordered to its blocked layout): 540 MB for the 1024 px network, held
+    for good. As inputs, ``noise + bias`` is computed per face in buffers that are reused and released when idle;
+    the arithmetic is the one the plugin ran (its fold is the same float32 ``noise + bias``), so the pixels are
+    bit-identical (tests/engine/gan/test_faces.py). Returns the new inputs' names and their constant values; the
+    model is changed in place.
+    """
+    import openvino.opset13 as ops
+
+    noise: dict[str, np.ndarray] = {}
+    for add in model.get_ordered_ops():
+        if add.get_type_name() != "Add":
+            continue
+        x, constant = add.input_value(0), add.input_value(1)
+        shape = list(constant.get_partial_shape().to_shape()) if constant.get_partial_shape().is_static else []
+        if constant.get_node().get_type_name() != "Constant" or len(shape) != 4 or shape[:2] != [1, 1]:
+            continue
+        users = list(add.output(0).get_target_inputs())
+        if len(users) != 1 or users[0].get_node().get_type_name() != "Add":
+            continue
+        bias_add = users[0].get_node()
+        bias = bias_add.input_value(1)
+        if bias.get_node().get_type_name() != "Constant":
+            continue
+        name = f"neurodeck_noise_{len(noise)}"
+        parameter = ops.parameter(shape, np.float32, name=name)
+        parameter.output(0).get_tensor().set_names({name})
+        noise[name] = np.array(constant.get_node().get_data(), np.float32, order="C")  # a copy: OpenVINO shares it
+        bias_add.output(0).replace(ops.add(x, ops.add(parameter, bias)).output(0))
+        model.add_parameters([parameter])
+    model.validate_nodes_and_infer_types()
+    return noise
+
+
+class _RequestPool:
+    """A fixed set of infer requests of one compiled model; one caller uses a request at a time.
+
+    ``fixed`` inputs (name -> array) are set once on every request, sharing the arrays' memory.
+    """
+
+    def __init__(self, compiled, size: int, fixed: dict[str, np.ndarray] | None = None) -> None:
+        import openvino as ov
+
         self._free: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(size):
-            self._free.put(compiled.create_infer_request())
+            request = compiled.create_infer_request()
+            for name, array in (fixed or {}).items():
+                request.set_tensor(name, ov.Tensor(array, shared_memory=True))
+            self._free.put(request)
 
     @contextmanager
     def request(self) -> Iterator:
@@ -236,11 +281,27 @@ class _RequestPool:
         finally:
             self._free.put(request)
 
+    @contextmanager
+    def all_free(self, size: int) -> Iterator[bool]:
+        """Hold every request if none is in use (yields True), else hold none (yields False): never waits."""
+        held = []
+        try:
+            while len(held) < size:
+                try:
+                    held.append(self._free.get_nowait())
+                except queue.Empty:
+                    break
+            yield len(held) == size
+        finally:
+            for request in held:
+                self._free.put(request)
+
 
 class FaceGenerator:
     """The compiled mapping and synthesis networks, safe to call from many threads at once."""
 
-    def __init__(self, folder: Path, threads: int = DEFAULT_THREADS, streams: int = DEFAULT_STREAMS) -> None:
+    def __init__(self, folder: Path, threads: int = DEFAULT_THREADS, streams: int = DEFAULT_STREAMS,
+                 noise_inputs: bool = True) -> None:
         import openvino as ov
 
         self.folder = Path(folder)
@@ -256,11 +317,14 @@ class FaceGenerator:
             "NUM_STREAMS": self.streams,
             "INFERENCE_PRECISION_HINT": "f32",  # same pixels on every CPU (no bf16 on AMX machines)
         }
+        # After counting parameters (the noise stays one of them). noise_inputs=False keeps the IR as packaged:
+        # ~480 MB more held for good, ~5-10% less CPU per face (docs/load.md).
+        self._noise = noise_as_inputs(synthesis_model) if noise_inputs else {}
         self._mapping = self._core.compile_model(self._mapping_model, "CPU", config)
         self._synthesis = self._core.compile_model(synthesis_model, "CPU", config)
         self.compile_seconds = time.perf_counter() - started
         self._mapping_pool = _RequestPool(self._mapping, self.streams)
-        self._synthesis_pool = _RequestPool(self._synthesis, self.streams)
+        self._synthesis_pool = _RequestPool(self._synthesis, self.streams, self._noise)
         # One inference now, in the single thread that builds the generator: OpenVINO's pybind11 sets up its
         # numpy API on first use, and two threads doing that first use at once deadlock the whole process (the
         # GIL held in pybind11's call_once): two first Faces requests at once would hang the server.
@@ -271,6 +335,22 @@ class FaceGenerator:
         self._images: "OrderedDict[bytes, np.ndarray]" = OrderedDict()
         self._images_lock = threading.Lock()
         self.last_synthesis_seconds: float | None = None
+        self.releases = 0  # times release_idle_memory freed the buffers (tests, logs)
+        idle.register(self.release_idle_memory)
+
+    def release_idle_memory(self) -> bool:
+        """Free the networks' intermediate buffers (~180 MB per stream at 1024 px); the next face allocates them
+        again (page faults: tens of ms on a ~0.5 s synthesis). Called by the app's janitor when the app is idle;
+        skipped (False) if a face is being made. Weights, compiled kernels and cached faces stay."""
+        with self._mapping_pool.all_free(self.streams) as mapping_free, \
+                self._synthesis_pool.all_free(self.streams) as synthesis_free:
+            if not (mapping_free and synthesis_free):
+                return False
+            # The one-off batch mapping copy (w_avg, PCA) runs outside these pools and holds little: left alone.
+            self._mapping.release_memory()
+            self._synthesis.release_memory()
+        self.releases += 1
+        return True
 
     @property
     def parameters(self) -> int:
@@ -333,10 +413,18 @@ def _threads_setting() -> tuple[int, int]:
     return threads, streams
 
 
+def _noise_inputs_setting() -> bool:
+    """``NEURODECK_FACES_NOISE=folded`` keeps the packaged IR's constant noise (faster, 480 MB more); else inputs."""
+    value = os.environ.get("NEURODECK_FACES_NOISE", "inputs").strip().lower()
+    if value not in ("inputs", "folded"):
+        raise ValueError(f"NEURODECK_FACES_NOISE must be 'inputs' or 'folded', not {value[:40]!r}.")
+    return value == "inputs"
+
+
 def build_registered(source, folder: Path) -> FaceGenerator:
     """Registry builder (``engine.core.registry.TASKS["gan-faces"]``): the verified IR folder -> the generator."""
     threads, streams = _threads_setting()
-    return FaceGenerator(folder, threads, streams)
+    return FaceGenerator(folder, threads, streams, _noise_inputs_setting())
 
 
 def load_face_generator() -> FaceGenerator:

@@ -53,17 +53,23 @@ class Backbone:
 
 
 def build_minilm(source, folder) -> Backbone:
-    """Registry builder: the embedded MiniLM as a text backbone."""
-    from transformers import AutoModel, AutoTokenizer
+    """Registry builder: the embedded MiniLM as a text backbone.
+
+    Its weights are the Attention tab's MiniLM's own tensors (the same package folder, loaded the same way), not a
+    copy: the process holds MiniLM once (a clone was 87 MB more, for good). They are never written: every
+    classifier copies them (``load_state_dict``). The tokenizer is its own (fast tokenizers are not shared
+    between threads that pad and truncate differently).
+    """
+    from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModel.from_pretrained(folder, attn_implementation="eager", use_safetensors=True)
+    model = registry.load("text-attention").model  # built once per process from this same folder
     config = {k: v for k, v in model.config.to_dict().items() if k in _BERT_KEYS}
     return Backbone(
         key="minilm", name="all-MiniLM-L6-v2 (pre-trained, embedded)", modality="text", backbone_type="bert",
         backbone_config=config, feature_dim=model.config.hidden_size,
         # The pooler is unused (mean pooling, as all-MiniLM-L6-v2 was trained) and not rebuilt.
-        state_dict={k: v.detach().clone() for k, v in model.state_dict().items() if not k.startswith("pooler.")},
+        state_dict={k: v.detach() for k, v in model.state_dict().items() if not k.startswith("pooler.")},
         tokenizer=tokenizer,
     )
 

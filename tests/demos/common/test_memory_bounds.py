@@ -12,7 +12,7 @@ import types
 import pytest
 
 from demos.common import disk, memory, outputs
-from engine.core import registry
+from engine.core import idle, registry
 
 
 def _files(folder, count, base, size=1000, step=10):
@@ -104,6 +104,31 @@ def test_malloc_trim_is_safe_to_call_from_several_threads():
 def test_malloc_trim_is_a_no_op_off_linux(monkeypatch):
     monkeypatch.setattr(sys, "platform", "darwin")
     assert memory.malloc_trim() is False
+    assert memory.tune_allocator() is False
+
+
+def test_tune_allocator_caps_glibc_arenas_unless_the_environment_set_them(monkeypatch):
+    calls = []
+
+    def mallopt(parameter, value):
+        calls.append((parameter, value))
+        return 1
+
+    monkeypatch.setattr(memory, "_glibc_function", lambda name: mallopt if name == "mallopt" else None)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert memory.tune_allocator() is True and calls == [(-8, 2)]  # M_ARENA_MAX, one arena per core
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")  # glibc read the operator's choice at start: left alone
+    assert memory.tune_allocator() is False and len(calls) == 1
+
+
+def test_the_app_tunes_the_allocator_before_it_builds_anything():
+    import inspect
+
+    import app
+
+    source = inspect.getsource(app.main)
+    assert "memory.tune_allocator()" in source
+    assert source.index("memory.tune_allocator()") < source.index("build_app()")
 
 
 @pytest.fixture
@@ -160,10 +185,19 @@ def test_janitor_trims_once_when_the_process_goes_idle(monkeypatch, tmp_path):
     monkeypatch.setattr(memory, "IDLE_AFTER_S", 0.1)
     demo = _fake_demo([], [])
     demo._queue = types.SimpleNamespace(event_ids_to_events={"e1": types.SimpleNamespace(session_hash="s1")})
+    releases = []
+
+    class Model:  # a loaded model that frees buffers it rebuilds on next use (engine.core.idle)
+        def release(self):
+            releases.append(time.monotonic())
+            return True
+
+    model = Model()
+    idle.register(model.release)
     janitor = memory.start_janitor(demo)  # a request is running (the CPU it uses does not matter)
     try:
         time.sleep(0.5)
-        assert janitor.trims == []  # never while an event waits or runs
+        assert janitor.trims == [] and releases == []  # never while an event waits or runs
         demo._queue.event_ids_to_events.clear()  # it ended
         deadline = time.monotonic() + 5
         while not janitor.trims and time.monotonic() < deadline:
@@ -173,6 +207,7 @@ def test_janitor_trims_once_when_the_process_goes_idle(monkeypatch, tmp_path):
         janitor.stopped.set()
         janitor.join(2)
     assert len(janitor.trims) == 1  # once per idle spell, not every check
+    assert len(releases) == 1  # the models were asked to free their buffers with that trim
 
 
 def test_failed_hub_ids_leave_no_lock_behind():

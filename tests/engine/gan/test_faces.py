@@ -330,3 +330,39 @@ def test_the_face_generator_loads_through_the_registry_once_per_process(generato
     assert faces.load_face_generator() is generator
     assert generator.folder == registry.verified_path(registry.get_source("gan-faces"))
     assert registry.SOURCES["gan-faces"].name in registry._verified  # its four IR files' sha256 were checked
+
+
+def test_idle_release_frees_the_buffers_and_the_next_face_is_the_same(generator):
+    from demos.common.memory import rss_bytes
+
+    w = faces.styles((3,), 0.7, generator)[0]
+    before = generator.synthesize_raw(w)
+    with generator._synthesis_pool.request():  # a face being made: nothing is released under it
+        assert generator.release_idle_memory() is False
+    releases, rss = generator.releases, rss_bytes()
+    assert generator.release_idle_memory() is True and generator.releases == releases + 1
+    if rss:  # Linux: the synthesis buffers (~180 MB per stream at 1024 px) went back to the system
+        assert rss - rss_bytes() > 50 * 2**20
+    np.testing.assert_array_equal(generator.synthesize_raw(w), before)  # buffers rebuilt, same pixels
+
+
+def test_noise_as_inputs_gives_the_pixels_of_the_unchanged_network(generator):
+    import openvino as ov
+
+    assert len(generator._noise) == 15  # every synthesis layer's noise (the 4x4 constant input has none)
+    w = faces.styles((5,), 0.7, generator)[0].reshape(1, faces.STYLE_DIM)
+    core = ov.Core()  # the packaged IR as it is, compiled as the plugin would without the rewiring
+    original = core.compile_model(core.read_model(str(generator.folder / "SynthesisNetwork.xml")), "CPU",
+                                  {"INFERENCE_NUM_THREADS": 1, "INFERENCE_PRECISION_HINT": "f32"})
+    expected = original.create_infer_request().infer({0: w})[0][0]
+    np.testing.assert_array_equal(generator.synthesize_raw(w), expected)  # bit for bit
+
+
+def test_the_noise_setting_reads_inputs_or_folded_and_refuses_anything_else(monkeypatch):
+    monkeypatch.delenv("NEURODECK_FACES_NOISE", raising=False)
+    assert faces._noise_inputs_setting() is True  # the default: 480 MB less held
+    monkeypatch.setenv("NEURODECK_FACES_NOISE", " Folded ")
+    assert faces._noise_inputs_setting() is False
+    monkeypatch.setenv("NEURODECK_FACES_NOISE", "x" * 500)
+    with pytest.raises(ValueError, match="NEURODECK_FACES_NOISE must be 'inputs' or 'folded'"):
+        faces._noise_inputs_setting()

@@ -308,3 +308,17 @@ def test_validate_every_and_keep_last():
                          keep_best=False)  # an epoch-trained strategy (the linear head fits full batch to convergence)
     result = train_transfer(dataset, backbone, config)
     assert [log.epoch for log in result.history] == [3, 6, 7] and result.best_epoch == 7  # last epoch kept
+
+
+def test_the_text_backbone_shares_the_attention_minilm_weights_and_classifiers_copy_them():
+    from engine.core import registry
+
+    backbone = load_backbone("minilm", "text")
+    attention = registry.load("text-attention").model.state_dict()
+    assert backbone.state_dict and not any(k.startswith("pooler.") for k in backbone.state_dict)
+    for key, tensor in backbone.state_dict.items():  # one MiniLM in the process, not a clone beside it
+        assert tensor.data_ptr() == attention[key].data_ptr(), key
+    classifier = new_classifier(backbone, ("a", "b"))
+    own = classifier.backbone.state_dict()
+    key = "embeddings.word_embeddings.weight"
+    assert torch.equal(own[key], backbone.state_dict[key]) and own[key].data_ptr() != backbone.state_dict[key].data_ptr()
