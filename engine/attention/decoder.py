@@ -294,10 +294,16 @@ def _candidates(tokenizer, probabilities: torch.Tensor, count: int, positive_onl
 
 @torch.inference_mode()
 def sequence_attentions(decoder: DecoderModel, token_ids: list[int]) -> np.ndarray:
-    """(L, H, T, T) float32 attention of one forward pass over ``token_ids`` (eager, causal)."""
+    """(L, H, T, T) float32 attention of one forward pass over ``token_ids`` (eager, causal).
+
+    Through the model without its language-model head (``base_model``): the same layers give the same weights,
+    without reading the whole (vocabulary x hidden) output matrix for logits nobody uses.
+    """
     device = next(decoder.model.parameters()).device
     inputs = torch.tensor([token_ids], device=device)
-    outputs = decoder.model(input_ids=inputs, output_attentions=True, use_cache=False, **forward_kwargs(decoder.model))
+    body = getattr(decoder.model, "base_model", decoder.model)
+    extra = forward_kwargs(decoder.model) if body is decoder.model else {}
+    outputs = body(input_ids=inputs, output_attentions=True, use_cache=False, **extra)
     return torch.stack([layer[0] for layer in outputs.attentions]).float().cpu().numpy()
 
 

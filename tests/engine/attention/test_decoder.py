@@ -362,4 +362,7 @@ def test_greedy_steps_and_attentions_are_those_of_the_plain_computations(tiny_ll
         assert [(c.token_id, c.probability) for c in step.sampled_from] == [(step.token_id, 1.0)]
         assert step.chosen_rank == 1 and step.chosen_sampled_probability == 1.0
     assert np.array_equal(result.attentions, decoder.sequence_attentions(tiny_llama, list(result.token_ids)))
+    with torch.no_grad():  # the pass skips the language-model head: the same weights as the whole model's
+        whole = tiny_llama.model(input_ids=torch.tensor([result.token_ids]), output_attentions=True, use_cache=False)
+    assert np.array_equal(result.attentions, torch.stack([a[0] for a in whole.attentions]).numpy())
     assert result.attention_seconds > 0
