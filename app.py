@@ -66,6 +66,7 @@ def build_app() -> gr.Blocks:
     with gradio_patches.no_app_rebuild():  # built at the end of the Blocks and again by launch()
         demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     gradio_patches.admission_control(demo)  # per-session and per-expensive-endpoint caps on waiting requests
+    gradio_patches.event_driven_queue(demo)  # the dispatcher waits for work instead of polling every 1 ms
     gradio_patches.atomic_cache_writes()
     gradio_patches.named_input_errors(demo)  # gradio's own input checks name the field and what it allows
     gradio_patches.indexed_frontend()  # the page's script finds components and their events through an index

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -293,11 +294,46 @@ def _candidates(tokenizer, probabilities: torch.Tensor, count: int, positive_onl
 
 @torch.inference_mode()
 def sequence_attentions(decoder: DecoderModel, token_ids: list[int]) -> np.ndarray:
-    """(L, H, T, T) float32 attention of one forward pass over ``token_ids`` (eager, causal)."""
+    """(L, H, T, T) float32 attention of one forward pass over ``token_ids`` (eager, causal).
+
+    Through the model without its language-model head (``base_model``): the same layers give the same weights,
+    without reading the whole (vocabulary x hidden) output matrix for logits nobody uses.
+    """
     device = next(decoder.model.parameters()).device
     inputs = torch.tensor([token_ids], device=device)
-    outputs = decoder.model(input_ids=inputs, output_attentions=True, use_cache=False, **forward_kwargs(decoder.model))
+    body = getattr(decoder.model, "base_model", decoder.model)
+    extra = forward_kwargs(decoder.model) if body is decoder.model else {}
+    outputs = body(input_ids=inputs, output_attentions=True, use_cache=False, **extra)
     return torch.stack([layer[0] for layer in outputs.attentions]).float().cpu().numpy()
+
+
+class _AttentionPass:
+    """:func:`sequence_attentions` of a finished sequence in its own thread, started by the decoding loop as soon
+    as the last token is chosen: it runs while the last steps are still being streamed, and never in the shared
+    loop (the other generations' steps do not wait for it). The same single forward pass as before, so the same
+    weights."""
+
+    def __init__(self, decoder: DecoderModel, token_ids: list[int]):
+        self.token_ids = token_ids
+        self.value = self.error = None
+        self.thread = threading.Thread(target=self._run, args=(decoder,), name="decoder-attentions", daemon=True)
+        self.thread.start()
+
+    def _run(self, decoder: DecoderModel) -> None:
+        started = time.perf_counter()
+        try:
+            self.value = sequence_attentions(decoder, self.token_ids), time.perf_counter() - started
+        except BaseException as error:  # noqa: BLE001  (raised in the reader's thread, by result())
+            self.error = error
+
+    def result(self, token_ids: list[int]) -> tuple[np.ndarray, float]:
+        """(attentions, seconds of the pass); ``token_ids`` must be the sequence the pass was started on."""
+        if list(token_ids) != self.token_ids:
+            raise RuntimeError("The attention pass ran on another sequence than the one generated.")
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.value
 
 
 @gpu_task
@@ -309,8 +345,9 @@ def run_generation(
 
     The tokens come from the model's one decoding loop (:mod:`engine.attention.decoder_batch`), which steps every
     generation running at the same time in one batched forward pass, without attention weights (cheaper steps).
-    The attentions of the whole sequence come from one causal forward pass over it at the end, in this thread:
-    the weights each step would have given (the tests compare them with step-by-step rows).
+    The attentions of the whole sequence come from one causal forward pass over it at the end (:class:`_AttentionPass`,
+    started as soon as the last token is chosen): the weights each step would have given (the tests compare them
+    with step-by-step rows).
 
     ``text`` and ``settings`` must already be validated (:func:`check_prompt`, :func:`check_settings`).
     """
@@ -324,8 +361,17 @@ def run_generation(
     yield PromptReady(decoder.name, model_input, prompt_tokens, settings, tuple(notes))
     generated: list[int] = []
 
-    def make_step(index: int, token_id: int, logits: torch.Tensor, distribution: torch.Tensor, seconds: float,
+    def choose(logits: torch.Tensor) -> tuple[int, torch.Tensor | None]:
+        """In the loop: greedy needs only the argmax (its one-hot distribution is built in make_step)."""
+        if settings.greedy:
+            return int(torch.argmax(logits)), None
+        return choose_token(logits, settings, generator)
+
+    def make_step(index: int, token_id: int, logits: torch.Tensor, distribution: torch.Tensor | None, seconds: float,
                   elapsed: float) -> GenerationStep:
+        """In this thread, while the loop runs the next forward pass."""
+        if distribution is None:
+            distribution = sampling_distribution(logits, 0.0)
         probabilities = torch.softmax(logits.to(torch.float64), dim=-1)
         chosen_probability = float(probabilities[token_id])
         generated.append(token_id)
@@ -344,10 +390,14 @@ def run_generation(
             text=tokenizer.decode(generated, skip_special_tokens=True),
         )
 
+    attention_pass: list[_AttentionPass] = []
+
+    def on_last(generated_ids: list[int]) -> None:  # called by the loop as soon as the sequence is complete
+        attention_pass.append(_AttentionPass(decoder, list(prompt_ids) + generated_ids))
+
     member = Member(
         prompt_ids=list(prompt_ids), max_new_tokens=settings.max_new_tokens,
-        eos_token_ids=frozenset(decoder.eos_token_ids),
-        choose=lambda logits: choose_token(logits, settings, generator), step=make_step,
+        eos_token_ids=frozenset(decoder.eos_token_ids), choose=choose, step=make_step, on_last=on_last,
     )
     steps: list[GenerationStep] = []
     finished = None
@@ -358,9 +408,7 @@ def run_generation(
             steps.append(event)
             yield event
     all_ids = list(prompt_ids) + [step.token_id for step in steps]
-    attention_started = time.perf_counter()
-    attentions = sequence_attentions(decoder, all_ids)  # here, in this visitor's thread, not in the shared loop
-    attention_seconds = time.perf_counter() - attention_started
+    attentions, attention_seconds = attention_pass[0].result(all_ids)
     yield Generation(
         model_name=decoder.name,
         settings=settings,

@@ -7,9 +7,15 @@ their keys and values join the batch. Each step then feeds every member's newest
 (``input_ids`` (B, 1)). The members' caches differ in length, so the batched cache is left-padded: sequence b's
 ``n_b`` cached positions are the last ``n_b`` of the ``M`` columns, an attention mask hides the padding, and
 ``position_ids`` are each sequence's own position (rotary embeddings see the same positions as alone). A member
-leaves as soon as its last token is chosen; the cache is repacked whenever membership changes. The steps ask for no
-attention weights: the caller reads them from one forward pass over the finished sequence, in its own thread. Every member keeps its own sampling settings and ``torch.Generator``. Masked padding gets exactly zero
+leaves as soon as its last token is chosen; the cache is repacked whenever membership changes (a generation that
+starts alone keeps its prefill's cache as it is). The steps ask for no attention weights: the caller reads them from
+one forward pass over the finished sequence, outside the loop (``Member.on_last`` tells it the sequence as soon as it
+is known). Every member keeps its own sampling settings and ``torch.Generator``. Masked padding gets exactly zero
 weight, so greedy tokens match ``generate`` run alone (the tests check it on real prompts of different lengths).
+
+Per step the loop does only the forward pass and the choice of each token; the public step (probabilities,
+candidates, decoded text) is built from the :class:`Chosen` token in the reader's thread, in parallel with the
+loop's next forward pass.
 
 Tensor shapes: per layer, keys / values (B, kv_heads, M, head_dim); a step's input_ids (B, 1), mask (B, M + 1).
 """
@@ -38,16 +44,32 @@ class Finished:
     stop_reason: str
 
 
+@dataclass(frozen=True)
+class Chosen:
+    """A token the loop chose, as the loop saw it; the reader builds the public step from it."""
+
+    index: int
+    token_id: int
+    logits: torch.Tensor
+    distribution: torch.Tensor | None
+    seconds: float
+    elapsed: float
+
+
 @dataclass(eq=False)
 class Member:
-    """One generation in the loop. ``step`` builds the public step object from the chosen token (the caller's
-    code: candidates, decoded text); ``choose`` picks the token from the logits with the member's own settings."""
+    """One generation in the loop. ``choose`` picks the token from the logits with the member's own settings
+    (the distribution may be None when the step can rebuild it, e.g. greedy). ``step`` builds the public step
+    object from a :class:`Chosen` token (the caller's code: candidates, decoded text); it runs in the reader's
+    thread, so the loop goes on to the next forward pass meanwhile. ``on_last`` (optional) is called by the
+    loop with the generated ids as soon as the last token is chosen, before the reader has streamed it."""
 
     prompt_ids: list[int]
     max_new_tokens: int
     eos_token_ids: frozenset[int]
-    choose: Callable[[torch.Tensor], tuple[int, torch.Tensor]]
-    step: Callable[[int, int, torch.Tensor, torch.Tensor, float, float], object]
+    choose: Callable[[torch.Tensor], tuple[int, torch.Tensor | None]]
+    step: Callable[[int, int, torch.Tensor, torch.Tensor | None, float, float], object]
+    on_last: Callable[[list[int]], None] | None = None
     events: queue.Queue = field(default_factory=queue.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
     generated: list = field(default_factory=list)
@@ -62,6 +84,9 @@ class Member:
                 event = self.events.get()
                 if isinstance(event, BaseException):
                     raise event
+                if isinstance(event, Chosen):
+                    event = self.step(event.index, event.token_id, event.logits, event.distribution, event.seconds,
+                                      event.elapsed)
                 yield event
                 if isinstance(event, Finished):
                     return
@@ -161,7 +186,10 @@ class Batcher:
         logits = output.logits[:, -1].float().cpu()
         for index, member in enumerate(joining):
             self._choose(member, logits[index], seconds)
-        self._repack(joining, cache)
+        if self.members or len(joining) > 1:
+            self._repack(joining, cache)
+        else:  # alone: the prefill's cache has no padding, so it is the batch's cache as it is
+            self.members, self.cache = joining, cache
         self._leave()
 
     def _choose(self, member: Member, logits: torch.Tensor, seconds: float) -> None:
@@ -170,9 +198,12 @@ class Batcher:
         elapsed = time.perf_counter() - member.started
         if index == 0:
             member.first_seconds = elapsed
-        member.events.put(member.step(index, token_id, logits, distribution, seconds, elapsed))
         member.generated.append(token_id)
-        if token_id in member.eos_token_ids or len(member.generated) >= member.max_new_tokens:
+        last = token_id in member.eos_token_ids or len(member.generated) >= member.max_new_tokens
+        if last and member.on_last is not None:  # before the reader can see the last token
+            member.on_last(list(member.generated))
+        member.events.put(Chosen(index, token_id, logits, distribution, seconds, elapsed))
+        if last:
             member.events.put(Finished("end-of-text token" if token_id in member.eos_token_ids else "max_new_tokens"))
             member.cancelled.set()  # its last token needs no step: it leaves the batch
 

@@ -36,6 +36,9 @@ def test_patched_gradio_attributes_still_have_the_shapes_the_patches_expect():
     from gradio.blocks import Blocks  # named_input_errors wraps preprocess_data and each input's preprocess
     assert list(inspect.signature(Blocks.preprocess_data).parameters)[:4] == ["self", "block_fn", "inputs", "state"]
     assert list(inspect.signature(gr.Number.preprocess).parameters) == ["self", "payload"]
+    source = inspect.getsource(Queue.start_processing)  # event_driven_queue copies this loop, sleeps replaced
+    assert source.count("await asyncio.sleep(self.sleep_when_free)") == 3 and "self.get_events()" in source
+    assert list(inspect.signature(Queue.process_events).parameters) == ["self", "events", "batch", "begin_time", "fn"]
 
 
 def test_no_app_rebuild_restores_gradio_afterwards():
@@ -146,3 +149,42 @@ def test_a_launched_app_serves_the_indexed_page_script_and_every_other_asset_as_
         assert httpx.get(f"http://127.0.0.1:{port}/assets/no-such-file.js").status_code == 404
     finally:
         demo.close()
+
+
+def test_event_driven_queue_starts_waiting_events_without_polling():
+    """Three calls on a one-at-a-time endpoint: each starts when the previous ends (a finished job wakes the
+    dispatcher), and an idle queue is woken a few times a second at most, not every millisecond."""
+    import threading
+    import time
+
+    from gradio_client import Client
+
+    from benchmarks.serving import free_port
+
+    release = threading.Event()
+
+    def slow(value):
+        release.wait(10)
+        return value * 2
+
+    with gr.Blocks() as demo:
+        number = gr.Number(precision=0)
+        gr.Button().click(slow, number, gr.Number(precision=0), api_name="slow", concurrency_limit=1)
+    demo.queue()
+    gradio_patches.event_driven_queue(demo)
+    gradio_patches.event_driven_queue(demo)  # twice: patched once
+    queue = demo._queue
+    idle, waits = queue.start_processing, []
+    try:
+        _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+        client = Client(url, verbose=False)
+        jobs = [client.submit(n, api_name="/slow") for n in (1, 2, 3)]
+        time.sleep(0.1)
+        release.set()
+        assert [job.result(timeout=30) for job in jobs] == [2, 4, 6]
+        counted = queue.dispatcher_wakeups
+        time.sleep(0.3)
+        waits.append(queue.dispatcher_wakeups - counted)
+    finally:
+        demo.close()
+    assert queue.start_processing is idle and waits[0] <= 0.3 / gradio_patches.QUEUE_IDLE_S + 5  # polling: ~300

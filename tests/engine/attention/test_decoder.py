@@ -323,3 +323,46 @@ def test_a_reader_that_leaves_frees_its_place_and_the_others_go_on(tiny_llama):
             break
         time.sleep(0.01)
     assert not batcher.running and batcher.members == [] and batcher.pending == []
+
+
+def test_the_loop_only_chooses_tokens_the_reader_builds_steps_and_the_attention_pass_starts_at_the_last_token(tiny_llama):
+    import threading
+
+    from engine.attention import decoder_batch
+
+    batcher = decoder_batch.batcher_for(tiny_llama.model, decoder.forward_kwargs(tiny_llama.model))
+    built_in, last_ids, events = [], [], []
+
+    def step(index, token_id, logits, distribution, seconds, elapsed):
+        built_in.append(threading.current_thread().name)
+        events.append(("step", index, distribution is None))
+        return token_id
+
+    def on_last(ids):
+        events.append(("last", len(ids)))
+        last_ids.append(ids)
+
+    ids = tiny_llama.tokenizer("the dog lay", add_special_tokens=True)["input_ids"]
+    member = decoder_batch.Member(prompt_ids=ids, max_new_tokens=6, eos_token_ids=frozenset(), step=step,
+                                  choose=lambda logits: (int(torch.argmax(logits)), None), on_last=on_last)
+    tokens = [event for event in batcher.submit(member).results() if not isinstance(event, decoder_batch.Finished)]
+    assert set(built_in) == {threading.current_thread().name}  # steps are built here, not in the loop's thread
+    assert last_ids == [tokens] and events[-1] == ("step", 5, True)
+    assert events.index(("last", 6)) < len(events) - 1  # the loop knew the whole sequence before the last step was built
+    assert [e[1:] for e in events if e[0] == "step"] == [(i, True) for i in range(6)]
+    prompt_ids = tiny_llama.tokenizer("the dog lay", return_tensors="pt")
+    with torch.no_grad():
+        reference = tiny_llama.model.generate(**prompt_ids, max_new_tokens=6, do_sample=False)
+    assert tokens == reference[0, len(ids):].tolist()  # a generation alone keeps its prefill's cache: same tokens
+
+
+def test_greedy_steps_and_attentions_are_those_of_the_plain_computations(tiny_llama):
+    result = decoder.generate(tiny_llama, "the cat sat on", max_new_tokens=10)
+    for step in result.steps:  # greedy: the one-hot distribution, built in the reader's thread
+        assert [(c.token_id, c.probability) for c in step.sampled_from] == [(step.token_id, 1.0)]
+        assert step.chosen_rank == 1 and step.chosen_sampled_probability == 1.0
+    assert np.array_equal(result.attentions, decoder.sequence_attentions(tiny_llama, list(result.token_ids)))
+    with torch.no_grad():  # the pass skips the language-model head: the same weights as the whole model's
+        whole = tiny_llama.model(input_ids=torch.tensor([result.token_ids]), output_attentions=True, use_cache=False)
+    assert np.array_equal(result.attentions, torch.stack([a[0] for a in whole.attentions]).numpy())
+    assert result.attention_seconds > 0
