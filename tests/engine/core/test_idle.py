@@ -36,8 +36,7 @@ def test_release_all_calls_every_live_releaser_and_survives_a_failure():
 def test_registering_keeps_no_model_alive():
     model = _Model()
     idle.register(model.release)
-    del model
-    gc.collect()
+    del model  # no cycles: gone at once (a gc.collect() of the test process's heap costs ~0.8 s)
     assert idle.release_all() == 0  # the dead entry is skipped, not called
     kept = _Model()
     idle.register(kept.release)  # registering prunes dead entries

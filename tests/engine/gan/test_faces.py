@@ -346,6 +346,7 @@ def test_idle_release_frees_the_buffers_and_the_next_face_is_the_same(generator)
     np.testing.assert_array_equal(generator.synthesize_raw(w), before)  # buffers rebuilt, same pixels
 
 
+@pytest.mark.slow  # compiles the packaged IR a second time (~2 s): the fast tier has to stay under 60 s
 def test_noise_as_inputs_gives_the_pixels_of_the_unchanged_network(generator):
     import openvino as ov
 
