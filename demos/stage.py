@@ -340,12 +340,15 @@ def wire(demo: gr.Blocks, header: Header, tabs: Sequence[TabHandles], app_tabs: 
         return out + [shows_landing, not shows_landing, *firsts]
 
     opened = demo.load(on_load, None, outputs, api_visibility="private", show_progress="hidden", queue=False)
+
+    def on(*triggers):
+        return lambda **kw: gr.on(list(triggers), **kw)
+
     for view in views.views.values():
         tab = views.tabs[view.tab]
         # Its own tab's select, and its tab's select when it is the tab's first view (gradio fires select for a tab
         # a link selects, as for a click).
         triggers = [view.page.select] + ([tab.page.select] if view is tab.views[0] else [])
-        on = lambda *triggers: lambda **kw: gr.on(list(triggers), **kw)  # noqa: E731
         for spec in view.on_open:
             if view is landing:
                 wire_on_open(spec, opened.then, landing_now)

@@ -351,6 +351,11 @@ def _allowed(block) -> str:
     return f"a value for a {type(block).__name__}"
 
 
+def _field_name(block) -> str:
+    """How an error names an input: its label, else its elem_id, else its component type."""
+    return block.label or getattr(block, "elem_id", None) or type(block).__name__
+
+
 def named_input_errors(demo: gr.Blocks) -> None:
     """Wrap the ``preprocess`` of every input of ``demo``'s events so that a value gradio itself refuses gives
     an error naming the field and what it allows (once per component)."""
@@ -362,7 +367,7 @@ def named_input_errors(demo: gr.Blocks) -> None:
             original = getattr(block, "preprocess", None)
             if original is None or getattr(original, "_neurodeck_named", False):
                 continue
-            name = block.label or getattr(block, "elem_id", None) or type(block).__name__
+            name = _field_name(block)
 
             def preprocess(payload, _original=original, _block=block, _name=name):
                 try:
@@ -395,7 +400,7 @@ def named_input_errors(demo: gr.Blocks) -> None:
                 for block, value in zip(block_fn.inputs, inputs):
                     path = value.get("path") if isinstance(value, dict) else None
                     if path:
-                        name = block.label or getattr(block, "elem_id", None) or type(block).__name__
+                        name = _field_name(block)
                         raise gr.Error(f"{name}: {quote(path)} is not a file uploaded to this app. Upload the file "
                                        "first (gradio_client's handle_file does it, or POST it to /gradio_api/upload) "
                                        "and send the path the upload returns.", print_exception=False) from None
@@ -406,7 +411,7 @@ def named_input_errors(demo: gr.Blocks) -> None:
                 try:
                     model.model_validate(value, context={"validate_meta": True})
                 except Exception:  # noqa: BLE001 (pydantic's ValidationError: this is the input gradio refused)
-                    name = block.label or getattr(block, "elem_id", None) or type(block).__name__
+                    name = _field_name(block)
                     raise gr.Error(f"{name}: could not read {quote(value)}. Allowed: {_allowed(block)}.",
                                    print_exception=False) from None
             raise

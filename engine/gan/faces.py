@@ -266,6 +266,7 @@ class _RequestPool:
     def __init__(self, compiled, size: int, fixed: dict[str, np.ndarray] | None = None) -> None:
         import openvino as ov
 
+        self._size = size
         self._free: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(size):
             request = compiled.create_infer_request()
@@ -282,16 +283,16 @@ class _RequestPool:
             self._free.put(request)
 
     @contextmanager
-    def all_free(self, size: int) -> Iterator[bool]:
+    def all_free(self) -> Iterator[bool]:
         """Hold every request if none is in use (yields True), else hold none (yields False): never waits."""
         held = []
         try:
-            while len(held) < size:
+            while len(held) < self._size:
                 try:
                     held.append(self._free.get_nowait())
                 except queue.Empty:
                     break
-            yield len(held) == size
+            yield len(held) == self._size
         finally:
             for request in held:
                 self._free.put(request)
@@ -342,8 +343,7 @@ class FaceGenerator:
         """Free the networks' intermediate buffers (~180 MB per stream at 1024 px); the next face allocates them
         again (page faults: tens of ms on a ~0.5 s synthesis). Called by the app's janitor when the app is idle;
         skipped (False) if a face is being made. Weights, compiled kernels and cached faces stay."""
-        with self._mapping_pool.all_free(self.streams) as mapping_free, \
-                self._synthesis_pool.all_free(self.streams) as synthesis_free:
+        with self._mapping_pool.all_free() as mapping_free, self._synthesis_pool.all_free() as synthesis_free:
             if not (mapping_free and synthesis_free):
                 return False
             # The one-off batch mapping copy (w_avg, PCA) runs outside these pools and holds little: left alone.
