@@ -387,7 +387,7 @@ def _layout() -> dict:
             ui["candidates"] = gr.Plot(show_label=False, elem_id="dec-candidates")
     gr.Examples(EXAMPLES, inputs=[ui["prompt"], ui["max_new_tokens"], ui["temperature"], ui["chat"]], label="Examples",
                 api_name="decoder_example", api_visibility="private", elem_id="dec-examples")
-    gr.Markdown("### What it attended to (the whole sequence, one extra forward pass)")
+    gr.Markdown("### What it attended to (the whole sequence, captured as it was generated)")
     with gr.Row():
         ui["layer"] = gr.Slider(1, 30, value=DEFAULT_LAYER, step=1, label="Layer", elem_id="dec-layer")
         ui["head"] = gr.Slider(1, 9, value=DEFAULT_HEAD, step=1, label="Head", elem_id="dec-head")

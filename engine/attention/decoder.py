@@ -98,8 +98,8 @@ class Generation(AttentionDims):
     num_kv_heads: int
     stop_reason: str  # "end-of-text token" or "max_new_tokens"
     first_token_seconds: float  # prefill + first choice
-    total_seconds: float  # every step (the final attention pass excluded)
-    attention_seconds: float  # the forward pass over the whole sequence that gives the attentions
+    total_seconds: float  # every step (the last token's attention row excluded)
+    attention_seconds: float  # the 1-token pass that gives the last token's attention row (the steps give the rest)
     notes: tuple[str, ...] = field(default=())
 
     def gqa_sentence(self) -> str:
@@ -307,29 +307,65 @@ def sequence_attentions(decoder: DecoderModel, token_ids: list[int]) -> np.ndarr
     return torch.stack([layer[0] for layer in outputs.attentions]).float().cpu().numpy()
 
 
-class _AttentionPass:
-    """:func:`sequence_attentions` of a finished sequence in its own thread, started by the decoding loop as soon
-    as the last token is chosen: it runs while the last steps are still being streamed, and never in the shared
-    loop (the other generations' steps do not wait for it). The same single forward pass as before, so the same
-    weights."""
+@torch.inference_mode()
+def last_token_row(decoder: DecoderModel, token_id: int, cached: list[tuple[torch.Tensor, torch.Tensor]]) -> np.ndarray:
+    """(L, H, T) float32: the attention row of a token fed after ``cached``, per layer its (keys, values) over the
+    ``T - 1`` earlier positions (batch 1, no padding), as the decoding loop would have fed it next.
 
-    def __init__(self, decoder: DecoderModel, token_ids: list[int]):
-        self.token_ids = token_ids
+    One 1-token pass through the model without its language-model head, at position ``T - 1``; the cache it builds
+    from ``cached`` holds copies, so the caller's tensors are left as they are.
+    """
+    from transformers import DynamicCache
+
+    device = next(decoder.model.parameters()).device
+    position = cached[0][0].shape[-2]
+    body = getattr(decoder.model, "base_model", decoder.model)
+    extra = forward_kwargs(decoder.model) if body is decoder.model else {}
+    outputs = body(
+        input_ids=torch.tensor([[token_id]], device=device), position_ids=torch.tensor([[position]], device=device),
+        cache=DynamicCache(ddp_cache_data=cached, config=decoder.model.config), use_cache=True,
+        output_attentions=True, **extra,
+    )
+    return torch.stack([layer[0, :, 0] for layer in outputs.attentions]).float().cpu().numpy()
+
+
+def assemble_attentions(rows: list[torch.Tensor]) -> np.ndarray:
+    """(L, H, T, T) float32, zero above the diagonal, from the decoding loop's rows (``Member.rows``: the prompt's
+    (L, H, n, n) block, then one (L, H, 1, n + i) row per token fed). The last token's row (position T - 1, which no
+    step fed) is left empty: :func:`last_token_row` gives it."""
+    block = rows[0]
+    count = block.shape[-1]
+    total = count + len(rows)
+    layers, heads = block.shape[:2]
+    attentions = np.zeros((layers, heads, total, total), dtype=np.float32)
+    attentions[:, :, :count, :count] = block.float().cpu().numpy()
+    for position, row in enumerate(rows[1:], start=count):
+        if row.shape[-1] != position + 1:
+            raise RuntimeError(f"The attention row of position {position} covers {row.shape[-1]} keys.")
+        attentions[:, :, position, : position + 1] = row[:, :, 0].float().cpu().numpy()
+    return attentions
+
+
+class _LastRow:
+    """:func:`last_token_row` in its own thread, started by the decoding loop as soon as the last token is chosen
+    (``Member.on_last``): it runs while the last steps are still being streamed, and never in the shared loop (the
+    other generations' steps do not wait for it)."""
+
+    def __init__(self, decoder: DecoderModel, token_id: int, cached: list[tuple[torch.Tensor, torch.Tensor]]):
         self.value = self.error = None
-        self.thread = threading.Thread(target=self._run, args=(decoder,), name="decoder-attentions", daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(decoder, token_id, cached), name="decoder-last-row",
+                                       daemon=True)
         self.thread.start()
 
-    def _run(self, decoder: DecoderModel) -> None:
+    def _run(self, decoder: DecoderModel, token_id: int, cached) -> None:
         started = time.perf_counter()
         try:
-            self.value = sequence_attentions(decoder, self.token_ids), time.perf_counter() - started
+            self.value = last_token_row(decoder, token_id, cached), time.perf_counter() - started
         except BaseException as error:  # noqa: BLE001  (raised in the reader's thread, by result())
             self.error = error
 
-    def result(self, token_ids: list[int]) -> tuple[np.ndarray, float]:
-        """(attentions, seconds of the pass); ``token_ids`` must be the sequence the pass was started on."""
-        if list(token_ids) != self.token_ids:
-            raise RuntimeError("The attention pass ran on another sequence than the one generated.")
+    def result(self) -> tuple[np.ndarray, float]:
+        """(the last token's row, seconds of its pass)."""
         self.thread.join()
         if self.error is not None:
             raise self.error
@@ -344,10 +380,11 @@ def run_generation(
     then the :class:`Generation`.
 
     The tokens come from the model's one decoding loop (:mod:`engine.attention.decoder_batch`), which steps every
-    generation running at the same time in one batched forward pass, without attention weights (cheaper steps).
-    The attentions of the whole sequence come from one causal forward pass over it at the end (:class:`_AttentionPass`,
-    started as soon as the last token is chosen): the weights each step would have given (the tests compare them
-    with step-by-step rows).
+    generation running at the same time in one batched forward pass. The attentions of the whole sequence are the
+    ones those passes computed (the prompt's block from the prefill, one row per later step), assembled here, plus
+    the last token's row, which no step feeds: one 1-token pass over the generation's cached keys and values
+    (:class:`_LastRow`, started as soon as the last token is chosen). The tests compare them with one causal forward
+    pass over the whole sequence (:func:`sequence_attentions`).
 
     ``text`` and ``settings`` must already be validated (:func:`check_prompt`, :func:`check_settings`).
     """
@@ -390,10 +427,11 @@ def run_generation(
             text=tokenizer.decode(generated, skip_special_tokens=True),
         )
 
-    attention_pass: list[_AttentionPass] = []
+    last_row: list[_LastRow] = []
 
-    def on_last(generated_ids: list[int]) -> None:  # called by the loop as soon as the sequence is complete
-        attention_pass.append(_AttentionPass(decoder, list(prompt_ids) + generated_ids))
+    def on_last(generated_ids: list[int], cached: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        """Called by the loop as soon as the last token is chosen."""
+        last_row.append(_LastRow(decoder, generated_ids[-1], cached))
 
     member = Member(
         prompt_ids=list(prompt_ids), max_new_tokens=settings.max_new_tokens,
@@ -408,7 +446,13 @@ def run_generation(
             steps.append(event)
             yield event
     all_ids = list(prompt_ids) + [step.token_id for step in steps]
-    attentions, attention_seconds = attention_pass[0].result(all_ids)
+    attentions = assemble_attentions(member.rows)  # while the last row's pass runs
+    member.rows.clear()
+    row, attention_seconds = last_row[0].result()
+    if attentions.shape[-1] != len(all_ids) or row.shape != attentions.shape[:2] + (len(all_ids),):
+        raise RuntimeError(f"The attentions cover {attentions.shape[-1]} tokens and the last row {row.shape[-1]}; "
+                           f"the sequence has {len(all_ids)}.")
+    attentions[:, :, -1] = row
     yield Generation(
         model_name=decoder.name,
         settings=settings,

@@ -8,16 +8,22 @@ their keys and values join the batch. Each step then feeds every member's newest
 ``n_b`` cached positions are the last ``n_b`` of the ``M`` columns, an attention mask hides the padding, and
 ``position_ids`` are each sequence's own position (rotary embeddings see the same positions as alone). A member
 leaves as soon as its last token is chosen; the cache is repacked whenever membership changes (a generation that
-starts alone keeps its prefill's cache as it is). The steps ask for no attention weights: the caller reads them from
-one forward pass over the finished sequence, outside the loop (``Member.on_last`` tells it the sequence as soon as it
-is known). Every member keeps its own sampling settings and ``torch.Generator``. Masked padding gets exactly zero
-weight, so greedy tokens match ``generate`` run alone (the tests check it on real prompts of different lengths).
+starts alone keeps its prefill's cache as it is). Every member keeps its own sampling settings and
+``torch.Generator``. Masked padding gets exactly zero weight, so greedy tokens match ``generate`` run alone (the tests
+check it on real prompts of different lengths).
+
+The model runs with eager attention, so every pass computes its attention probabilities anyway; the loop asks for
+them (``output_attentions``) and hands each member its own, padding dropped (``Member.rows``): the prompt's square
+block from the prefill, then one row per token fed. The last token is never fed, so ``Member.on_last`` hands the
+caller, as soon as that token is chosen, the member's cached keys and values: one 1-token pass over them, outside the
+loop, gives the last row.
 
 Per step the loop does only the forward pass and the choice of each token; the public step (probabilities,
 candidates, decoded text) is built from the :class:`Chosen` token in the reader's thread, in parallel with the
 loop's next forward pass.
 
-Tensor shapes: per layer, keys / values (B, kv_heads, M, head_dim); a step's input_ids (B, 1), mask (B, M + 1).
+Tensor shapes: per layer, keys / values (B, kv_heads, M, head_dim); a step's input_ids (B, 1), mask (B, M + 1),
+attentions (L, B, H, M + 1) once the layers are stacked.
 """
 
 from __future__ import annotations
@@ -62,17 +68,23 @@ class Member:
     (the distribution may be None when the step can rebuild it, e.g. greedy). ``step`` builds the public step
     object from a :class:`Chosen` token (the caller's code: candidates, decoded text); it runs in the reader's
     thread, so the loop goes on to the next forward pass meanwhile. ``on_last`` (optional) is called by the
-    loop with the generated ids as soon as the last token is chosen, before the reader has streamed it."""
+    loop as soon as the last token is chosen, before the reader has streamed it, with the generated ids and the
+    member's cached keys and values (:func:`cached_kv`: every position but the last token's).
+
+    ``rows`` collects the member's attention probabilities, (L, H, queries, keys) tensors on the model's device: the
+    prompt's (n, n) block, then one (1, n + i) row per token fed (the i-th); the loop appends each before it puts
+    the token's :class:`Chosen`, so a reader that got :class:`Finished` sees them all."""
 
     prompt_ids: list[int]
     max_new_tokens: int
     eos_token_ids: frozenset[int]
     choose: Callable[[torch.Tensor], tuple[int, torch.Tensor | None]]
     step: Callable[[int, int, torch.Tensor, torch.Tensor | None, float, float], object]
-    on_last: Callable[[list[int]], None] | None = None
+    on_last: Callable[[list[int], list[tuple[torch.Tensor, torch.Tensor]]], None] | None = None
     events: queue.Queue = field(default_factory=queue.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
     generated: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
     length: int = 0  # cached positions
     started: float = 0.0
     first_seconds: float = 0.0
@@ -92,6 +104,15 @@ class Member:
                     return
         finally:
             self.cancelled.set()  # the reader left (finished, failed or disconnected): the loop drops it
+
+
+def cached_kv(cache: DynamicCache, index: int, length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per layer, sequence ``index``'s (keys, values) over its ``length`` cached positions: batch 1, the left
+    padding dropped. Views: the loop never writes into its cache's tensors (``DynamicCache.update`` concatenates
+    into new ones; leaving, trimming and repacking index, slice or pad into new ones), so they keep their values
+    while the loop goes on."""
+    return [(layer.keys[index : index + 1, :, -length:], layer.values[index : index + 1, :, -length:])
+            for layer in cache.layers]
 
 
 class Batcher:
@@ -181,42 +202,41 @@ class Batcher:
         cache = DynamicCache(config=self.model.config)
         with torch.inference_mode():
             output = self.model(input_ids=feed, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True,
-                                **self.extra)
+                                output_attentions=True, **self.extra)
+            attentions = torch.stack(output.attentions)  # (L, B, H, longest, longest)
+            for index, member in enumerate(joining):  # each prompt's block, its padding rows and columns dropped
+                member.rows.append(attentions[:, index, :, -member.length :, -member.length :].clone())
         seconds = time.perf_counter() - started
         logits = output.logits[:, -1].float().cpu()
+        del output, attentions  # the whole batch's weights: each member keeps its own copy
         for index, member in enumerate(joining):
-            self._choose(member, logits[index], seconds)
+            self._choose(member, logits[index], seconds, cache, index)
         if self.members or len(joining) > 1:
             self._repack(joining, cache)
         else:  # alone: the prefill's cache has no padding, so it is the batch's cache as it is
             self.members, self.cache = joining, cache
         self._leave()
 
-    def _choose(self, member: Member, logits: torch.Tensor, seconds: float) -> None:
+    def _choose(self, member: Member, logits: torch.Tensor, seconds: float, cache: DynamicCache, index: int) -> None:
+        """The member's next token from its logits; ``cache`` holds its keys and values as sequence ``index``."""
         token_id, distribution = member.choose(logits)
-        index = len(member.generated)
+        step = len(member.generated)
         elapsed = time.perf_counter() - member.started
-        if index == 0:
+        if step == 0:
             member.first_seconds = elapsed
         member.generated.append(token_id)
         last = token_id in member.eos_token_ids or len(member.generated) >= member.max_new_tokens
         if last and member.on_last is not None:  # before the reader can see the last token
-            member.on_last(list(member.generated))
-        member.events.put(Chosen(index, token_id, logits, distribution, seconds, elapsed))
+            member.on_last(list(member.generated), cached_kv(cache, index, member.length))
+        member.events.put(Chosen(step, token_id, logits, distribution, seconds, elapsed))
         if last:
             member.events.put(Finished("end-of-text token" if token_id in member.eos_token_ids else "max_new_tokens"))
             member.cancelled.set()  # its last token needs no step: it leaves the batch
 
     def _repack(self, joining: list[Member], joined: DynamicCache) -> None:
         """Rebuild the left-padded batched cache from the members' and the newcomers' (their prefill's) caches."""
-
-        def cached(cache: DynamicCache, index: int, length: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-            """Per layer, one member's (keys, values) over its cached positions: batch 1, the padding dropped."""
-            return [(layer.keys[index : index + 1, :, -length:], layer.values[index : index + 1, :, -length:])
-                    for layer in cache.layers]
-
-        parts = [cached(self.cache, index, member.length) for index, member in enumerate(self.members)]
-        parts += [cached(joined, index, member.length) for index, member in enumerate(joining)]
+        parts = [cached_kv(self.cache, index, member.length) for index, member in enumerate(self.members)]
+        parts += [cached_kv(joined, index, member.length) for index, member in enumerate(joining)]
         self.members = self.members + joining
         longest = max(member.length for member in self.members)
         layers = []
@@ -241,14 +261,17 @@ class Batcher:
         started = time.perf_counter()
         with torch.inference_mode():
             output = self.model(input_ids=feed, attention_mask=mask, position_ids=positions, cache=self.cache,
-                                use_cache=True, **self.extra)
+                                use_cache=True, output_attentions=True, **self.extra)
+            attentions = torch.stack(output.attentions)[:, :, :, 0]  # (L, B, H, M + 1): the fed tokens' rows
         self.steps_run += 1
         self.largest_batch = max(self.largest_batch, len(members))
         logits = output.logits[:, -1].float().cpu()
+        del output
         for index, member in enumerate(members):
             member.length += 1
-            if not member.cancelled.is_set():
-                self._choose(member, logits[index], time.perf_counter() - started)
+            if not member.cancelled.is_set():  # its row over its own keys (the fed token's included)
+                member.rows.append(attentions[:, index, :, None, -member.length :].clone())
+                self._choose(member, logits[index], time.perf_counter() - started, self.cache, index)
         self._leave()
 
     def _leave(self) -> None:

@@ -302,6 +302,7 @@ def test_concurrent_generations_share_batched_steps_and_give_the_solo_results(ti
     for shared, solo in zip(together, alone):
         assert shared.token_ids == solo.token_ids and shared.stop_reason == solo.stop_reason
         np.testing.assert_allclose(shared.attentions, solo.attentions, atol=1e-5)
+        _assert_one_pass_attentions(tiny_llama, shared.attentions, shared.token_ids)  # padding dropped, rows in place
         assert [s.chosen_probability for s in shared.steps] == pytest.approx([s.chosen_probability for s in solo.steps], abs=1e-5)
     ids = tiny_llama.tokenizer(runs[0][0], return_tensors="pt")
     with torch.no_grad():
@@ -325,22 +326,23 @@ def test_a_reader_that_leaves_frees_its_place_and_the_others_go_on(tiny_llama):
     assert not batcher.running and batcher.members == [] and batcher.pending == []
 
 
-def test_the_loop_only_chooses_tokens_the_reader_builds_steps_and_the_attention_pass_starts_at_the_last_token(tiny_llama):
+def test_the_loop_only_chooses_tokens_the_reader_builds_steps_and_the_last_row_starts_at_the_last_token(tiny_llama):
     import threading
 
     from engine.attention import decoder_batch
 
     batcher = decoder_batch.batcher_for(tiny_llama.model, decoder.forward_kwargs(tiny_llama.model))
-    built_in, last_ids, events = [], [], []
+    built_in, last_ids, events, kv = [], [], [], []
 
     def step(index, token_id, logits, distribution, seconds, elapsed):
         built_in.append(threading.current_thread().name)
         events.append(("step", index, distribution is None))
         return token_id
 
-    def on_last(ids):
+    def on_last(ids, cached):
         events.append(("last", len(ids)))
         last_ids.append(ids)
+        kv.append(cached)
 
     ids = tiny_llama.tokenizer("the dog lay", add_special_tokens=True)["input_ids"]
     member = decoder_batch.Member(prompt_ids=ids, max_new_tokens=6, eos_token_ids=frozenset(), step=step,
@@ -354,6 +356,11 @@ def test_the_loop_only_chooses_tokens_the_reader_builds_steps_and_the_attention_
     with torch.no_grad():
         reference = tiny_llama.model.generate(**prompt_ids, max_new_tokens=6, do_sample=False)
     assert tokens == reference[0, len(ids):].tolist()  # a generation alone keeps its prefill's cache: same tokens
+    # The rows the loop captured: the prompt's block, then one per token fed (all but the last); the cache handed to
+    # on_last covers every position but the last token's, per layer (1, kv_heads, positions, head_dim).
+    assert [tuple(row.shape) for row in member.rows] == [(2, 4, len(ids), len(ids))] + [
+        (2, 4, 1, len(ids) + i + 1) for i in range(5)]
+    assert len(kv[0]) == 2 and all(k.shape == v.shape == (1, 2, len(ids) + 5, 8) for k, v in kv[0])
 
 
 def test_greedy_steps_and_attentions_are_those_of_the_plain_computations(tiny_llama):
@@ -361,8 +368,121 @@ def test_greedy_steps_and_attentions_are_those_of_the_plain_computations(tiny_ll
     for step in result.steps:  # greedy: the one-hot distribution, built in the reader's thread
         assert [(c.token_id, c.probability) for c in step.sampled_from] == [(step.token_id, 1.0)]
         assert step.chosen_rank == 1 and step.chosen_sampled_probability == 1.0
-    assert np.array_equal(result.attentions, decoder.sequence_attentions(tiny_llama, list(result.token_ids)))
-    with torch.no_grad():  # the pass skips the language-model head: the same weights as the whole model's
+    one_pass = decoder.sequence_attentions(tiny_llama, list(result.token_ids))
+    with torch.no_grad():  # that pass skips the language-model head: the same weights as the whole model's
         whole = tiny_llama.model(input_ids=torch.tensor([result.token_ids]), output_attentions=True, use_cache=False)
-    assert np.array_equal(result.attentions, torch.stack([a[0] for a in whole.attentions]).numpy())
+    assert np.array_equal(one_pass, torch.stack([a[0] for a in whole.attentions]).numpy())
+    _assert_one_pass_attentions(tiny_llama, result.attentions, result.token_ids)  # the loop's rows + the last row
     assert result.attention_seconds > 0
+
+
+def _assert_one_pass_attentions(tiny_llama, attentions, token_ids):
+    """Captured attentions: those of one causal pass over the sequence, lower-triangular, rows summing to 1."""
+    count = len(token_ids)
+    assert attentions.shape == (2, 4, count, count) and attentions.dtype == np.float32
+    np.testing.assert_allclose(attentions, decoder.sequence_attentions(tiny_llama, list(token_ids)), atol=1e-5)
+    assert np.all(attentions[..., np.triu_indices(count, 1)[0], np.triu_indices(count, 1)[1]] == 0)
+    np.testing.assert_allclose(attentions.sum(-1), 1.0, atol=1e-5)
+
+
+def test_captured_attentions_equal_one_pass_for_one_token_and_an_end_of_text_stop(tiny_llama):
+    one = decoder.generate(tiny_llama, "the cat sat", max_new_tokens=1)
+    assert len(one.steps) == 1 and one.attentions.shape[-1] == one.prompt_length + 1  # the prompt block + the last row
+    _assert_one_pass_attentions(tiny_llama, one.attentions, one.token_ids)
+    free = decoder.generate(tiny_llama, "a dog lay on", max_new_tokens=12)
+    stop_at = free.steps[4].token_id  # made an end-of-text token: generation stops at its first occurrence
+    first = next(s.index for s in free.steps if s.token_id == stop_at)
+    stopped = decoder.generate(dataclasses.replace(tiny_llama, eos_token_ids=(stop_at,)), "a dog lay on", max_new_tokens=12)
+    assert stopped.stop_reason == "end-of-text token" and len(stopped.steps) == first + 1
+    assert stopped.token_ids == free.token_ids[: free.prompt_length + first + 1]
+    _assert_one_pass_attentions(tiny_llama, stopped.attentions, stopped.token_ids)
+
+
+def test_members_joining_at_different_times_get_their_own_rows_and_an_unchanged_cache(tiny_llama):
+    """A long generation; a second one joins after its 3rd token, a third after its 7th (the loop is held inside
+    the long one's choice while they are submitted), so rows come from padded prefills and steps of every size."""
+    import threading
+
+    from engine.attention import decoder_batch
+
+    batcher = decoder_batch.batcher_for(tiny_llama.model, decoder.forward_kwargs(tiny_llama.model))
+    reached = {3: threading.Event(), 7: threading.Event()}
+    go = {3: threading.Event(), 7: threading.Event()}
+    chosen = []
+
+    def gated(logits):  # runs in the loop's thread: while it waits, the loop is between two steps
+        chosen.append(0)
+        if len(chosen) in reached:
+            reached[len(chosen)].set()
+            go[len(chosen)].wait(30)
+        return int(torch.argmax(logits)), None
+
+    kv = {}
+
+    def member(prompt, tokens, choose=None, eos=()):
+        ids = tiny_llama.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        made = decoder_batch.Member(
+            prompt_ids=ids, max_new_tokens=tokens, eos_token_ids=frozenset(eos), step=lambda *a: a[1],
+            choose=choose or (lambda logits: (int(torch.argmax(logits)), None)),
+            on_last=lambda generated, cached: kv.setdefault(prompt, (cached, [(k.clone(), v.clone()) for k, v in cached])),
+        )
+        return made, ids, prompt
+
+    runs = [member("paris is the capital of france and what is it", 20, gated), member("a cat", 9),
+            member("the dog lay on a rug", 6, eos=(0,))]
+    results = {}
+
+    def read(index):
+        results[index] = list(runs[index][0].results())
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(3)]
+    batcher.largest_batch = 0
+    batcher.submit(runs[0][0]), threads[0].start()
+    for count, index in ((3, 1), (7, 2)):
+        assert reached[count].wait(30)
+        batcher.submit(runs[index][0]), threads[index].start()
+        go[count].set()
+    for thread in threads:
+        thread.join(30)
+    assert batcher.largest_batch == 3  # the third joined while the first two were running
+    for index, (made, ids, prompt) in enumerate(runs):
+        generated = [e for e in results[index] if not isinstance(e, decoder_batch.Finished)]
+        assert made.generated == generated and len(made.rows) == len(generated)
+        cached, copies = kv[prompt]
+        for (k, v), (k0, v0) in zip(cached, copies):  # the loop went on without writing into the tensors handed out
+            assert torch.equal(k, k0) and torch.equal(v, v0)
+        attentions = decoder.assemble_attentions(made.rows)
+        attentions[:, :, -1] = decoder.last_token_row(tiny_llama, generated[-1], cached)
+        _assert_one_pass_attentions(tiny_llama, attentions, ids + generated)
+
+
+def test_a_reader_that_leaves_keeps_no_rows_or_threads_alive(tiny_llama):
+    import threading
+    import weakref
+
+    from engine.attention import decoder_batch
+
+    batcher = decoder_batch.batcher_for(tiny_llama.model, decoder.forward_kwargs(tiny_llama.model))
+    ids = tiny_llama.tokenizer("the cat sat", add_special_tokens=True)["input_ids"]
+    late = []
+    member = decoder_batch.Member(prompt_ids=ids, max_new_tokens=120, eos_token_ids=frozenset(), step=lambda *a: a[1],
+                                  choose=lambda logits: (int(torch.argmax(logits)), None), on_last=lambda *a: late.append(a))
+    events = batcher.submit(member).results()
+    next(events)
+    events.close()  # the reader left after its first token
+    for _ in range(500):
+        if not batcher.running:
+            break
+        time.sleep(0.01)
+    assert not batcher.running and batcher.members == [] and late == []  # no last row started for it
+    assert len(member.rows) < 120  # the loop stopped collecting its rows
+    ref = weakref.ref(member)
+    del member, events
+    assert ref() is None  # nothing holds its rows
+    quick = decoder.generate(tiny_llama, "a dog", max_new_tokens=3)
+    assert len(quick.steps) == 3
+    for _ in range(500):
+        if not any(t.name == "decoder-last-row" for t in threading.enumerate()):
+            break
+        time.sleep(0.01)
+    assert not any(t.name == "decoder-last-row" for t in threading.enumerate())
