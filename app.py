@@ -22,7 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
 import gradio as gr  # noqa: E402
 
 from demos import attention, autoencoder, gan, stage, transfer  # noqa: E402
-from demos.common import gradio_patches, memory  # noqa: E402
+from demos.common import gradio_page, gradio_patches, memory  # noqa: E402
 from demos.common.cards import CARD_CSS  # noqa: E402
 from engine.core import settings  # noqa: E402
 from engine.core.settings import LIMITS  # noqa: E402
@@ -67,9 +67,11 @@ def build_app() -> gr.Blocks:
         demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     gradio_patches.admission_control(demo)  # per-session and per-expensive-endpoint caps on waiting requests
     gradio_patches.event_driven_queue(demo)  # the dispatcher waits for work instead of polling every 1 ms
-    gradio_patches.atomic_cache_writes()
+    gradio_patches.atomic_cache_writes()  # an image is encoded once, and written once, atomically
+    gradio_patches.lazy_session_configs()  # a new session builds a block's config only when it is read
     gradio_patches.named_input_errors(demo)  # gradio's own input checks name the field and what it allows
-    gradio_patches.indexed_frontend()  # the page's script finds components and their events through an index
+    gradio_page.indexed_frontend()  # the page's script finds components and their events through an index
+    gradio_page.cached_page()  # the page's HTML is built once, not for every visitor
     return demo
 
 

@@ -24,15 +24,18 @@ changes, so an upgrade is a deliberate step:
   thread 1,000 times a second. It now sleeps until an event is pushed or a job ends.
 - :func:`patient_localhost_check`: ``launch()`` HEADs the local URL once with a 3 s timeout and refuses to
   start when that times out; that renders the whole page, and on a busy 2-core machine can take longer.
-- :func:`indexed_frontend`: two lookups in gradio's page script (``core-*.js``) scan the whole component tree or
-  every event for each component, each event target and each event input: O(components x events) work, ~1 s of
-  a page's 2-3 s of CPU with this app's 1,000 components and 250 events. The served script answers both from
-  an index and gives the same answers.
+- :func:`lazy_session_configs`: a new session's ``SessionState`` built the config of every block (~1,000 here,
+  each with its API description) on the event loop, ~0.1 s of CPU per visitor; each is now built when first read.
+- ``atomic_cache_writes`` also encodes an image once: gradio PNG-encoded the same pixels again for every visitor
+  (~0.1 s for a face sheet) only to find, from the encoded bytes' hash, the file it had already written.
+
+How gradio serves the page itself (its HTML and its script) is patched in :mod:`demos.common.gradio_page`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import os
 import tempfile
@@ -44,6 +47,7 @@ from pathlib import Path
 import gradio as gr
 
 from demos.common.admission import EXPENSIVE, refusal
+from demos.common.lazy import BoundedMemo, LazyDict
 
 GRADIO_VERSION = "6.31.0"  # the version these patches were written and tested against
 
@@ -196,16 +200,42 @@ def _write_once(folder: Path, name: str, data: bytes) -> str:
     return str(path)
 
 
+ENCODED_IMAGES = 512  # images whose encoded file is remembered (one key and one path each)
+_ENCODED = BoundedMemo(ENCODED_IMAGES)
+
+
+def _pixels_key(img, cache_dir: str, name: str, format: str) -> tuple | None:
+    """What the encoded bytes depend on (pixels, mode, size, palette, metadata), hashed; None for animations."""
+    if format.lower() == "gif" or getattr(img, "n_frames", 1) > 1:
+        return None
+    pixels = hashlib.sha256(img.tobytes()).hexdigest()
+    palette = repr(img.getpalette()) if img.mode in ("P", "PA") else ""
+    info = repr(sorted((str(k), repr(v)) for k, v in img.info.items()))
+    return cache_dir, name, format.lower(), img.mode, img.size, palette, info, pixels
+
+
 def atomic_cache_writes() -> None:
-    """Make gradio's content-addressed cache writes (PIL images, bytes) write-once and atomic."""
+    """Make gradio's content-addressed cache writes (PIL images, bytes) write-once and atomic, and encode the
+    same image once (remembered by a hash of its pixels, mode, size, palette and metadata)."""
     from gradio import processing_utils as pu
 
     if getattr(pu.save_pil_to_cache, "_neurodeck_atomic", False):
         return
 
     def save_pil_to_cache(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+        key = _pixels_key(img, cache_dir, name, format)
+        known = _ENCODED.get(key) if key is not None else None
+        if known is not None and os.path.exists(known):
+            try:
+                os.utime(known)  # as _write_once does: the cache's janitor ages files by their time
+            except OSError:
+                pass
+            return known
         data = pu.encode_pil_to_bytes(img, format)
-        return _write_once(Path(cache_dir) / pu.hash_bytes(data), f"{name}.{format}", data)
+        path = _write_once(Path(cache_dir) / pu.hash_bytes(data), f"{name}.{format}", data)
+        if key is not None:
+            _ENCODED.put(key, path)
+        return path
 
     def save_bytes_to_cache(data: bytes, file_name: str, cache_dir: str) -> str:
         if not Path(file_name).suffix:
@@ -215,6 +245,36 @@ def atomic_cache_writes() -> None:
     save_pil_to_cache._neurodeck_atomic = True
     pu.save_pil_to_cache = save_pil_to_cache
     pu.save_bytes_to_cache = save_bytes_to_cache
+
+
+def lazy_session_configs() -> None:
+    """Build a session's per-block configs when first read, not all of them when the session begins.
+
+    Gradio 6.31's ``SessionState.__init__`` (copied below, its dict comprehension replaced) builds the config of
+    every block, API description included, for each new session, on the event loop.
+    """
+    from copy import copy
+
+    from gradio import state_holder
+
+    if getattr(state_holder.SessionState.__init__, "_neurodeck_lazy", False):
+        return
+    original = state_holder.SessionState.__init__
+
+    def __init__(self, blocks) -> None:
+        self.blocks_config = copy(blocks.default_config)
+        config_for_block = self.blocks_config.config_for_block
+        self.config_values = LazyDict(  # gradio: {k: config_for_block(k, [], v) for k, v in ... if k in blocks.blocks}
+            lambda key, block: config_for_block(key, [], block),
+            {k: v for k, v in self.blocks_config.blocks.items() if k in blocks.blocks})
+        self.state_data = {}
+        self._state_ttl = {}
+        self.is_closed = False
+        self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
+
+    __init__._neurodeck_lazy = True
+    __init__._neurodeck_original = original
+    state_holder.SessionState.__init__ = __init__
 
 
 QUEUE_IDLE_S = 0.05  # the longest the dispatcher sleeps without being woken (a safety net: every change wakes it)
@@ -418,68 +478,3 @@ def named_input_errors(demo: gr.Blocks) -> None:
 
     named_preprocess_data._neurodeck_named = True
     demo.preprocess_data = named_preprocess_data
-
-
-# The two functions of gradio 6.31.0's frontend/assets/core-*.js that indexed_frontend() replaces, as shipped
-# (minified), and their replacements. find_attached_events(node, dependencies): the event names of every
-# dependency that targets the node (each dependency's first target with that id), in dependency order. Z(root, id):
-# the first node with that id in a depth-first walk of the component tree, else null.
-ATTACHED_EVENTS_JS = ("find_attached_events(e,t){let n=t.filter(t=>t.targets.find(([t])=>t===e.id)).map(t=>{let n="
-                      "t.targets.find(([t])=>t===e.id);return n?n[1]:null}).filter(Boolean);return e.props.shared_props"
-                      ".attached_events=n,e}")
-# One pass over the dependencies builds id -> event names; rebuilt when the array or its length changes.
-ATTACHED_EVENTS_INDEXED_JS = (
-    "find_attached_events(e,t){let c=this.__ndEvents;if(!c||c.deps!==t||c.n!==t.length){let m=new Map;"
-    "for(let d of t){let s=new Set;for(let[i,v]of d.targets){if(s.has(i))continue;s.add(i);if(!v)continue;"
-    "let a=m.get(i);a?a.push(v):m.set(i,[v])}}c=this.__ndEvents={deps:t,n:t.length,map:m}}"
-    "return e.props.shared_props.attached_events=(c.map.get(e.id)||[]).slice(),e}")
-FIND_NODE_JS = "function Z(e,t){if(e.id===t)return e;if(e.children)for(let n of e.children){let e=Z(n,t);if(e)return e}return null}"
-# Each id's path (child indices) from the root, kept per root. A hit is checked against the tree as it is now (the
-# node at that path has that id, and ids are unique), so a changed tree never gives a wrong node: a miss falls
-# back to gradio's own walk, and re-indexes when that walk finds the node somewhere else.
-FIND_NODE_INDEXED_JS = (
-    "function __ndDfs(e,t){if(e.id===t)return e;if(e.children)for(let n of e.children){let e=__ndDfs(n,t);if(e)return e}"
-    "return null}const __ndPaths=new WeakMap;function __ndIndex(e){let m=new Map,w=(x,p)=>{m.has(x.id)||m.set(x.id,p);"
-    "if(x.children)for(let i=0;i<x.children.length;i++)w(x.children[i],p.concat(i))};w(e,[]);__ndPaths.set(e,m);return m}"
-    "function __ndWalk(e,p){if(!p)return null;let x=e;for(let i of p){x=x.children&&x.children[i];if(!x)return null}"
-    "return x}function Z(e,t){let m=__ndPaths.get(e)||__ndIndex(e),x=__ndWalk(e,m.get(t));if(x&&x.id===t)return x;"
-    "x=__ndDfs(e,t);x&&__ndIndex(e);return x}")
-FRONTEND_REPLACEMENTS = ((ATTACHED_EVENTS_JS, ATTACHED_EVENTS_INDEXED_JS), (FIND_NODE_JS, FIND_NODE_INDEXED_JS))
-
-
-def frontend_core_script() -> tuple[str, str] | None:
-    """(file name, patched text) of gradio's ``core-*.js``, or None when this gradio's script lacks either
-    function exactly once (another version: it is served unchanged)."""
-    from gradio.routes import BUILD_PATH_LIB
-
-    for path in sorted(Path(BUILD_PATH_LIB).glob("core-*.js")):
-        text = path.read_text(encoding="utf-8")
-        if all(text.count(old) == 1 for old, _ in FRONTEND_REPLACEMENTS):
-            for old, new in FRONTEND_REPLACEMENTS:
-                text = text.replace(old, new)
-            return path.name, text
-    return None
-
-
-def indexed_frontend() -> bool:
-    """Serve gradio's page script with the two indexed lookups (see the module's docstring). True when applied."""
-    from gradio import routes
-    from starlette.responses import Response
-
-    if getattr(routes.file_response, "neurodeck", False):
-        return True
-    patched = frontend_core_script()
-    if patched is None:
-        return False
-    name, text = patched
-    body = text.encode("utf-8")
-    file_response = routes.file_response
-
-    def indexed_file_response(developer_path, user_path):
-        if str(user_path) == name and Path(str(developer_path)) == Path(str(routes.BUILD_PATH_LIB)):
-            return Response(body, media_type="text/javascript")
-        return file_response(developer_path, user_path)
-
-    indexed_file_response.neurodeck = True
-    routes.file_response = indexed_file_response
-    return True

@@ -1,4 +1,4 @@
-"""The indexed lookups served in gradio's page script (demos/common/gradio_patches.indexed_frontend) give gradio's
+"""The indexed lookups served in gradio's page script (demos/common/gradio_page.indexed_frontend) give gradio's
 own answers: both versions run side by side in Chromium on random component trees and event lists, before and
 after the tree changes under the index."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from demos.common import gradio_patches
+from demos.common import gradio_page
 
 pytestmark = pytest.mark.browser
 
@@ -63,8 +63,8 @@ def _module(z_source: str, events_source: str) -> str:
 def test_the_indexed_lookups_answer_as_gradios_own(chromium):
     page = chromium.new_page()
     try:
-        page.evaluate(f"window.OLD = {_module(gradio_patches.FIND_NODE_JS, gradio_patches.ATTACHED_EVENTS_JS)}")
-        page.evaluate(f"window.NEW = {_module(gradio_patches.FIND_NODE_INDEXED_JS, gradio_patches.ATTACHED_EVENTS_INDEXED_JS)}")
+        page.evaluate(f"window.OLD = {_module(gradio_page.FIND_NODE_JS, gradio_page.ATTACHED_EVENTS_JS)}")
+        page.evaluate(f"window.NEW = {_module(gradio_page.FIND_NODE_INDEXED_JS, gradio_page.ATTACHED_EVENTS_INDEXED_JS)}")
         for seed in (1, 7, 2026):
             results = page.evaluate(CHECK, seed)
             assert results["mismatches"] == [], results["mismatches"][:5]

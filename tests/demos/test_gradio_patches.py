@@ -117,40 +117,6 @@ def test_a_launched_app_serves_the_same_config_gradio_would_build(tmp_path):
         demo.close()
 
 
-def test_the_page_script_has_both_lookups_the_frontend_patch_replaces():
-    # indexed_frontend serves gradio's core-*.js with two lookups replaced; another gradio ships other text, and
-    # then the script is served unchanged (this test says so, and the speed-up is gone).
-    patched = gradio_patches.frontend_core_script()
-    assert patched is not None, "gradio's core-*.js no longer has find_attached_events / Z as patched; re-check"
-    name, text = patched
-    assert name.startswith("core-") and name.endswith(".js")
-    for old, new in gradio_patches.FRONTEND_REPLACEMENTS:
-        assert old not in text and text.count(new) == 1
-
-
-def test_a_launched_app_serves_the_indexed_page_script_and_every_other_asset_as_is():
-    import httpx
-
-    from benchmarks.serving import free_port
-    from gradio.routes import BUILD_PATH_LIB
-
-    assert gradio_patches.indexed_frontend() is True
-    name, text = gradio_patches.frontend_core_script()
-    with gr.Blocks() as demo:
-        gr.Markdown("patched")
-    port = free_port()
-    try:
-        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-        served = httpx.get(f"http://127.0.0.1:{port}/assets/{name}")
-        assert served.status_code == 200 and served.text == text
-        assert served.headers["content-type"].startswith("text/javascript")
-        other = sorted(p.name for p in Path(BUILD_PATH_LIB).glob("Blocks-*.js"))[0]
-        assert httpx.get(f"http://127.0.0.1:{port}/assets/{other}").content == (Path(BUILD_PATH_LIB) / other).read_bytes()
-        assert httpx.get(f"http://127.0.0.1:{port}/assets/no-such-file.js").status_code == 404
-    finally:
-        demo.close()
-
-
 def test_event_driven_queue_starts_waiting_events_without_polling():
     """Three calls on a one-at-a-time endpoint: each starts when the previous ends (a finished job wakes the
     dispatcher), and an idle queue is woken a few times a second at most, not every millisecond."""

@@ -1,0 +1,148 @@
+"""How gradio 6.31.0 serves the page: its HTML and its script. The other patches, and why patches at all, are in
+:mod:`demos.common.gradio_patches`; ``tests/demos/test_gradio_patches.py`` fails when what these copy changes.
+
+- :func:`indexed_frontend`: two lookups in gradio's page script (``core-*.js``) scan the whole component tree or
+  every event for each component, each event target and each event input: O(components x events) work, ~1 s of
+  a page's 2-3 s of CPU with this app's 1,000 components and 250 events. The served script answers both from
+  an index and gives the same answers.
+- :func:`cached_page`: every visit rebuilt the page from the config: a deep copy of all ~1,000 components'
+  configs, a walk over them to set file URLs, the API description, then the HTML (~0.3 s of CPU per visitor,
+  1.5 MB, the same bytes every time). The page is kept, per URL and per request header it depends on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from demos.common.lazy import BoundedMemo
+
+# The two functions of gradio 6.31.0's frontend/assets/core-*.js that indexed_frontend() replaces, as shipped
+# (minified), and their replacements. find_attached_events(node, dependencies): the event names of every
+# dependency that targets the node (each dependency's first target with that id), in dependency order. Z(root, id):
+# the first node with that id in a depth-first walk of the component tree, else null.
+ATTACHED_EVENTS_JS = ("find_attached_events(e,t){let n=t.filter(t=>t.targets.find(([t])=>t===e.id)).map(t=>{let n="
+                      "t.targets.find(([t])=>t===e.id);return n?n[1]:null}).filter(Boolean);return e.props.shared_props"
+                      ".attached_events=n,e}")
+# One pass over the dependencies builds id -> event names; rebuilt when the array or its length changes.
+ATTACHED_EVENTS_INDEXED_JS = (
+    "find_attached_events(e,t){let c=this.__ndEvents;if(!c||c.deps!==t||c.n!==t.length){let m=new Map;"
+    "for(let d of t){let s=new Set;for(let[i,v]of d.targets){if(s.has(i))continue;s.add(i);if(!v)continue;"
+    "let a=m.get(i);a?a.push(v):m.set(i,[v])}}c=this.__ndEvents={deps:t,n:t.length,map:m}}"
+    "return e.props.shared_props.attached_events=(c.map.get(e.id)||[]).slice(),e}")
+FIND_NODE_JS = "function Z(e,t){if(e.id===t)return e;if(e.children)for(let n of e.children){let e=Z(n,t);if(e)return e}return null}"
+# Each id's path (child indices) from the root, kept per root. A hit is checked against the tree as it is now (the
+# node at that path has that id, and ids are unique), so a changed tree never gives a wrong node: a miss falls
+# back to gradio's own walk, and re-indexes when that walk finds the node somewhere else.
+FIND_NODE_INDEXED_JS = (
+    "function __ndDfs(e,t){if(e.id===t)return e;if(e.children)for(let n of e.children){let e=__ndDfs(n,t);if(e)return e}"
+    "return null}const __ndPaths=new WeakMap;function __ndIndex(e){let m=new Map,w=(x,p)=>{m.has(x.id)||m.set(x.id,p);"
+    "if(x.children)for(let i=0;i<x.children.length;i++)w(x.children[i],p.concat(i))};w(e,[]);__ndPaths.set(e,m);return m}"
+    "function __ndWalk(e,p){if(!p)return null;let x=e;for(let i of p){x=x.children&&x.children[i];if(!x)return null}"
+    "return x}function Z(e,t){let m=__ndPaths.get(e)||__ndIndex(e),x=__ndWalk(e,m.get(t));if(x&&x.id===t)return x;"
+    "x=__ndDfs(e,t);x&&__ndIndex(e);return x}")
+FRONTEND_REPLACEMENTS = ((ATTACHED_EVENTS_JS, ATTACHED_EVENTS_INDEXED_JS), (FIND_NODE_JS, FIND_NODE_INDEXED_JS))
+
+
+def frontend_core_script() -> tuple[str, str] | None:
+    """(file name, patched text) of gradio's ``core-*.js``, or None when this gradio's script lacks either
+    function exactly once (another version: it is served unchanged)."""
+    from gradio.routes import BUILD_PATH_LIB
+
+    for path in sorted(Path(BUILD_PATH_LIB).glob("core-*.js")):
+        text = path.read_text(encoding="utf-8")
+        if all(text.count(old) == 1 for old, _ in FRONTEND_REPLACEMENTS):
+            for old, new in FRONTEND_REPLACEMENTS:
+                text = text.replace(old, new)
+            return path.name, text
+    return None
+
+
+def indexed_frontend() -> bool:
+    """Serve gradio's page script with the two indexed lookups (see the module's docstring). True when applied."""
+    from gradio import routes
+    from starlette.responses import Response
+
+    if getattr(routes.file_response, "neurodeck", False):
+        return True
+    patched = frontend_core_script()
+    if patched is None:
+        return False
+    name, text = patched
+    body = text.encode("utf-8")
+    file_response = routes.file_response
+
+    def indexed_file_response(developer_path, user_path):
+        if str(user_path) == name and Path(str(developer_path)) == Path(str(routes.BUILD_PATH_LIB)):
+            return Response(body, media_type="text/javascript")
+        return file_response(developer_path, user_path)
+
+    indexed_file_response.neurodeck = True
+    routes.file_response = indexed_file_response
+    return True
+
+
+PAGE_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server", b"forwarded")  # its root URL
+KEPT_PAGES = 8  # pages kept (1.5 MB each): one per URL a visitor arrives by (deep links) and host
+_PAGES = BoundedMemo(KEPT_PAGES)
+
+
+def _page_key(scope) -> tuple | None:
+    """What gradio's page depends on: the path, the query, the app's root path and the headers gradio reads for
+    its root URL. None for a request that must be rendered (not a GET, or a gradio deep link, which holds state)."""
+    if scope.get("type") != "http" or scope.get("method") != "GET" or b"deep_link" in scope.get("query_string", b""):
+        return None
+    headers = tuple(sorted((k, v) for k, v in scope.get("headers", ()) if k in PAGE_HEADERS))
+    return scope.get("scheme"), scope.get("root_path", ""), scope.get("path"), scope.get("query_string"), headers
+
+
+def _caching(page_app):
+    """An ASGI app: gradio's page route, its successful answers kept by :func:`_page_key`."""
+
+    async def app(scope, receive, send):
+        key = _page_key(scope)
+        kept = _PAGES.get(key) if key is not None else None
+        if kept is not None:
+            start, body = kept
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        messages = []
+
+        async def recording(message):
+            messages.append(message)
+            await send(message)
+
+        await page_app(scope, receive, recording if key is not None else send)
+        if messages and messages[0].get("status") == 200 and all(m.get("type") for m in messages):
+            body = b"".join(m.get("body", b"") for m in messages[1:])
+            _PAGES.put(key, (messages[0], body))
+
+    app.neurodeck_cached_page = True
+    return app
+
+
+def cached_page() -> bool:
+    """Keep gradio's page (``GET /``) once rendered: the same bytes for every visitor (see the module docstring).
+
+    Wraps the route of each FastAPI app gradio builds (``App.create_app``), for apps without a login (with one, the
+    page depends on the user). True when installed."""
+    from gradio.routes import App
+
+    create_app = App.__dict__["create_app"]
+    if getattr(create_app.__func__, "neurodeck_cached_page", False):
+        return True
+
+    def create_app_with_cached_page(blocks, *args, **kwargs):
+        app = create_app.__func__(blocks, *args, **kwargs)
+        if app is None or getattr(app, "auth", None) is not None or getattr(app, "auth_dependency", None) is not None:
+            return app
+        for route in app.router.routes:
+            if getattr(route, "path", None) == "/" and "GET" in getattr(route, "methods", ()):
+                if not getattr(route.app, "neurodeck_cached_page", False):
+                    route.app = _caching(route.app)
+        return app
+
+    create_app_with_cached_page.neurodeck_cached_page = True
+    create_app_with_cached_page.neurodeck_original = create_app.__func__
+    App.create_app = staticmethod(create_app_with_cached_page)
+    return True

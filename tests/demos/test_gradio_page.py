@@ -1,0 +1,113 @@
+"""demos/common/gradio_page.py: the page's script with indexed lookups, and the page's HTML built once."""
+
+from pathlib import Path
+
+import gradio as gr
+import httpx
+
+from demos.common import gradio_page
+
+
+def test_the_page_script_has_both_lookups_the_frontend_patch_replaces():
+    # indexed_frontend serves gradio's core-*.js with two lookups replaced; another gradio ships other text, and
+    # then the script is served unchanged (this test says so, and the speed-up is gone).
+    patched = gradio_page.frontend_core_script()
+    assert patched is not None, "gradio's core-*.js no longer has find_attached_events / Z as patched; re-check"
+    name, text = patched
+    assert name.startswith("core-") and name.endswith(".js")
+    for old, new in gradio_page.FRONTEND_REPLACEMENTS:
+        assert old not in text and text.count(new) == 1
+
+
+def test_a_launched_app_serves_the_indexed_page_script_and_every_other_asset_as_is():
+    import httpx
+
+    from benchmarks.serving import free_port
+    from gradio.routes import BUILD_PATH_LIB
+
+    assert gradio_page.indexed_frontend() is True
+    name, text = gradio_page.frontend_core_script()
+    with gr.Blocks() as demo:
+        gr.Markdown("patched")
+    port = free_port()
+    try:
+        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+        served = httpx.get(f"http://127.0.0.1:{port}/assets/{name}")
+        assert served.status_code == 200 and served.text == text
+        assert served.headers["content-type"].startswith("text/javascript")
+        other = sorted(p.name for p in Path(BUILD_PATH_LIB).glob("Blocks-*.js"))[0]
+        assert httpx.get(f"http://127.0.0.1:{port}/assets/{other}").content == (Path(BUILD_PATH_LIB) / other).read_bytes()
+        assert httpx.get(f"http://127.0.0.1:{port}/assets/no-such-file.js").status_code == 404
+    finally:
+        demo.close()
+
+
+
+
+def _launched(demo):
+    from benchmarks.serving import free_port
+
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    return f"http://127.0.0.1:{port}"
+
+
+def test_the_page_is_built_once_and_served_as_gradio_built_it(monkeypatch):
+    from gradio import route_utils
+
+    assert gradio_page.cached_page() is True and gradio_page.cached_page() is True  # idempotent
+    monkeypatch.setattr(gradio_page, "_PAGES", gradio_page.BoundedMemo(4))
+    builds = []
+    original = route_utils.update_root_in_config
+    monkeypatch.setattr(route_utils, "update_root_in_config", lambda *a: builds.append(1) or original(*a))
+    with gr.Blocks() as demo:
+        gr.Markdown("page")
+        gr.Image(label="picture")
+    url = _launched(demo)
+    builds.clear()  # launch() checks the page with a HEAD request
+    try:
+        first, again = httpx.get(url + "/?tab=a"), httpx.get(url + "/?tab=a")
+        assert first.status_code == again.status_code == 200 and len(builds) == 1
+        assert again.text == first.text
+        gradio_page._PAGES.entries.clear()
+        assert httpx.get(url + "/?tab=a").text == first.text and len(builds) == 2  # as gradio builds it now
+        builds.clear()
+        assert again.headers["content-type"] == first.headers["content-type"]
+        httpx.get(url + "/?tab=b")  # another URL: built for it
+        assert len(builds) == 1
+        proxied = httpx.get(url + "/?tab=a", headers={"x-forwarded-host": "example.org"})
+        assert len(builds) == 2 and "example.org" in proxied.text and "example.org" not in first.text
+        assert httpx.head(url + "/?tab=a").status_code == 200 and len(builds) == 3  # only GETs are kept
+    finally:
+        demo.close()
+
+
+def test_an_app_with_a_login_builds_its_page_for_every_visitor():
+    from gradio.routes import App
+
+    gradio_page.cached_page()
+    with gr.Blocks() as demo:
+        gr.Markdown("private")
+    demo.auth = [("a", "b")]
+    app = App.create_app(demo)
+    page = next(r for r in app.router.routes if getattr(r, "path", None) == "/" and "GET" in r.methods)
+    assert not getattr(page.app, "neurodeck_cached_page", False)
+
+
+def test_gradio_page_route_reads_only_what_the_cache_key_holds():
+    # cached_page keys a page on the path, the query and the headers gradio's root URL is made of: gradio's page
+    # route must take nothing else (a login, a deep link and the page name come in through the user or the query).
+    import inspect
+    import re
+
+    from gradio import route_utils
+    from gradio.routes import App
+
+    create_app = App.__dict__["create_app"].__func__
+    source = inspect.getsource(getattr(create_app, "neurodeck_original", create_app))  # gradio's, patched or not
+    start = source.index('@app.get("/", response_class=HTMLResponse)')
+    signature = source[start: source.index("):", start)]
+    assert re.findall(r"\n\s+(\w+):", signature) == ["request", "user", "page", "deep_link"]
+    origin = inspect.getsource(route_utils.get_request_origin) + inspect.getsource(route_utils.get_root_url)
+    read = set(re.findall(r'"(x-[a-z-]+)"', origin))
+    assert read and read <= {h.decode() for h in gradio_page.PAGE_HEADERS}
