@@ -4,7 +4,8 @@
 - :func:`indexed_frontend`: two lookups in gradio's page script (``core-*.js``) scan the whole component tree or
   every event for each component, each event target and each event input: O(components x events) work, ~1 s of
   a page's 2-3 s of CPU with this app's 1,000 components and 250 events. The served script answers both from
-  an index and gives the same answers.
+  an index and gives the same answers. A third change stops a deep copy of every component's data where gradio
+  keeps three of its keys (see :data:`COPY_BACK_JS`).
 - :func:`cached_page`: every visit rebuilt the page from the config: a deep copy of all ~1,000 components'
   configs, a walk over them to set file URLs, the API description, then the HTML (~0.3 s of CPU per visitor,
   1.5 MB, the same bytes every time). The page is kept, per URL and per request header it depends on.
@@ -40,39 +41,62 @@ FIND_NODE_INDEXED_JS = (
     "function __ndWalk(e,p){if(!p)return null;let x=e;for(let i of p){x=x.children&&x.children[i];if(!x)return null}"
     "return x}function Z(e,t){let m=__ndPaths.get(e)||__ndIndex(e),x=__ndWalk(e,m.get(t));if(x&&x.id===t)return x;"
     "x=__ndDfs(e,t);x&&__ndIndex(e);return x}")
-FRONTEND_REPLACEMENTS = ((ATTACHED_EVENTS_JS, ATTACHED_EVENTS_INDEXED_JS), (FIND_NODE_JS, FIND_NODE_INDEXED_JS))
+# core-*.js copies each mounted component's value / open / selected back into the tree (#m, for every component of
+# a subtree whose visibility or props change) from the component's get_data(): a deep snapshot of ALL its props
+# (figures, galleries, texts), ~0.5 s of a page's CPU here, to keep three keys. It now asks for those keys, and
+# the components' base class (src-*.js) snapshots only them; a component that overrides get_data (an image waits
+# for its upload, say) ignores the argument and answers as before.
+COPY_BACK_JS = "let r=await n();if(!r)return;let i={};for(let e of Te)e in r&&(i[e]=r[e]);ke(t,i)"
+COPY_BACK_KEYS_JS = "let r=await n(Te);if(!r)return;let i={};for(let e of Te)e in r&&(i[e]=r[e]);ke(t,i)"
+GET_DATA_JS = "async get_data(){return c(this.props)}"
+GET_DATA_KEYS_JS = ("async get_data(k){if(!Array.isArray(k))return c(this.props);let o={};"
+                    "for(let n of k)n in this.props&&(o[n]=c(this.props[n]));return o}")
+# The image's and the gallery's own get_data (they first wait for an upload) pass the keys on.
+IMAGE_GET_DATA_JS = "let e=await super.get_data();return n.props.streaming&&(e.value=a.value),e"
+IMAGE_GET_DATA_KEYS_JS = "let e=await super.get_data(...arguments);return n.props.streaming&&(e.value=a.value),e"
+GALLERY_GET_DATA_JS = "return f(j)&&(await f(j),await y()),await super.get_data()}"
+GALLERY_GET_DATA_KEYS_JS = "return f(j)&&(await f(j),await y()),await super.get_data(...arguments)}"
+# (file pattern in gradio's frontend/assets, ((as shipped, as served), ...)): each file is patched only when it has
+# every text of its list exactly once; otherwise (another gradio) it is served unchanged.
+FRONTEND_PATCHES = (
+    ("core-*.js", ((ATTACHED_EVENTS_JS, ATTACHED_EVENTS_INDEXED_JS), (FIND_NODE_JS, FIND_NODE_INDEXED_JS),
+                   (COPY_BACK_JS, COPY_BACK_KEYS_JS))),
+    ("src-*.js", ((GET_DATA_JS, GET_DATA_KEYS_JS),)),
+    ("Index-*.js", ((IMAGE_GET_DATA_JS, IMAGE_GET_DATA_KEYS_JS),)),
+    ("Index-*.js", ((GALLERY_GET_DATA_JS, GALLERY_GET_DATA_KEYS_JS),)),
+)
 
 
-def frontend_core_script() -> tuple[str, str] | None:
-    """(file name, patched text) of gradio's ``core-*.js``, or None when this gradio's script lacks either
-    function exactly once (another version: it is served unchanged)."""
+def frontend_scripts() -> dict[str, str]:
+    """{file name: patched text} of each gradio script :data:`FRONTEND_PATCHES` applies to."""
     from gradio.routes import BUILD_PATH_LIB
 
-    for path in sorted(Path(BUILD_PATH_LIB).glob("core-*.js")):
-        text = path.read_text(encoding="utf-8")
-        if all(text.count(old) == 1 for old, _ in FRONTEND_REPLACEMENTS):
-            for old, new in FRONTEND_REPLACEMENTS:
-                text = text.replace(old, new)
-            return path.name, text
-    return None
+    patched = {}
+    for pattern, replacements in FRONTEND_PATCHES:
+        for path in sorted(Path(BUILD_PATH_LIB).glob(pattern)):
+            text = path.read_text(encoding="utf-8")
+            if all(text.count(old) == 1 for old, _ in replacements):
+                for old, new in replacements:
+                    text = text.replace(old, new)
+                patched[path.name] = text
+    return patched
 
 
 def indexed_frontend() -> bool:
-    """Serve gradio's page script with the two indexed lookups (see the module's docstring). True when applied."""
+    """Serve gradio's page scripts patched (see the module's docstring). True when at least one is."""
     from gradio import routes
     from starlette.responses import Response
 
     if getattr(routes.file_response, "neurodeck", False):
         return True
-    patched = frontend_core_script()
-    if patched is None:
+    bodies = {name: text.encode("utf-8") for name, text in frontend_scripts().items()}
+    if not bodies:
         return False
-    name, text = patched
-    body = text.encode("utf-8")
     file_response = routes.file_response
 
     def indexed_file_response(developer_path, user_path):
-        if str(user_path) == name and Path(str(developer_path)) == Path(str(routes.BUILD_PATH_LIB)):
+        body = bodies.get(str(user_path))
+        if body is not None and Path(str(developer_path)) == Path(str(routes.BUILD_PATH_LIB)):
             return Response(body, media_type="text/javascript")
         return file_response(developer_path, user_path)
 

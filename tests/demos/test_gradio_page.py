@@ -8,15 +8,14 @@ import httpx
 from demos.common import gradio_page
 
 
-def test_the_page_script_has_both_lookups_the_frontend_patch_replaces():
-    # indexed_frontend serves gradio's core-*.js with two lookups replaced; another gradio ships other text, and
-    # then the script is served unchanged (this test says so, and the speed-up is gone).
-    patched = gradio_page.frontend_core_script()
-    assert patched is not None, "gradio's core-*.js no longer has find_attached_events / Z as patched; re-check"
-    name, text = patched
-    assert name.startswith("core-") and name.endswith(".js")
-    for old, new in gradio_page.FRONTEND_REPLACEMENTS:
-        assert old not in text and text.count(new) == 1
+def test_the_page_scripts_have_every_text_the_frontend_patches_replace():
+    # indexed_frontend serves gradio's core-*.js and src-*.js with texts replaced; another gradio ships other text,
+    # and then a script is served unchanged (this test says so, and the speed-up is gone).
+    patched = gradio_page.frontend_scripts()
+    for pattern, replacements in gradio_page.FRONTEND_PATCHES:
+        names = [name for name, text in patched.items() if Path(name).match(pattern)
+                 and all(old not in text and text.count(new) == 1 for old, new in replacements)]
+        assert len(names) == 1, f"no gradio {pattern} has every text of {replacements[0][0][:40]!r}...; re-check"
 
 
 def test_a_launched_app_serves_the_indexed_page_script_and_every_other_asset_as_is():
@@ -26,7 +25,7 @@ def test_a_launched_app_serves_the_indexed_page_script_and_every_other_asset_as_
     from gradio.routes import BUILD_PATH_LIB
 
     assert gradio_page.indexed_frontend() is True
-    name, text = gradio_page.frontend_core_script()
+    name, text = next((n, t) for n, t in gradio_page.frontend_scripts().items() if n.startswith("core-"))
     with gr.Blocks() as demo:
         gr.Markdown("patched")
     port = free_port()
