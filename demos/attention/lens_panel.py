@@ -17,6 +17,7 @@ from demos.common.cards import figure_cards, result_card
 from demos.common.contract import OnOpen
 from demos.common.errors import user_errors
 from demos.common.limits import LONG_S, STANDARD_S
+from demos.common.memo import memoised
 from demos.common.payloads import plot
 from engine.core.imports import IMPORT_LOCK
 
@@ -81,7 +82,10 @@ def _ablation_outputs(result):
     return plot(xray_render.ablation_figure(result)), card
 
 
+# Every visitor opens the panels on the view's default prompt (a lens and an ablation, ~250 ms of CPU): kept per
+# process (see demos.common.memo), 4 prompts / settings (figures as JSON text, well under 1 MB each).
 @user_errors
+@memoised(capacity=4)
 def decoder_xray_open(prompt: str, position: int | None = None, layer: int = DEFAULT_ABLATE_LAYER,
                       head: int = DEFAULT_ABLATE_HEAD):
     """The lens and one ablation for the Decoder's prompt (the panels' opening result, and after Generate)."""

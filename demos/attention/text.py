@@ -17,6 +17,7 @@ from demos.attention.shared import CAVEAT, HEAD_FUSIONS, check_fusion, clamp_lay
 from demos.common.contract import LinkParam, OnOpen, ViewHandles
 from demos.common.errors import user_errors
 from demos.common.limits import STANDARD_S
+from demos.common.memo import memoised
 from demos.common.payloads import InlineImage, LargeJSON, plot
 from demos.common.sessions import session_id
 from engine.core.arrays import pack_array
@@ -157,10 +158,27 @@ def attention_text(
     check_fusion(head_fusion)
     if model_id == FINETUNED or str(model_id or "").startswith(FINETUNED + ":"):
         result = _finetuned_attention(str(model_id), text, text_pair, request)
-    else:
-        with IMPORT_LOCK:
-            from engine.attention import text as engine_text
-        result = engine_text.text_attention(text, text_pair or None, model_id=model_id or None)
+        return _shown(result, layer, head, head_fusion, rollout_target, head_view_token)
+    if model_id in (None, "", DEFAULT_MODEL):
+        return _embedded_shown(text, text_pair, layer, head, head_fusion, rollout_target, head_view_token)
+    with IMPORT_LOCK:
+        from engine.attention import text as engine_text
+    result = engine_text.text_attention(text, text_pair or None, model_id=model_id)
+    return _shown(result, layer, head, head_fusion, rollout_target, head_view_token)
+
+
+# Every visitor opens the view on its default sentence with the embedded model: kept per process (see
+# demos.common.memo), 4 inputs (a result, its figures and JSON: ~1 MB for the default sentence, ~4 MB at 64
+# tokens). The result (read-only, the page's state for redrawing) is shared by the pages that asked.
+@memoised(capacity=4)
+def _embedded_shown(text, text_pair, layer, head, head_fusion, rollout_target, head_view_token):
+    with IMPORT_LOCK:
+        from engine.attention import text as engine_text
+    result = engine_text.text_attention(text, text_pair or None, model_id=None)
+    return _shown(result, layer, head, head_fusion, rollout_target, head_view_token)
+
+
+def _shown(result, layer, head, head_fusion, rollout_target, head_view_token):
     count = len(result.tokens)
     layer, head = clamp_layer_head(result, layer, head)
     rollout_target = int(rollout_target) if -1 <= int(rollout_target) < count else 0

@@ -10,6 +10,7 @@ from demos.common.cards import result_card, show_card
 from demos.common.contract import LinkParam, OnOpen, ViewHandles
 from demos.common.errors import user_errors
 from demos.common.limits import LONG_S, QUICK_S, STANDARD_S
+from demos.common.memo import memoised
 from engine.core.imports import IMPORT_LOCK
 from engine.core.validation import check_number
 
@@ -21,7 +22,10 @@ ae_decode_card = card("decode_summary", DECODE_HINT)
 ae_bottleneck_card = card("bottleneck_summary", BOTTLENECK_HINT)
 
 
+# The opening's four results are the same for every visitor (drawn charts, ~70-190 ms each): kept per process (see
+# demos.common.memo), the one map and chart, 4 points and 4 walks (each about 1 MB of pixels).
 @user_errors
+@memoised(capacity=1)
 def ae_latent_map():
     """The 2-D map of the test digits; the sliders get its axis limits (their values are kept)."""
     with IMPORT_LOCK:
@@ -32,6 +36,7 @@ def ae_latent_map():
 
 
 @user_errors
+@memoised(capacity=4)
 def ae_decode_latent(x=0.0, y=0.0):
     """Decode one point (x, y) of the 2-D latent space into an 8x8 digit.
 
@@ -54,6 +59,7 @@ def map_clicked(evt: gr.SelectData):
 
 
 @user_errors
+@memoised(capacity=4)
 def ae_interpolate(class_a=0, class_b=1, steps=8):
     """Walk the straight line in the latent space from a test digit of class_a to one of class_b.
 
@@ -69,6 +75,7 @@ def ae_interpolate(class_a=0, class_b=1, steps=8):
 
 
 @user_errors
+@memoised(capacity=1)
 def ae_bottleneck():
     """Test reconstruction error per latent size (2 to 32), the autoencoders against PCA of the same size."""
     with IMPORT_LOCK:

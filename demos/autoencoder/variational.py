@@ -12,6 +12,7 @@ from demos.common.contract import LinkParam, OnOpen, ViewHandles
 from demos.common.editors import editor_composite
 from demos.common.errors import user_errors
 from demos.common.limits import LONG_S, QUICK_S, STANDARD_S
+from demos.common.memo import memoised
 from engine.core.imports import IMPORT_LOCK
 from engine.core.registry import ASSETS_DIR, load_once
 from engine.core.settings import LIMITS
@@ -132,7 +133,10 @@ def vae_sample(seed=0, count=16):
     return gallery, info
 
 
+# The opening's seeded point and the live run's final map are the same for every visitor (~0.3-0.4 s of drawing
+# each): kept per process (see demos.common.memo), 4 seeds and 4 betas (1.7 MB and 0.9 MB of pixels each).
 @user_errors
+@memoised(capacity=4)
 def vae_random_point(point_seed=0):
     """One uniform random point in each 2-D map's box (the same relative place), decoded by the plain autoencoder and
     by the VAE, each read by the judge; with the share of clear digits over 256 such points."""
@@ -168,6 +172,7 @@ def vae_live(beta=1.0, progress=gr.Progress()):
 
 
 @user_errors
+@memoised(capacity=4)
 def vae_live_open(beta=1.0):
     """The live run's final map for the opening beta (trained once per beta, then shown at once)."""
     with IMPORT_LOCK:

@@ -20,6 +20,7 @@ from demos.common import disk
 from demos.common.contract import LinkParam, ViewHandles
 from demos.common.errors import user_errors
 from demos.common.limits import LONG_S, QUICK_S, STANDARD_S
+from demos.common.memo import memoised
 from demos.gan.shared import opening
 from engine.gan import faces as face_engine
 from engine.gan import faces_compare, faces_directions, faces_interpolate, faces_render
@@ -112,7 +113,10 @@ def gan_faces(seed, count=1, psi=0.7, size=256, progress=gr.Progress()):
     return gallery, result.payload()
 
 
+# Every visitor's opening draws the same sheets from the same seeds: kept per process (see demos.common.memo), 4
+# inputs per handler (a sheet or strip is 0.7-1.8 MB of pixels, an interpolation up to ~2.5 MB with its GIF bytes).
 @user_errors
+@memoised(capacity=4)
 def gan_faces_truncation(seed=TRUNCATION_SEED, progress=gr.Progress()):
     """The same three seeds at ψ = 0, 0.5, 0.7, 1.0; returns the labelled sheet."""
     grid = face_engine.truncation_grid(seed, rows=3, on_progress=_progress_callback(progress))
@@ -120,17 +124,24 @@ def gan_faces_truncation(seed=TRUNCATION_SEED, progress=gr.Progress()):
     return faces_render.truncation_sheet(grid, face_engine.TRUNCATION_PSIS, [first + i for i in range(3)])
 
 
-def _interpolate(seed_a, seed_b, frames, space, psi, progress):
+@memoised(capacity=4)
+def _interpolation(seed_a, seed_b, frames, space, psi, progress=None):
+    """(file key, GIF bytes, strip, figures, details): drawn once per inputs; the GIF is published per call."""
     result = faces_interpolate.interpolate_faces(seed_a, seed_b, frames, space, psi, size=256,
                                                  on_progress=_progress_callback(progress))
     info = result.payload()
     key = json.dumps(["interp", info["space"], info["seed_a"], info["seed_b"], info["frames"], info["psi"]])
-    gif = _cache_file(key, ".gif", faces_render.frames_to_gif(result.frames))
     name = "z (input noise)" if result.space == "z" else "w (style space)"
     strip = faces_render.strip(result.frames, f"straight line in {name}", cell=128)
     figures = (f"**Path through W:** {info['w_path_detour']:.2f}× the straight line  \n"
                f"**Largest step ÷ average step** (pixels): {info['step_unevenness']:.2f} (1.00 = evenly paced)")
-    return gif, strip, figures, info
+    return key, faces_render.frames_to_gif(result.frames), strip, figures, info
+
+
+def _interpolate(seed_a, seed_b, frames, space, psi, progress):
+    key, gif, strip, figures, info = _interpolation(seed_a, seed_b, frames, space, psi, progress=progress)
+    # Published on every call: gradio's cache sweep may have removed the file since it was first written.
+    return _cache_file(key, ".gif", gif), strip, figures, info
 
 
 @user_errors
@@ -147,6 +158,7 @@ def gan_faces_interpolate_z(seed_a=0, seed_b=1, frames=6, psi=0.7, progress=gr.P
 
 
 @user_errors
+@memoised(capacity=4)
 def gan_faces_direction(seed=0, direction=0, amount=0.0, psi=0.7):
     """Face seed moved amount standard deviations (-4 to 4) along principal direction direction (0 to 9, or its
     name); returns the face, a caption and the details."""
@@ -157,6 +169,7 @@ def gan_faces_direction(seed=0, direction=0, amount=0.0, psi=0.7):
 
 
 @user_errors
+@memoised(capacity=4)
 def gan_faces_direction_strip(seed=0, direction=0, psi=0.7, progress=gr.Progress()):
     """The face at -3, -1.5, 0, +1.5, +3 σ along one direction, as one labelled strip."""
     images = faces_directions.direction_strip(seed, direction, DIRECTION_AMOUNTS, psi, 192,
@@ -180,6 +193,7 @@ def gan_faces_remeasure(seed=0):
 
 
 @user_errors
+@memoised(capacity=4)
 def gan_faces_zoom(seed=0, psi=1.0):
     """One generated face with native-resolution zooms on the usual give-aways."""
     zoom = face_engine.deepfake_zoom(seed, psi)
