@@ -71,7 +71,7 @@ def build_app() -> gr.Blocks:
     gradio_patches.lazy_session_configs()  # a new session builds a block's config only when it is read
     gradio_patches.named_input_errors(demo)  # gradio's own input checks name the field and what it allows
     gradio_page.indexed_frontend()  # the page's script finds components and their events through an index
-    gradio_page.cached_page()  # the page's HTML is built once, not for every visitor
+    gradio_page.kept_answers()  # the page and gradio's static files are built once, not for every visitor
     return demo
 
 

@@ -6,9 +6,11 @@
   a page's 2-3 s of CPU with this app's 1,000 components and 250 events. The served script answers both from
   an index and gives the same answers. A third change stops a deep copy of every component's data where gradio
   keeps three of its keys (see :data:`COPY_BACK_JS`).
-- :func:`cached_page`: every visit rebuilt the page from the config: a deep copy of all ~1,000 components'
-  configs, a walk over them to set file URLs, the API description, then the HTML (~0.3 s of CPU per visitor,
-  1.5 MB, the same bytes every time). The page is kept, per URL and per request header it depends on.
+- :func:`kept_answers`: every visit rebuilt the page from the config (a deep copy of all ~1,000 components'
+  configs, a walk over them to set file URLs, the API description, then 1.5 MB of HTML: ~0.3 s of CPU) and
+  served gradio's ~120 static files through the whole middleware stack, compressing each again (~0.4 s of CPU),
+  the same bytes for every visitor. Both are answered from memory once answered, per URL and per request
+  header they depend on.
 """
 
 from __future__ import annotations
@@ -105,30 +107,56 @@ def indexed_frontend() -> bool:
     return True
 
 
-PAGE_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server", b"forwarded")  # its root URL
-KEPT_PAGES = 8  # pages kept (1.5 MB each): one per URL a visitor arrives by (deep links) and host
-_PAGES = BoundedMemo(KEPT_PAGES)
+# What a kept answer depends on besides its path and query: the headers gradio reads for its root URL, the
+# encoding the answer was compressed with (gradio's Brotli middleware) and the origin (its CORS middleware).
+KEY_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server", b"forwarded",
+               b"accept-encoding", b"origin")
+# A request with one of these is passed on: a partial or conditional answer, or a visitor who may be logged in.
+PASS_HEADERS = (b"range", b"if-none-match", b"if-modified-since", b"authorization", b"cookie")
+KEPT_PATHS = ("/assets/", "/static/")  # gradio's own build (hashed names) and its fonts: the same bytes for all
+KEPT_FILES = ("/", "/theme.css", "/favicon.ico")  # the page (rebuilt from the config per visit), its theme, its icon
+KEPT_ANSWERS, KEPT_BYTES, LARGEST_KEPT = 512, 64 * 2**20, 4 * 2**20  # ~3 MB per kind of visitor (encoding)
+_KEPT = BoundedMemo(KEPT_ANSWERS, KEPT_BYTES, weigh=lambda answer: len(answer[1]))
 
 
-def _page_key(scope) -> tuple | None:
-    """What gradio's page depends on: the path, the query, the app's root path and the headers gradio reads for
-    its root URL. None for a request that must be rendered (not a GET, or a gradio deep link, which holds state)."""
-    if scope.get("type") != "http" or scope.get("method") != "GET" or b"deep_link" in scope.get("query_string", b""):
+def _answer_key(scope) -> tuple | None:
+    """The key of a GET the app answers the same way for everyone (see :data:`KEPT_PATHS`), else None."""
+    if scope.get("type") != "http" or scope.get("method") != "GET":
         return None
-    headers = tuple(sorted((k, v) for k, v in scope.get("headers", ()) if k in PAGE_HEADERS))
-    return scope.get("scheme"), scope.get("root_path", ""), scope.get("path"), scope.get("query_string"), headers
+    path, query = scope.get("path", ""), scope.get("query_string", b"")
+    if not (path.startswith(KEPT_PATHS) or path in KEPT_FILES) or b"deep_link" in query:  # a deep link holds state
+        return None
+    headers = scope.get("headers", ())
+    if any(name in PASS_HEADERS for name, _ in headers):
+        return None
+    kept = tuple(sorted((name, value) for name, value in headers if name in KEY_HEADERS))
+    return scope.get("scheme"), scope.get("root_path", ""), path, query, kept
 
 
-def _caching(page_app):
-    """An ASGI app: gradio's page route, its successful answers kept by :func:`_page_key`."""
+def _keep(key, start: dict, body: bytes) -> None:
+    if len(body) <= LARGEST_KEPT and not any(name.lower() == b"set-cookie" for name, _ in start.get("headers", ())):
+        _KEPT.put(key, (start, body))
 
-    async def app(scope, receive, send):
-        key = _page_key(scope)
-        kept = _PAGES.get(key) if key is not None else None
+
+class KeptAnswers:
+    """ASGI middleware, outermost: the page and gradio's static files answered from memory once answered.
+
+    The first GET of each key goes through gradio as usual and its successful answer (status 200, complete, no
+    cookie) is kept, already compressed for that ``accept-encoding``; later ones are sent as kept."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        key = _answer_key(scope)
+        kept = _KEPT.get(key) if key is not None else None
         if kept is not None:
             start, body = kept
             await send(start)
-            await send({"type": "http.response.body", "body": body})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        if key is None:
+            await self.app(scope, receive, send)
             return
         messages = []
 
@@ -136,37 +164,29 @@ def _caching(page_app):
             messages.append(message)
             await send(message)
 
-        await page_app(scope, receive, recording if key is not None else send)
-        if messages and messages[0].get("status") == 200 and all(m.get("type") for m in messages):
-            body = b"".join(m.get("body", b"") for m in messages[1:])
-            _PAGES.put(key, (messages[0], body))
-
-    app.neurodeck_cached_page = True
-    return app
+        await self.app(scope, receive, recording)
+        starts = [m for m in messages if m["type"] == "http.response.start"]
+        bodies = [m for m in messages if m["type"] == "http.response.body"]
+        if len(starts) == 1 and starts[0].get("status") == 200 and bodies and not bodies[-1].get("more_body", False):
+            _keep(key, starts[0], b"".join(m.get("body", b"") for m in bodies))
 
 
-def cached_page() -> bool:
-    """Keep gradio's page (``GET /``) once rendered: the same bytes for every visitor (see the module docstring).
-
-    Wraps the route of each FastAPI app gradio builds (``App.create_app``), for apps without a login (with one, the
-    page depends on the user). True when installed."""
+def kept_answers() -> bool:
+    """Answer the page and gradio's static files from memory (see the module docstring): adds :class:`KeptAnswers`
+    to each FastAPI app gradio builds (``App.create_app``) without a login. True when installed."""
     from gradio.routes import App
 
     create_app = App.__dict__["create_app"]
-    if getattr(create_app.__func__, "neurodeck_cached_page", False):
+    if getattr(create_app.__func__, "neurodeck_kept_answers", False):
         return True
 
-    def create_app_with_cached_page(blocks, *args, **kwargs):
+    def create_app_with_kept_answers(blocks, *args, **kwargs):
         app = create_app.__func__(blocks, *args, **kwargs)
-        if app is None or getattr(app, "auth", None) is not None or getattr(app, "auth_dependency", None) is not None:
-            return app
-        for route in app.router.routes:
-            if getattr(route, "path", None) == "/" and "GET" in getattr(route, "methods", ()):
-                if not getattr(route.app, "neurodeck_cached_page", False):
-                    route.app = _caching(route.app)
+        if app is not None and getattr(app, "auth", None) is None and getattr(app, "auth_dependency", None) is None:
+            app.add_middleware(KeptAnswers)  # added last: outermost
         return app
 
-    create_app_with_cached_page.neurodeck_cached_page = True
-    create_app_with_cached_page.neurodeck_original = create_app.__func__
-    App.create_app = staticmethod(create_app_with_cached_page)
+    create_app_with_kept_answers.neurodeck_kept_answers = True
+    create_app_with_kept_answers.neurodeck_original = create_app.__func__
+    App.create_app = staticmethod(create_app_with_kept_answers)
     return True

@@ -8,24 +8,32 @@ from typing import Any, Callable, Hashable
 
 
 class BoundedMemo:
-    """A thread-safe mapping that keeps its ``size`` most recently used entries."""
+    """A thread-safe mapping that keeps its ``size`` most recently used entries, and at most ``max_weight`` of
+    their ``weigh(value)`` in all (entries heavier than that on their own are not kept)."""
 
-    def __init__(self, size: int):
-        self.size, self.lock, self.entries = size, threading.Lock(), collections.OrderedDict()
+    def __init__(self, size: int, max_weight: float = float("inf"), weigh: Callable[[Any], float] = lambda _: 0):
+        self.size, self.max_weight, self.weigh = size, max_weight, weigh
+        self.lock, self.entries, self.weight = threading.Lock(), collections.OrderedDict(), 0
 
     def get(self, key: Hashable) -> Any:
         with self.lock:
-            value = self.entries.get(key)
-            if value is not None:
-                self.entries.move_to_end(key)
-            return value
+            entry = self.entries.get(key)
+            if entry is None:
+                return None
+            self.entries.move_to_end(key)
+            return entry[0]
 
     def put(self, key: Hashable, value: Any) -> None:
+        weight = self.weigh(value)
+        if weight > self.max_weight:
+            return
         with self.lock:
-            self.entries[key] = value
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+            old = self.entries.pop(key, None)
+            self.weight += weight - (old[1] if old is not None else 0)
+            self.entries[key] = (value, weight)
+            while len(self.entries) > self.size or self.weight > self.max_weight:
+                _, (_, gone) = self.entries.popitem(last=False)
+                self.weight -= gone
 
 
 class LazyDict(dict):

@@ -51,14 +51,16 @@ def _launched(demo):
     return f"http://127.0.0.1:{port}"
 
 
-def test_the_page_is_built_once_and_served_as_gradio_built_it(monkeypatch):
-    from gradio import route_utils
+def test_the_page_and_static_files_are_built_once_and_served_as_gradio_built_them(monkeypatch):
+    from gradio import route_utils, routes
 
-    assert gradio_page.cached_page() is True and gradio_page.cached_page() is True  # idempotent
-    monkeypatch.setattr(gradio_page, "_PAGES", gradio_page.BoundedMemo(4))
-    builds = []
+    assert gradio_page.kept_answers() is True and gradio_page.kept_answers() is True  # idempotent
+    monkeypatch.setattr(gradio_page, "_KEPT", gradio_page.BoundedMemo(16, 2**24, weigh=lambda a: len(a[1])))
+    builds, files = [], []
     original = route_utils.update_root_in_config
     monkeypatch.setattr(route_utils, "update_root_in_config", lambda *a: builds.append(1) or original(*a))
+    file_response = routes.file_response
+    monkeypatch.setattr(routes, "file_response", lambda *a: files.append(a) or file_response(*a))
     with gr.Blocks() as demo:
         gr.Markdown("page")
         gr.Image(label="picture")
@@ -67,34 +69,48 @@ def test_the_page_is_built_once_and_served_as_gradio_built_it(monkeypatch):
     try:
         first, again = httpx.get(url + "/?tab=a"), httpx.get(url + "/?tab=a")
         assert first.status_code == again.status_code == 200 and len(builds) == 1
-        assert again.text == first.text
-        gradio_page._PAGES.entries.clear()
+        assert again.text == first.text and again.headers["content-type"] == first.headers["content-type"]
+        gradio_page._KEPT.entries.clear()
         assert httpx.get(url + "/?tab=a").text == first.text and len(builds) == 2  # as gradio builds it now
         builds.clear()
-        assert again.headers["content-type"] == first.headers["content-type"]
         httpx.get(url + "/?tab=b")  # another URL: built for it
         assert len(builds) == 1
         proxied = httpx.get(url + "/?tab=a", headers={"x-forwarded-host": "example.org"})
         assert len(builds) == 2 and "example.org" in proxied.text and "example.org" not in first.text
         assert httpx.head(url + "/?tab=a").status_code == 200 and len(builds) == 3  # only GETs are kept
+
+        script = next(name for name in gradio_page.frontend_scripts() if name.startswith("core-"))
+        brotli = {"accept-encoding": "br"}
+        one, two = (httpx.get(f"{url}/assets/{script}", headers=brotli) for _ in range(2))
+        assert len(files) == 1 and one.status_code == two.status_code == 200
+        assert one.content == two.content and dict(one.headers) == dict(two.headers)
+        assert httpx.get(f"{url}/assets/{script}", headers={"accept-encoding": "identity"}).content == one.content
+        assert len(files) == 2  # another encoding: answered by gradio, then kept too
+        part = httpx.get(f"{url}/assets/{script}", headers={"range": "bytes=0-9", "accept-encoding": "identity"})
+        assert len(files) == 3 and part.status_code in (200, 206)  # a partial request is passed on
+        assert httpx.get(f"{url}/assets/no-such-file.js").status_code == 404
+        assert httpx.get(f"{url}/assets/no-such-file.js").status_code == 404  # not kept: asked again
+        assert len(files) == 5
     finally:
         demo.close()
 
 
-def test_an_app_with_a_login_builds_its_page_for_every_visitor():
+def test_an_app_with_a_login_answers_every_request_itself():
     from gradio.routes import App
 
-    gradio_page.cached_page()
+    gradio_page.kept_answers()
     with gr.Blocks() as demo:
         gr.Markdown("private")
     demo.auth = [("a", "b")]
     app = App.create_app(demo)
-    page = next(r for r in app.router.routes if getattr(r, "path", None) == "/" and "GET" in r.methods)
-    assert not getattr(page.app, "neurodeck_cached_page", False)
+    assert not any(m.cls is gradio_page.KeptAnswers for m in app.user_middleware)
+    with gr.Blocks() as public:
+        gr.Markdown("public")
+    assert any(m.cls is gradio_page.KeptAnswers for m in App.create_app(public).user_middleware)
 
 
 def test_gradio_page_route_reads_only_what_the_cache_key_holds():
-    # cached_page keys a page on the path, the query and the headers gradio's root URL is made of: gradio's page
+    # kept_answers keys a page on the path, the query and the headers gradio's root URL is made of: gradio's page
     # route must take nothing else (a login, a deep link and the page name come in through the user or the query).
     import inspect
     import re
@@ -109,4 +125,4 @@ def test_gradio_page_route_reads_only_what_the_cache_key_holds():
     assert re.findall(r"\n\s+(\w+):", signature) == ["request", "user", "page", "deep_link"]
     origin = inspect.getsource(route_utils.get_request_origin) + inspect.getsource(route_utils.get_root_url)
     read = set(re.findall(r'"(x-[a-z-]+)"', origin))
-    assert read and read <= {h.decode() for h in gradio_page.PAGE_HEADERS}
+    assert read and read <= {h.decode() for h in gradio_page.KEY_HEADERS}

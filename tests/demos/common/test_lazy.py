@@ -53,3 +53,15 @@ def test_bounded_memo_stays_bounded_under_threads():
     for thread in threads:
         thread.join()
     assert len(memo.entries) == 50
+
+
+def test_bounded_memo_keeps_at_most_its_weight():
+    memo = BoundedMemo(10, max_weight=10, weigh=len)
+    memo.put("a", "xxxx")
+    memo.put("b", "yyyy")
+    memo.put("c", "zzzz")  # 12 > 10: the oldest goes
+    assert memo.get("a") is None and memo.get("b") == "yyyy" and memo.weight == 8
+    memo.put("big", "w" * 11)  # heavier than the bound on its own: not kept, nothing dropped
+    assert memo.get("big") is None and memo.get("b") == "yyyy" and memo.get("c") == "zzzz"
+    memo.put("b", "y")  # replaced: its old weight is given back
+    assert memo.weight == 5
