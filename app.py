@@ -72,6 +72,7 @@ def build_app() -> gr.Blocks:
     gradio_patches.named_input_errors(demo)  # gradio's own input checks name the field and what it allows
     gradio_page.indexed_frontend()  # the page's script finds components and their events through an index
     gradio_page.kept_answers()  # the page and gradio's static files are built once, not for every visitor
+    gradio_page.lean_page_config()  # the page's embedded config leaves out what only API clients read
     return demo
 
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 
-from benchmarks.serving import p50, p95, running_server, wait_until_warm
+from benchmarks.serving import RawHTTPClient, p50, p95, running_server, wait_until_warm
 
 SENTENCE_32_TOKENS = (  # 32 tokens with [CLS] and [SEP] for MiniLM's tokenizer
     "The quick brown fox jumps over the lazy dog while the patient old farmer watches it very "
@@ -41,36 +41,6 @@ def startup(runs: int) -> dict:
         "target_ratio": 1.4,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
-
-
-class RawHTTPClient:
-    """The lightest client: plain HTTP to /gradio_api/call/<api> and a read of its server-sent events.
-
-    One kept-alive httpx connection and one session hash of its own (gradio keeps per-session queues;
-    without a hash every call opens a new session, which made even /ping take 100-400 ms here).
-    """
-
-    def __init__(self, url: str):
-        import uuid
-
-        import httpx
-
-        self.url, self.http, self.session = url.rstrip("/"), httpx.Client(timeout=120), uuid.uuid4().hex
-
-    def predict(self, *data, api_name: str):
-        api = api_name.strip("/")
-        answer = self.http.post(f"{self.url}/gradio_api/call/{api}", json={"data": list(data), "session_hash": self.session})
-        answer.raise_for_status()
-        event = ""
-        with self.http.stream("GET", f"{self.url}/gradio_api/call/{api}/{answer.json()['event_id']}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line[len("event:"):].strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    if event == "error":
-                        raise RuntimeError(f"{api_name} failed: {line[:200]}")
-                    return json.loads(line[len("data:"):])
-        raise RuntimeError(f"{api_name}: the event stream ended without a result")
 
 
 def text_latency(repeats: int) -> dict:

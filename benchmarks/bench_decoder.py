@@ -24,7 +24,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # as app.py, so bare and served runs compare like for like
 
-from benchmarks.serving import ROOT, running_server, wait_until_warm  # noqa: E402
+from benchmarks.serving import ROOT, RawHTTPClient, running_server, wait_until_warm  # noqa: E402
 
 PROMPT = "Once upon a time"  # greedy, it runs past 32 tokens without an end-of-text token
 
@@ -100,12 +100,23 @@ def generation(tokens: int, repeats: int) -> dict:
         assert len(payload["steps"]) == tokens and payload["attentions"]
         return done, arrivals
 
+    def served_raw(raw):  # plain HTTP and server-sent events, as curl or a browser reads them
+        started = time.perf_counter()
+        arrivals, payload = [], None
+        for _event, payload in raw.events(PROMPT, tokens, api_name="/attention_generate"):
+            arrivals.append(time.perf_counter() - started)
+        assert len(payload[0]["steps"]) == tokens and payload[0]["attentions"]
+        return arrivals[-1], arrivals
+
     bare_runs, bare_firsts, engine_runs, app_runs, app_firsts, finals = [], [], [], [], [], []
+    raw_runs, raw_firsts = [], []
     with running_server("app.py", {"NEURODECK_WARMUP": "1"}, timeout_s=300) as (url, _):
         client = Client(url, verbose=False, ssl_verify=False)
+        raw = RawHTTPClient(url)
         wait_until_warm(client, timeout_s=300)
         bare(4)
         client.predict(PROMPT, 4, api_name="/attention_generate")  # first calls: imports, caches
+        raw.predict(PROMPT, 4, api_name="/attention_generate")
         for _ in range(repeats):
             bare_runs.append(bare(tokens))
             bare_firsts.append(bare(1))
@@ -114,6 +125,9 @@ def generation(tokens: int, repeats: int) -> dict:
             app_runs.append(done)
             app_firsts.append(arrivals[0])  # the first token's message
             finals.append(done - arrivals[-2])  # after the last token: its attention row, the payload
+            done, arrivals = served_raw(raw)
+            raw_runs.append(done)
+            raw_firsts.append(arrivals[0])
     median = statistics.median
     return {
         "bare_generate": {
@@ -131,6 +145,13 @@ def generation(tokens: int, repeats: int) -> dict:
             "final_message_s": round(median(finals), 3),
             "messages_per_run": len(arrivals),
             "runs_s": [round(t, 2) for t in app_runs],
+            "first_token_runs_s": [round(t, 3) for t in app_firsts],
+        },
+        "app_raw_http": {  # no gradio_client: it polls its message queue every 50 ms (gradio_client/utils.py)
+            "end_to_end_tokens_per_s": round(tokens / median(raw_runs), 2),
+            "first_token_s": round(median(raw_firsts), 3),
+            "runs_s": [round(t, 2) for t in raw_runs],
+            "first_token_runs_s": [round(t, 3) for t in raw_firsts],
         },
     }
 
@@ -150,6 +171,9 @@ def main() -> None:
     figures["ratio_app_end_to_end_vs_bare"] = round(figures["app"]["end_to_end_tokens_per_s"] / bare, 2)
     figures["ratio_engine_vs_bare"] = round(figures["engine_in_process"]["tokens_per_s"] / bare, 2)
     figures["ratio_first_token_app_vs_bare"] = round(figures["app"]["first_token_s"] / figures["bare_generate"]["first_token_s"], 2)
+    raw = figures["app_raw_http"]
+    figures["ratio_raw_http_end_to_end_vs_bare"] = round(raw["end_to_end_tokens_per_s"] / bare, 2)
+    figures["ratio_first_token_raw_http_vs_bare"] = round(raw["first_token_s"] / figures["bare_generate"]["first_token_s"], 2)
     figures["target"] = "end to end >= 0.9x bare generate, first token <= 1.3x bare (issue 24)"
     figures["load_average_at_end"] = os.getloadavg()[0]
     print(json.dumps(figures, indent=2))

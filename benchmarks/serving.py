@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import os
 import socket
 import statistics
@@ -124,3 +126,49 @@ def p50(samples: list[float]) -> float:
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+
+class RawHTTPClient:
+    """The lightest client: plain HTTP to /gradio_api/call/<api> and a read of its server-sent events.
+
+    One kept-alive httpx connection and one session hash of its own (gradio keeps per-session queues;
+    without a hash every call opens a new session, which made even /ping take 100-400 ms here).
+    """
+
+    def __init__(self, url: str):
+        import uuid
+
+        import httpx
+
+        self.url, self.http, self.session = url.rstrip("/"), httpx.Client(timeout=120), uuid.uuid4().hex
+
+    def defaults(self, api_name: str) -> list:
+        """The endpoint's parameter defaults, from the app's API description (read once)."""
+        if not hasattr(self, "_info"):
+            self._info = self.http.get(f"{self.url}/gradio_api/info").json()["named_endpoints"]
+        return [p.get("parameter_default") for p in self._info["/" + api_name.strip("/")]["parameters"]]
+
+    def events(self, *data, api_name: str):
+        """(event name, decoded data) of each server-sent event: "generating" per streamed message, then "complete"
+        (the last one yielded); an "error" event raises."""
+        api = api_name.strip("/")
+        data = list(data) + self.defaults(api_name)[len(data):]  # as gradio_client does: the rest at their defaults
+        answer = self.http.post(f"{self.url}/gradio_api/call/{api}", json={"data": data, "session_hash": self.session})
+        answer.raise_for_status()
+        event = ""
+        with self.http.stream("GET", f"{self.url}/gradio_api/call/{api}/{answer.json()['event_id']}") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    event = line[len("event:"):].strip()
+                elif line.startswith("data:") and event in ("generating", "complete", "error"):
+                    if event == "error":
+                        raise RuntimeError(f"{api_name} failed: {line[:200]}")
+                    yield event, json.loads(line[len("data:"):])
+                    if event == "complete":
+                        return
+        raise RuntimeError(f"{api_name}: the event stream ended without a result")
+
+    def predict(self, *data, api_name: str):
+        for _event, payload in self.events(*data, api_name=api_name):
+            result = payload
+        return result

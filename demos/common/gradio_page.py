@@ -11,6 +11,8 @@
   served gradio's ~120 static files through the whole middleware stack, compressing each again (~0.4 s of CPU),
   the same bytes for every visitor. Both are answered from memory once answered, per URL and per request
   header they depend on.
+- :func:`lean_page_config`: the config embedded in the page holds every component's API description, which no
+  page script reads (~40% of it).
 """
 
 from __future__ import annotations
@@ -104,6 +106,32 @@ def indexed_frontend() -> bool:
 
     indexed_file_response.neurodeck = True
     routes.file_response = indexed_file_response
+    return True
+
+
+API_KEYS = ("api_info", "api_info_as_input", "api_info_as_output", "example_inputs")  # no page script reads them
+
+
+def lean_page_config() -> bool:
+    """The page embeds its config without each component's API description (:data:`API_KEYS`, ~480 KB of this app's
+    1.26 MB): the page's scripts never read them; gradio_client reads them from ``/config``, which keeps them, and
+    the page's API view from ``gradio_api_info``. Wraps gradio's ``toorjson`` template filter. True when installed."""
+    from gradio import routes
+
+    filters = routes.templates.env.filters
+    toorjson = filters["toorjson"]
+    if getattr(toorjson, "neurodeck_lean", False):
+        return True
+
+    def lean_toorjson(value):
+        if isinstance(value, dict) and isinstance(value.get("components"), list):
+            value = dict(value, components=[
+                {k: v for k, v in c.items() if k not in API_KEYS} if isinstance(c, dict) else c
+                for c in value["components"]])
+        return toorjson(value)
+
+    lean_toorjson.neurodeck_lean = True
+    filters["toorjson"] = lean_toorjson
     return True
 
 

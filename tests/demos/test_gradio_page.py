@@ -126,3 +126,25 @@ def test_gradio_page_route_reads_only_what_the_cache_key_holds():
     origin = inspect.getsource(route_utils.get_request_origin) + inspect.getsource(route_utils.get_root_url)
     read = set(re.findall(r'"(x-[a-z-]+)"', origin))
     assert read and read <= {h.decode() for h in gradio_page.KEY_HEADERS}
+
+
+def test_the_page_embeds_its_config_without_api_descriptions_and_config_keeps_them():
+    import json
+
+    assert gradio_page.lean_page_config() is True and gradio_page.lean_page_config() is True
+    with gr.Blocks() as demo:
+        number = gr.Number(3, label="n")
+        gr.Button().click(lambda x: x, number, gr.Number(), api_name="same")
+    url = _launched(demo)
+    try:
+        page = httpx.get(url + "/").text
+        embedded, _ = json.JSONDecoder().raw_decode(page, page.index("gradio_config = ") + len("gradio_config = "))
+        served = httpx.get(url + "/config").json()
+        by_id = {c["id"]: c for c in served["components"]}
+        assert all(key in by_id[number._id] for key in gradio_page.API_KEYS)  # gradio_client's view: kept
+        for component in embedded["components"]:
+            assert not set(gradio_page.API_KEYS) & set(component)
+            assert component == {k: v for k, v in by_id[component["id"]].items() if k not in gradio_page.API_KEYS}
+        assert "/same" in page  # the page's API view still has its description (gradio_api_info)
+    finally:
+        demo.close()
