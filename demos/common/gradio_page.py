@@ -55,6 +55,17 @@ COPY_BACK_KEYS_JS = "let r=await n(Te);if(!r)return;let i={};for(let e of Te)e i
 GET_DATA_JS = "async get_data(){return c(this.props)}"
 GET_DATA_KEYS_JS = ("async get_data(k){if(!Array.isArray(k))return c(this.props);let o={};"
                     "for(let n of k)n in this.props&&(o[n]=c(this.props[n]));return o}")
+# #h(node) runs #m for every node under a node whose props change (a tab selected, a column shown): one awaited call
+# per node, through reactive proxies, for hundreds of nodes, most with nothing to copy. It now walks the subtree
+# once and awaits #m only for the mounted ones (those with a get_data), in the same order.
+SUBTREE_COPY_BACK_JS = "async#h(e){for(let t of e.children)await this.#m(t.id,t),await this.#h(t)}"
+SUBTREE_COPY_BACK_MOUNTED_JS = ("async#h(e){let s=[],w=x=>{for(let t of x.children||[])this.#s.has(t.id)&&s.push(t),w(t)};"
+                                "w(e);for(let t of s)await this.#m(t.id,t)}")
+# get_state(id) looked the id up in the whole tree even when the component answers for itself (its get_data).
+GET_STATE_JS = ("async get_state(e){let t=this.#s.get(e),n=Z(this.root,e);return!t&&!n?null:t?await t():n?Promise."
+                "resolve({value:n.props.props.value}):null}")
+GET_STATE_MOUNTED_JS = ("async get_state(e){let t=this.#s.get(e);if(t)return await t();let n=Z(this.root,e);"
+                        "return n?{value:n.props.props.value}:null}")
 # The image's and the gallery's own get_data (they first wait for an upload) pass the keys on.
 IMAGE_GET_DATA_JS = "let e=await super.get_data();return n.props.streaming&&(e.value=a.value),e"
 IMAGE_GET_DATA_KEYS_JS = "let e=await super.get_data(...arguments);return n.props.streaming&&(e.value=a.value),e"
@@ -64,7 +75,8 @@ GALLERY_GET_DATA_KEYS_JS = "return f(j)&&(await f(j),await y()),await super.get_
 # every text of its list exactly once; otherwise (another gradio) it is served unchanged.
 FRONTEND_PATCHES = (
     ("core-*.js", ((ATTACHED_EVENTS_JS, ATTACHED_EVENTS_INDEXED_JS), (FIND_NODE_JS, FIND_NODE_INDEXED_JS),
-                   (COPY_BACK_JS, COPY_BACK_KEYS_JS))),
+                   (COPY_BACK_JS, COPY_BACK_KEYS_JS), (SUBTREE_COPY_BACK_JS, SUBTREE_COPY_BACK_MOUNTED_JS),
+                   (GET_STATE_JS, GET_STATE_MOUNTED_JS))),
     ("src-*.js", ((GET_DATA_JS, GET_DATA_KEYS_JS),)),
     ("Index-*.js", ((IMAGE_GET_DATA_JS, IMAGE_GET_DATA_KEYS_JS),)),
     ("Index-*.js", ((GALLERY_GET_DATA_JS, GALLERY_GET_DATA_KEYS_JS),)),
