@@ -47,7 +47,9 @@ INIT_SCRIPT = """
 """
 
 # The view's result has content and a size: an image decoded, a Plotly chart drawn, or text that is not the empty
-# hint. gradio's status tracker (its .wrap child: a spinner, a "0.3s" timer) is not content.
+# hint. Not content: gradio's status tracker (the block's .wrap child: a spinner, a "0.3s" timer), the block's own
+# label (a Label or HighlightedText shows its label before any result), its empty placeholder, and a block still
+# marked pending ("Loading the example run...").
 RESULT_READY = """
 (id) => {
   const el = document.getElementById(id);
@@ -55,9 +57,10 @@ RESULT_READY = """
   if (Array.from(el.querySelectorAll('img')).some((i) => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().height > 0)) {
     return true; }
   if (el.querySelector('.js-plotly-plot .main-svg, canvas')) { return true; }
-  const parts = el.classList.contains('block') ? Array.from(el.children).filter((c) => !c.classList.contains('wrap')) : [el];
+  const parts = el.classList.contains('block') ? Array.from(el.children).filter((c) => !c.classList.contains('wrap')
+    && c.tagName !== 'LABEL' && !c.classList.contains('empty')) : [el];
   const text = parts.map((c) => c.innerText || '').join(' ').trim();
-  return text.length > 0 && !el.querySelector('.nd-empty') && !/^(Press|Load|Upload)\\b/.test(text);
+  return text.length > 0 && !el.querySelector('.nd-empty, .pending') && !/^(Press|Load|Upload)/.test(text);
 }
 """
 
