@@ -143,10 +143,11 @@ class RawHTTPClient:
         self.url, self.http, self.session = url.rstrip("/"), httpx.Client(timeout=120), uuid.uuid4().hex
 
     def defaults(self, api_name: str) -> list:
-        """The endpoint's parameter defaults, from the app's API description (read once)."""
+        """The endpoint's parameter defaults, from the app's API description (read once); [] if not described."""
         if not hasattr(self, "_info"):
             self._info = self.http.get(f"{self.url}/gradio_api/info").json()["named_endpoints"]
-        return [p.get("parameter_default") for p in self._info["/" + api_name.strip("/")]["parameters"]]
+        described = self._info.get("/" + api_name.strip("/"))  # a private endpoint (/ping) is not described
+        return [p.get("parameter_default") for p in described["parameters"]] if described else []
 
     def events(self, *data, api_name: str):
         """(event name, decoded data) of each server-sent event: "generating" per streamed message, then "complete"
