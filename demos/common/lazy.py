@@ -1,4 +1,5 @@
-"""Two small containers for the gradio patches (``demos.common.gradio_patches``); no gradio here."""
+"""Two small containers: a bounded, thread-safe LRU mapping (the gradio patches' and the openings' memos) and a dict
+built on first read (``demos.common.gradio_patches``); no gradio here."""
 
 from __future__ import annotations
 
@@ -15,13 +16,22 @@ class BoundedMemo:
         self.size, self.max_weight, self.weigh = size, max_weight, weigh
         self.lock, self.entries, self.weight = threading.Lock(), collections.OrderedDict(), 0
 
-    def get(self, key: Hashable) -> Any:
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        """The value kept for ``key`` (now the most recently used), else ``default``."""
         with self.lock:
             entry = self.entries.get(key)
             if entry is None:
-                return None
+                return default
             self.entries.move_to_end(key)
             return entry[0]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.weight = 0
 
     def put(self, key: Hashable, value: Any) -> None:
         weight = self.weigh(value)

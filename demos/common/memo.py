@@ -16,15 +16,17 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections import OrderedDict
 from typing import Callable
 
 import gradio as gr
+
+from demos.common.lazy import BoundedMemo
 
 MAX_TEXT = 256  # longer strings (a pasted essay, a 10 MB seed) are computed without being kept
 IGNORED = ("progress", "request")  # per-call plumbing, never part of what is computed
 _SCALARS = (bool, int, float, str, type(None))
 
+_MISSING = object()  # no result kept (None is a result)
 MEMOS: list["Memo"] = []  # every memo made, so tests and benchmarks can empty them
 
 
@@ -58,35 +60,32 @@ class Memo:
         if capacity < 1:
             raise ValueError("A memo keeps at least one result.")
         self.name, self.capacity = name, capacity
-        self._results: OrderedDict = OrderedDict()
+        self._results = BoundedMemo(capacity)  # key -> result, least recently used out first
         self._computing: dict = {}  # key -> (lock, waiters), while a first caller computes it
-        self._guard = threading.Lock()  # guards both dicts; never held while computing
+        self._guard = threading.Lock()  # guards the check-then-wait on both; never held while computing
         MEMOS.append(self)
 
     def __len__(self) -> int:
         return len(self._results)
 
     def clear(self) -> None:
-        with self._guard:
-            self._results.clear()
+        self._results.clear()
 
     def get(self, key, compute: Callable):
         with self._guard:
-            if key in self._results:
-                self._results.move_to_end(key)
-                return self._results[key]
+            value = self._results.get(key, _MISSING)
+            if value is not _MISSING:
+                return value
             lock, waiters = self._computing.setdefault(key, (threading.Lock(), [0]))
             waiters[0] += 1
         try:
             with lock:
-                with self._guard:
-                    if key in self._results:  # computed while this caller waited
-                        return self._results[key]
+                value = self._results.get(key, _MISSING)  # computed while this caller waited
+                if value is not _MISSING:
+                    return value
                 value = compute()  # an error is raised to this caller and kept by no one
                 with self._guard:
-                    self._results[key] = value
-                    while len(self._results) > self.capacity:
-                        self._results.popitem(last=False)
+                    self._results.put(key, value)
                 return value
         finally:
             with self._guard:

@@ -70,7 +70,7 @@ def test_the_page_and_static_files_are_built_once_and_served_as_gradio_built_the
         first, again = httpx.get(url + "/?tab=a"), httpx.get(url + "/?tab=a")
         assert first.status_code == again.status_code == 200 and len(builds) == 1
         assert again.text == first.text and again.headers["content-type"] == first.headers["content-type"]
-        gradio_page._KEPT.entries.clear()
+        gradio_page._KEPT.clear()
         assert httpx.get(url + "/?tab=a").text == first.text and len(builds) == 2  # as gradio builds it now
         builds.clear()
         httpx.get(url + "/?tab=b")  # another URL: built for it

@@ -65,3 +65,13 @@ def test_bounded_memo_keeps_at_most_its_weight():
     assert memo.get("big") is None and memo.get("b") == "yyyy" and memo.get("c") == "zzzz"
     memo.put("b", "y")  # replaced: its old weight is given back
     assert memo.weight == 5
+
+
+def test_bounded_memo_tells_a_kept_none_from_a_missing_key_and_clears():
+    memo = BoundedMemo(4, max_weight=10, weigh=lambda v: 3)
+    missing = object()
+    memo.put("none", None)
+    memo.put("three", 3)
+    assert memo.get("none", missing) is None and memo.get("absent", missing) is missing and len(memo) == 2
+    memo.clear()
+    assert len(memo) == 0 and memo.weight == 0 and memo.get("three") is None

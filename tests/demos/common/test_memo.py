@@ -163,3 +163,13 @@ def test_the_text_view_keeps_the_embedded_models_opening_never_a_sessions_fine_t
     assert computed == ["minilm", "fine-tuned", "fine-tuned"]
     text.attention_text("Another sentence.")
     assert computed[-1] == "minilm"
+
+
+def test_a_handler_that_returns_none_is_computed_once():
+    calls = []
+
+    @memoised(capacity=2)
+    def nothing(seed=0):
+        calls.append(seed)
+
+    assert nothing(1) is None and nothing(1) is None and calls == [1]
