@@ -56,7 +56,7 @@ RESULT_READY = """
   if (!el || el.getBoundingClientRect().height <= 0) { return false; }
   if (Array.from(el.querySelectorAll('img')).some((i) => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().height > 0)) {
     return true; }
-  if (el.querySelector('.js-plotly-plot .main-svg, canvas')) { return true; }
+  if (el.querySelector('.js-plotly-plot .main-svg, canvas, svg.nd-chart')) { return true; }
   const parts = el.classList.contains('block') ? Array.from(el.children).filter((c) => !c.classList.contains('wrap')
     && c.tagName !== 'LABEL' && !c.classList.contains('empty')) : [el];
   const text = parts.map((c) => c.innerText || '').join(' ').trim();

@@ -22,6 +22,7 @@ from typing import Mapping, Sequence
 
 import gradio as gr
 
+from demos.common import gradio_page
 from demos.common.contract import LinkParam, TabHandles, ViewHandles
 from demos.common.opening import wire_on_open
 from demos.stage_css import CSS  # noqa: F401  (app.py passes it to launch)
@@ -96,6 +97,21 @@ COPY_LINK_JS = """
 STAGE_PARAMS = ("tab", "sub", "presenter")
 GRADIO_PARAMS = ("view", "deep_link", "__theme")  # gradio's own: ?view=api opens its API page
 TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+SKIP = object()  # a load value that leaves its component as it is
+
+
+@dataclass(frozen=True)
+class Select:
+    """A load value for a ``gr.Tabs``: select the tab with this id."""
+
+    id: str
+
+
+# What a page can be served with already set (their config value is their postprocessed value); an image input's
+# value is a file the load sends, so a link with one is set by the load only.
+PAGE_SETTABLE = (gr.Checkbox, gr.Markdown, gr.Textbox, gr.Number, gr.Slider, gr.Dropdown, gr.Radio, gr.CheckboxGroup)
 
 
 @dataclass(frozen=True)
@@ -322,23 +338,51 @@ def wire(demo: gr.Blocks, header: Header, tabs: Sequence[TabHandles], app_tabs: 
     # A tab's first view also opens on its tab's select (a click on the tab shows it), but not when a link selected
     # another view of that tab: the link to Autoencoder > Latent space ran Denoise's whole opening first, in front
     # of the view asked for. One gate per such tab, set by the page's load; the view's own select is never gated.
-    first_gates = {tab.tab: gr.State(True) for tab in subtabs if tab.views[0] is not landing}
+    # A hidden checkbox too (not a State): the page is served with the link's values already set (page_props), so the
+    # select gradio fires as the page mounts may reach the queue before the load has run.
+    first_gates = {tab.tab: gr.Checkbox(True, visible=False, elem_id=f"nd-first-gate-{tab.tab}")
+                   for tab in subtabs if tab.views[0] is not landing}
     outputs = [header.presenter, header.notice, app_tabs, *[tab.subtabs for tab in subtabs], *[c for _, _, c in links],
                landing_now, landing_later, *first_gates.values()]
 
-    def on_load(request: gr.Request):
-        deep = parse_query(getattr(request, "query_params", None) or {}, views)
-        out = [gr.update(value=deep.presenter), "Link: " + "; ".join(deep.notices) + "." if deep.notices else "",
-               gr.Tabs(selected=views.tabs[deep.tab].page.id) if deep.view else gr.skip()]
+    def load_values(deep: DeepLink) -> list:
+        """What the page's load sets, one entry per ``outputs``: a value, ``SELECT(id)`` for a Tabs, or ``SKIP``."""
+        out = [deep.presenter, "Link: " + "; ".join(deep.notices) + "." if deep.notices else "",
+               Select(views.tabs[deep.tab].page.id) if deep.view else SKIP]
         for tab in subtabs:
             chosen = views.views[deep.view] if deep.view and deep.tab == tab.tab else None
-            out.append(gr.Tabs(selected=chosen.page.id) if chosen else gr.skip())
+            out.append(Select(chosen.page.id) if chosen else SKIP)
         for key, name, _ in links:
-            out.append(deep.values[name] if key == deep.view and name in deep.values else gr.skip())
+            out.append(deep.values[name] if key == deep.view and name in deep.values else SKIP)
         shows_landing = deep.view in (None, landing.key)
         firsts = [deep.tab != tab or deep.view == views.first(tab).key for tab in first_gates]
         return out + [shows_landing, not shows_landing, *firsts]
 
+    def on_load(request: gr.Request):
+        deep = parse_query(getattr(request, "query_params", None) or {}, views)
+        return [gr.skip() if value is SKIP else gr.Tabs(selected=value.id) if isinstance(value, Select) else value
+                for value in load_values(deep)]
+
+    def page_props(query) -> dict[int, dict]:
+        """The props the page is served with for ``query`` (component id -> props): the same as its load sets, so
+        the linked view is the one that mounts first and opens at once. Empty when a value cannot be set in the
+        page (an example image: a file the load sends) and for a page without a link."""
+        deep = parse_query(query, views)
+        if deep.view is None:
+            return {}
+        props: dict[int, dict] = {}
+        for component, value in zip(outputs, load_values(deep)):
+            if value is SKIP or isinstance(component, gr.State):
+                continue
+            if isinstance(value, Select):
+                props[component._id] = {"selected": value.id}
+            elif isinstance(component, PAGE_SETTABLE):
+                props[component._id] = {"value": component.postprocess(value)}
+            else:
+                return {}
+        return props
+
+    gradio_page.serve_with_props(demo, page_props)
     opened = demo.load(on_load, None, outputs, api_visibility="private", show_progress="hidden", queue=False)
 
     def on(*triggers):

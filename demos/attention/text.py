@@ -18,7 +18,7 @@ from demos.common.contract import LinkParam, OnOpen, ViewHandles
 from demos.common.errors import user_errors
 from demos.common.limits import STANDARD_S
 from demos.common.memo import memoised
-from demos.common.payloads import InlineImage, LargeJSON, plot
+from demos.common.payloads import InlineImage, LargeJSON
 from demos.common.sessions import session_id
 from engine.core.arrays import pack_array
 from engine.core.imports import IMPORT_LOCK
@@ -63,7 +63,8 @@ def _text_views(result, layer, head, head_fusion, rollout_target, head_view_toke
     target = 0 if target == ALL_TOKENS else target
     selected = _index(head_view_token, len(tokens), "Head-view token")
     rollout = rollout_engine.attention_rollout(result.attentions, head_fusion)
-    matrix = render.attention_heatmap(
+    # SVG, not Plotly: the view's main result shows as soon as it arrives (docs/stage.md, first result).
+    matrix = render.attention_heatmap_svg(
         result.attentions[layer0, head0], tokens, tokens, f"Layer {layer0 + 1}, head {head0 + 1}", zmax=1.0
     )
     grid, _ = render.model_view_image(result.attentions, selected=(layer0, head0))
@@ -74,10 +75,10 @@ def _text_views(result, layer, head, head_fusion, rollout_target, head_view_toke
         selected_token=None if selected == ALL_TOKENS else selected,
         segment_ids=list(result.segment_ids),
     )
-    rollout_figure = render.attention_heatmap(rollout, tokens, tokens, f"Attention rollout (heads fused by {head_fusion})")
-    flow_figure = render.token_flow_bars(rollout[target], tokens, f"{target}: {tokens[target]}")
+    rollout_figure = render.attention_heatmap_svg(rollout, tokens, tokens, f"Attention rollout (heads fused by {head_fusion})")
+    flow_figure = render.token_flow_bars_svg(rollout[target], tokens, f"{target}: {tokens[target]}")
     head_view = f'<div style="overflow:auto;max-height:720px">{head_view}</div>'
-    return plot(matrix), grid, head_view, plot(rollout_figure), plot(flow_figure), rollout
+    return matrix, grid, head_view, rollout_figure, flow_figure, rollout
 
 
 def unchanged_attention_note(strategy: str) -> str:
@@ -258,8 +259,8 @@ def _layout() -> dict:
                 api_visibility="private", elem_id="attn-text-examples")
     with gr.Row():
         with gr.Column(scale=3):
-            gr.Markdown("**Matrix**: one layer/head; hover for the values", elem_classes=["nd-explain"])
-            ui["matrix"] = gr.Plot(show_label=False, elem_id="attn-matrix")
+            gr.Markdown("**Matrix**: one layer/head; hover a cell for its value", elem_classes=["nd-explain"])
+            ui["matrix"] = gr.HTML(elem_id="attn-matrix")
         with gr.Column(scale=2):
             ui["notes"] = gr.Markdown(elem_id="attn-text-notes")
             with gr.Row():
@@ -282,8 +283,8 @@ def _layout() -> dict:
                 ui["rollout_target"] = gr.Dropdown([("0: [CLS]", 0)], value=0, allow_custom_value=True,
                                                    label="Rollout: flow into token")
                 ui["head_fusion"] = gr.Radio(HEAD_FUSIONS, value="mean", label="Rollout: fuse heads by")
-            ui["flow"] = gr.Plot(show_label=False, elem_id="attn-flow")
-            ui["rollout"] = gr.Plot(show_label=False, elem_id="attn-rollout")
+            ui["flow"] = gr.HTML(elem_id="attn-flow")
+            ui["rollout"] = gr.HTML(elem_id="attn-rollout")
     ui["qkv"] = qkv_panel.add("minilm", ui["text"], ui["layer"], ui["head"], public=True)
     ui["raw"] = LargeJSON(label="Raw attention (API output)", visible=False)
     gr.Markdown(CAVEAT, elem_classes=["nd-explain"])

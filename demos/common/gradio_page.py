@@ -124,10 +124,36 @@ def indexed_frontend() -> bool:
 API_KEYS = ("api_info", "api_info_as_input", "api_info_as_output", "example_inputs")  # no page script reads them
 
 
+PAGE_PROPS = "neurodeck_page_props"  # the Blocks attribute serve_with_props sets
+
+
+def serve_with_props(blocks, page_props) -> None:
+    """Serve ``blocks``' page with ``page_props(query)`` applied to its embedded config: a mapping of component id
+    to props (``{"value": ...}``, a Tabs' ``{"selected": ...}``) from the page's query parameters. The page then
+    mounts what a link asks for, instead of mounting the default and switching once its load has answered. Takes
+    effect through :func:`lean_page_config`'s filter; a page with gradio's own ``deep_link`` is served as it is."""
+    setattr(blocks, PAGE_PROPS, page_props)
+
+
+def _with_props(components: list, context) -> list:
+    request = context.get("request") if context is not None else None
+    blocks = getattr(getattr(request, "app", None), "get_blocks", lambda: None)() if request is not None else None
+    page_props = getattr(blocks, PAGE_PROPS, None)
+    if page_props is None or not request.query_params or "deep_link" in request.query_params:
+        return components
+    props = page_props(request.query_params)
+    if not props:
+        return components
+    return [dict(c, props={**c.get("props", {}), **props[c.get("id")]}) if isinstance(c, dict) and c.get("id") in props
+            else c for c in components]
+
+
 def lean_page_config() -> bool:
     """The page embeds its config without each component's API description (:data:`API_KEYS`, ~480 KB of this app's
     1.26 MB): the page's scripts never read them; gradio_client reads them from ``/config``, which keeps them, and
-    the page's API view from ``gradio_api_info``. Wraps gradio's ``toorjson`` template filter. True when installed."""
+    the page's API view from ``gradio_api_info``. Also applies :func:`serve_with_props`. Wraps gradio's ``toorjson``
+    template filter. True when installed."""
+    import jinja2
     from gradio import routes
 
     filters = routes.templates.env.filters
@@ -135,15 +161,19 @@ def lean_page_config() -> bool:
     if getattr(toorjson, "neurodeck_lean", False):
         return True
 
-    def lean_toorjson(value):
+    @jinja2.pass_context
+    def lean_toorjson(*args):
+        context, value = args if len(args) == 2 else (None, args[0])  # a template compiled before: no context
         if isinstance(value, dict) and isinstance(value.get("components"), list):
-            value = dict(value, components=[
-                {k: v for k, v in c.items() if k not in API_KEYS} if isinstance(c, dict) else c
-                for c in value["components"]])
+            components = [{k: v for k, v in c.items() if k not in API_KEYS} if isinstance(c, dict) else c
+                          for c in value["components"]]
+            value = dict(value, components=_with_props(components, context))
         return toorjson(value)
 
     lean_toorjson.neurodeck_lean = True
     filters["toorjson"] = lean_toorjson
+    if routes.templates.env.cache is not None:
+        routes.templates.env.cache.clear()  # a template compiled with the old filter would not pass the context
     return True
 
 

@@ -50,7 +50,7 @@ def test_attention_text_tab_renders_heatmap(page):
     open_tab(page, "Attention")
     open_tab(page, "Text")
     page.locator("#attn-text-run").click()
-    page.wait_for_selector("#attn-matrix .js-plotly-plot")
+    page.wait_for_selector("#attn-matrix svg.nd-chart rect")
     page.wait_for_selector("#attn-model-view img")
     page.wait_for_selector("#attn-head-view svg line")
     assert "6 layers x 12 heads" in page.locator("#attn-text-notes").inner_text()
@@ -103,8 +103,8 @@ def test_transfer_tab_trains_and_predicts(page):
         "document.querySelector('#attn-text-notes').innerText.includes('fine-tuned in the Transfer tab')"
     )
     assert page.locator("#attn-text-a textarea").input_value() == page.locator("#transfer-predict-text textarea").input_value()
-    page.wait_for_selector("#attn-matrix .js-plotly-plot", timeout=30_000)
-    page.wait_for_selector("#attn-flow .js-plotly-plot", timeout=30_000)
+    page.wait_for_selector("#attn-matrix svg.nd-chart rect", timeout=30_000)
+    page.wait_for_selector("#attn-flow svg.nd-chart rect", timeout=30_000)
     page.screenshot(path=str(SCREENSHOTS / "transfer_to_attention.png"), full_page=True)
 
 

@@ -148,3 +148,42 @@ def test_the_page_embeds_its_config_without_api_descriptions_and_config_keeps_th
         assert "/same" in page  # the page's API view still has its description (gradio_api_info)
     finally:
         demo.close()
+
+
+def test_a_page_is_served_with_the_props_its_query_asks_for():
+    import json
+
+    assert gradio_page.lean_page_config() is True
+    with gr.Blocks() as demo:
+        with gr.Tabs() as tabs:
+            with gr.Tab("A", id="a"):
+                number = gr.Number(3, label="n")
+            with gr.Tab("B", id="b"):
+                gr.Markdown("b")
+    asked = []
+
+    def page_props(query):
+        asked.append(dict(query))
+        return {tabs._id: {"selected": "b"}, number._id: {"value": float(query["n"])}} if "n" in query else {}
+
+    gradio_page.serve_with_props(demo, page_props)
+    url = _launched(demo)
+
+    def embedded(query: str) -> dict:
+        page = httpx.get(url + "/" + query).text
+        config, _ = json.JSONDecoder().raw_decode(page, page.index("gradio_config = ") + len("gradio_config = "))
+        return {c["id"]: c["props"] for c in config["components"]}
+
+    try:
+        linked = embedded("?n=7")
+        assert linked[tabs._id]["selected"] == "b" and linked[number._id]["value"] == 7.0
+        assert linked[number._id]["label"] == "n"  # the other props as built
+        plain = embedded("")
+        assert plain[tabs._id].get("selected") is None and plain[number._id]["value"] == 3
+        assert embedded("?other=1")[number._id]["value"] == 3
+        assert embedded("?n=5&deep_link=abc")[number._id]["value"] == 3  # gradio's own deep link: as it is
+        assert asked == [{"n": "7"}, {"other": "1"}]
+        served = {c["id"]: c["props"] for c in httpx.get(url + "/config?n=7").json()["components"]}
+        assert served[tabs._id].get("selected") is None and served[number._id]["value"] == 3  # the API's view
+    finally:
+        demo.close()

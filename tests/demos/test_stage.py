@@ -311,7 +311,9 @@ def test_a_link_to_another_view_of_a_tab_does_not_open_the_tabs_first_view():
     assert own is not by_tab and len(own.targets) == 1 and len(by_tab.targets) == 1
     assert own.outputs[0] is by_tab.outputs[0]  # one "done" flag: the view opens once whichever select comes first
     gate = by_tab.inputs[0]
-    assert isinstance(gate, gr.State) and by_tab.inputs[1] is own.outputs[0] and own.inputs[0] is own.outputs[0]
+    # in the browser (a hidden checkbox the page can be served with), not a State the load may set too late
+    assert isinstance(gate, gr.Checkbox) and not gate.visible
+    assert by_tab.inputs[1] is own.outputs[0] and own.inputs[0] is own.outputs[0]
     # the chain's second step: one flag too, and the gated chain's second step waits for its first step's flag
     later = [fn for fn in opening if fn.outputs[1] is steps]
     assert len(later) == 2 and later[0].outputs[0] is later[1].outputs[0]
@@ -331,3 +333,60 @@ def test_a_link_to_another_view_of_a_tab_does_not_open_the_tabs_first_view():
     assert gate_after({"tab": "autoencoder", "sub": "denoise"}) is True
     assert gate_after({"tab": "autoencoder"}) is True  # the tab alone shows its first view
     assert gate_after({"tab": "gan"}) is True and gate_after({}) is True
+
+
+def test_a_linked_page_is_served_with_what_its_load_sets_so_the_linked_view_mounts_first():
+    # A link to Autoencoder > Latent space mounted GAN > Faces first, then switched once the load answered
+    # (~1 s of script for the four visitors of a class). The page now comes with the link's tabs and values set.
+    from demos.common import gradio_page
+
+    demo, views, (ae_page, denoise_page, clean, steps) = _toy_with_a_second_tabbed_tab()
+    page_props = getattr(demo, gradio_page.PAGE_PROPS)
+    load = next(fn for fn in demo.fns.values() if any(name == "load" for _, name in fn.targets))
+    by_id = {block._id: block for block in load.outputs}
+    props = page_props({"tab": "autoencoder", "sub": "latent", "x": "2.5", "presenter": "1"})
+    app_tabs = next(b for b in load.outputs if isinstance(b, gr.Tabs) and props.get(b._id) == {"selected": "autoencoder"})
+    assert app_tabs is not None and {"selected": "ae-latent"} in props.values()
+    values = {type(by_id[i]).__name__ + ("/hidden" if not by_id[i].visible else ""): p.get("value")
+              for i, p in props.items() if "value" in p}
+    assert values["Number"] == 2.5 and values["Markdown"] == ""  # the link's value, no notice
+    assert [v for k, v in props.items() if isinstance(by_id[k], gr.Checkbox) and by_id[k].visible] == [{"value": True}]
+    gates = sorted((by_id[k].elem_id, v["value"]) for k, v in props.items()
+                   if isinstance(by_id[k], gr.Checkbox) and not by_id[k].visible)
+    assert gates == [("nd-first-gate-autoencoder", False), ("nd-landing-later", True)]
+    assert not any(isinstance(by_id[k], gr.State) for k in props)  # a State lives on the server: the load sets it
+
+    # The same as the load returns, value for value.
+    class Request:
+        query_params = {"tab": "autoencoder", "sub": "latent", "x": "2.5", "presenter": "1"}
+
+    loaded = dict(zip([b._id for b in load.outputs], load.fn(Request())))
+    for block_id, prop in props.items():
+        if "value" in prop:
+            assert loaded[block_id] == prop["value"]
+    assert page_props({}) == {} and page_props({"x": "1e999"}) != {}  # no link: served as built
+    bad = page_props({"tab": "autoencoder", "sub": "latent", "x": "oops"})
+    assert "ignored x=" in next(p["value"] for i, p in bad.items() if isinstance(by_id[i], gr.Markdown))
+
+
+def test_a_link_with_a_value_only_the_load_can_send_is_served_as_built():
+    # An example image is a file the load sends; the page is then served unchanged, or the view would open with the
+    # default image before the load set the linked one.
+    with gr.Blocks() as demo:
+        header = build_header()
+        with gr.Tabs() as app_tabs:
+            with gr.Tab("GAN", id="gan") as gan_page:
+                face = gr.Image()
+            with gr.Tab("Score", id="score") as score_page:
+                upload = gr.Image(type="filepath")
+                card = gr.Markdown()
+        examples = {"seven": str(Path(__file__).resolve())}
+        faces = ViewHandles("gan", "faces", gan_page, face, (OnOpen(lambda: None, (), (face,)),), ())
+        score = ViewHandles("score", "it", score_page, card, (OnOpen(lambda image: None, (upload,), (card,)),),
+                            (LinkParam("image", upload, choices=examples),))
+        wire(demo, header, [TabHandles("gan", gan_page, (faces,)), TabHandles("score", score_page, (score,))], app_tabs)
+    from demos.common import gradio_page
+
+    page_props = getattr(demo, gradio_page.PAGE_PROPS)
+    assert page_props({"tab": "score", "image": "seven"}) == {}
+    assert {"selected": "score"} in page_props({"tab": "score"}).values()
