@@ -46,7 +46,18 @@ HEAD = """<script>
   var on = ['1', 'true', 'yes', 'on'].indexOf((new URLSearchParams(window.location.search).get('presenter') || '').toLowerCase()) >= 0;
   if (!on) { return; }
   document.documentElement.classList.add('nd-presenter');
-  document.addEventListener('DOMContentLoaded', function () { document.body.classList.add('nd-presenter'); });
+  // <body> gets the class too (the tabs' rules use it), and keeps it while <html> has it.
+  var keep = function () {
+    if (document.documentElement.classList.contains('nd-presenter') && !document.body.classList.contains('nd-presenter')) {
+      document.body.classList.add('nd-presenter');
+    }
+  };
+  var watch = function () {
+    keep();
+    new MutationObserver(keep).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+  };
+  // gradio may add this <head> after the document has loaded (then DOMContentLoaded has already fired)
+  if (document.body) { watch(); } else { document.addEventListener('DOMContentLoaded', watch); }
 })();
 </script>"""
 
@@ -342,11 +353,15 @@ def wire(demo: gr.Blocks, header: Header, tabs: Sequence[TabHandles], app_tabs: 
     # select gradio fires as the page mounts may reach the queue before the load has run.
     first_gates = {tab.tab: gr.Checkbox(True, visible=False, elem_id=f"nd-first-gate-{tab.tab}")
                    for tab in subtabs if tab.views[0] is not landing}
+    # True on a page served by page_props: it came with everything the load sets, so the load has nothing to do, and
+    # the views (the landing one too) open on the selects gradio fires as the page mounts.
+    served = gr.Checkbox(False, visible=False, elem_id="nd-served")
     outputs = [header.presenter, header.notice, app_tabs, *[tab.subtabs for tab in subtabs], *[c for _, _, c in links],
-               landing_now, landing_later, *first_gates.values()]
+               landing_now, landing_later, *first_gates.values(), served]
 
-    def load_values(deep: DeepLink) -> list:
-        """What the page's load sets, one entry per ``outputs``: a value, ``SELECT(id)`` for a Tabs, or ``SKIP``."""
+    def load_values(deep: DeepLink, serving: bool) -> list:
+        """What the page's load sets, one entry per ``outputs``: a value, ``Select(id)`` for a Tabs, or ``SKIP``.
+        ``serving``: for the page itself (page_props), where the landing view opens on its tab's select."""
         out = [deep.presenter, "Link: " + "; ".join(deep.notices) + "." if deep.notices else "",
                Select(views.tabs[deep.tab].page.id) if deep.view else SKIP]
         for tab in subtabs:
@@ -356,22 +371,24 @@ def wire(demo: gr.Blocks, header: Header, tabs: Sequence[TabHandles], app_tabs: 
             out.append(deep.values[name] if key == deep.view and name in deep.values else SKIP)
         shows_landing = deep.view in (None, landing.key)
         firsts = [deep.tab != tab or deep.view == views.first(tab).key for tab in first_gates]
-        return out + [shows_landing, not shows_landing, *firsts]
+        now, later = (False, True) if serving else (shows_landing, not shows_landing)
+        return out + [now, later, *firsts, serving]
 
-    def on_load(request: gr.Request):
+    def on_load(was_served: bool, request: gr.Request):
+        if was_served:
+            return [gr.skip()] * len(outputs)
         deep = parse_query(getattr(request, "query_params", None) or {}, views)
         return [gr.skip() if value is SKIP else gr.Tabs(selected=value.id) if isinstance(value, Select) else value
-                for value in load_values(deep)]
+                for value in load_values(deep, serving=False)]
 
     def page_props(query) -> dict[int, dict]:
-        """The props the page is served with for ``query`` (component id -> props): the same as its load sets, so
-        the linked view is the one that mounts first and opens at once. Empty when a value cannot be set in the
-        page (an example image: a file the load sends) and for a page without a link."""
+        """The props the page is served with for ``query`` (component id -> props): what its load would set, so the
+        linked view is the one that mounts first and opens at once, without waiting for the load. Empty (the page
+        as built, the load sets the link) when a value cannot be set in the page: an example image, a file the
+        load sends."""
         deep = parse_query(query, views)
-        if deep.view is None:
-            return {}
         props: dict[int, dict] = {}
-        for component, value in zip(outputs, load_values(deep)):
+        for component, value in zip(outputs, load_values(deep, serving=True)):
             if value is SKIP or isinstance(component, gr.State):
                 continue
             if isinstance(value, Select):
@@ -383,7 +400,7 @@ def wire(demo: gr.Blocks, header: Header, tabs: Sequence[TabHandles], app_tabs: 
         return props
 
     gradio_page.serve_with_props(demo, page_props)
-    opened = demo.load(on_load, None, outputs, api_visibility="private", show_progress="hidden", queue=False)
+    opened = demo.load(on_load, [served], outputs, api_visibility="private", show_progress="hidden", queue=False)
 
     def on(*triggers):
         return lambda **kw: gr.on(list(triggers), **kw)

@@ -25,6 +25,12 @@ CSS = """
 #attn-sketch, #attn-sketch * { -webkit-user-select: none; user-select: none; }
 /* Presenter mode: the examples give their space to the results; the decoder's tokens read from afar. */
 body.nd-presenter #attn-text-examples, body.nd-presenter #dec-examples { display: none !important; }
+/* SVG charts (engine.attention.render.*_svg) keep their own type: the page's prose rules would set every text in
+   an HTML block to its size, past the chart's margins. 14 px (titles 16), and 16 px (18) in presenter mode. */
+svg.nd-chart text { font-size: 14px !important; }
+svg.nd-chart text.nd-t { font-size: 16px !important; }
+.nd-presenter svg.nd-chart text { font-size: 16px !important; }
+.nd-presenter svg.nd-chart text.nd-t { font-size: 18px !important; }
 body.nd-presenter #dec-tokens, body.nd-presenter #dec-tokens * { font-size: 22px !important; line-height: 1.5; }
 /* The cards' captions (engine HTML, 14-16 px inline) at the presenter's smallest size. */
 body.nd-presenter :is(#s2s-cards, #s2s-what-if-cards, #s2s-highlight, #dec-card, #dec-kv-card)

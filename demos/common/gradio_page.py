@@ -139,7 +139,7 @@ def _with_props(components: list, context) -> list:
     request = context.get("request") if context is not None else None
     blocks = getattr(getattr(request, "app", None), "get_blocks", lambda: None)() if request is not None else None
     page_props = getattr(blocks, PAGE_PROPS, None)
-    if page_props is None or not request.query_params or "deep_link" in request.query_params:
+    if page_props is None or "deep_link" in request.query_params:
         return components
     props = page_props(request.query_params)
     if not props:

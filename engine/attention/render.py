@@ -104,7 +104,7 @@ def attention_heatmap_svg(
     short = [html.escape(label if len(label) <= HEATMAP_LABEL_CHARS else label[:HEATMAP_LABEL_CHARS - 1] + "…")
              for label in (*query_labels, *key_labels)]
     row_labels, col_labels = short[:rows], short[rows:]
-    char_px = 0.62 * CHART_FONT_PX  # monospace advance
+    char_px = 0.62 * (CHART_FONT_PX + 2)  # monospace advance at presenter mode's 16 px
     left = 12 + char_px * max((len(html.unescape(label)) for label in row_labels), default=1)
     bar_width = 70  # colour bar and its tick labels
     cell = max(4.0, min(40.0, (HEATMAP_SVG_WIDTH - left - bar_width - 10) / max(cols, 1)))
@@ -120,7 +120,7 @@ def attention_heatmap_svg(
         f'<svg class="nd-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height:.0f}" '
         f'width="100%" style="min-width:{min(width, 560)}px;max-width:{width}px;background:#fff;'
         f'font-family:monospace;font-size:{CHART_FONT_PX}px" role="img" aria-label="{html.escape(title)}">',
-        f'<text x="{width / 2:.0f}" y="20" text-anchor="middle" font-size="{CHART_FONT_PX + 2}" '
+        f'<text class="nd-t" x="{width / 2:.0f}" y="20" text-anchor="middle" font-size="{CHART_FONT_PX + 2}" '
         f'font-family="sans-serif" font-weight="bold">{html.escape(title)}</text>',
         f'<text x="{width / 2:.0f}" y="42" text-anchor="middle" font-family="sans-serif">rows: query (attending) · '
         "columns: key (attended to) · hover a cell for its weight</text>",
@@ -185,7 +185,7 @@ def token_flow_bars_svg(flow: np.ndarray, tokens: list[str], target_label: str) 
     flow = np.asarray(flow, dtype=np.float64)
     count = len(flow)
     labels = [html.escape(t if len(t) <= HEATMAP_LABEL_CHARS else t[:HEATMAP_LABEL_CHARS - 1] + "…") for t in tokens]
-    char_px = 0.62 * CHART_FONT_PX
+    char_px = 0.62 * (CHART_FONT_PX + 2)
     left, top, width = 76, 48, HEATMAP_SVG_WIDTH
     below = 16 + 0.87 * char_px * max((len(html.unescape(label)) for label in labels), default=1)
     plot_h = 240
@@ -196,7 +196,8 @@ def token_flow_bars_svg(flow: np.ndarray, tokens: list[str], target_label: str) 
         f'<svg class="nd-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height:.0f}" width="100%" '
         f'style="min-width:{min(width, 560)}px;max-width:{width}px;background:#fff;font-family:monospace;'
         f'font-size:{CHART_FONT_PX}px" role="img" aria-label="rollout flow">',
-        f'<text x="{width / 2:.0f}" y="22" text-anchor="middle" font-size="{CHART_FONT_PX + 2}" font-family="sans-serif" '
+        f'<text class="nd-t" x="{width / 2:.0f}" y="22" text-anchor="middle" font-size="{CHART_FONT_PX + 2}" '
+        'font-family="sans-serif" '
         f'font-weight="bold">Rollout: how much each input token flows into {html.escape(target_label)}</text>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#555"/>',
         f'<text x="16" y="{top + plot_h / 2:.0f}" text-anchor="middle" font-family="sans-serif" '

@@ -327,7 +327,7 @@ def test_a_link_to_another_view_of_a_tab_does_not_open_the_tabs_first_view():
             self.query_params = query
 
     def gate_after(query):
-        return load.fn(Request(query))[gate_at[0]]
+        return load.fn(False, Request(query))[gate_at[0]]
 
     assert gate_after({"tab": "autoencoder", "sub": "latent"}) is False
     assert gate_after({"tab": "autoencoder", "sub": "denoise"}) is True
@@ -353,18 +353,23 @@ def test_a_linked_page_is_served_with_what_its_load_sets_so_the_linked_view_moun
     assert [v for k, v in props.items() if isinstance(by_id[k], gr.Checkbox) and by_id[k].visible] == [{"value": True}]
     gates = sorted((by_id[k].elem_id, v["value"]) for k, v in props.items()
                    if isinstance(by_id[k], gr.Checkbox) and not by_id[k].visible)
-    assert gates == [("nd-first-gate-autoencoder", False), ("nd-landing-later", True)]
+    assert gates == [("nd-first-gate-autoencoder", False), ("nd-landing-later", True), ("nd-served", True)]
     assert not any(isinstance(by_id[k], gr.State) for k in props)  # a State lives on the server: the load sets it
 
     # The same as the load returns, value for value.
     class Request:
         query_params = {"tab": "autoencoder", "sub": "latent", "x": "2.5", "presenter": "1"}
 
-    loaded = dict(zip([b._id for b in load.outputs], load.fn(Request())))
+    loaded = dict(zip([b._id for b in load.outputs], load.fn(False, Request())))
     for block_id, prop in props.items():
-        if "value" in prop:
+        if "value" in prop and by_id[block_id].elem_id != "nd-served":
             assert loaded[block_id] == prop["value"]
-    assert page_props({}) == {} and page_props({"x": "1e999"}) != {}  # no link: served as built
+    # A page served so has nothing left for its load to do.
+    assert all(isinstance(out, type(gr.skip())) and out == gr.skip() for out in load.fn(True, Request()))
+    # No link: the page as built, but the landing view opens on the select gradio fires as the page mounts.
+    plain = {by_id[i].elem_id: p for i, p in page_props({}).items() if isinstance(by_id[i], gr.Checkbox)}
+    assert plain["nd-landing-later"] == {"value": True} and plain["nd-served"] == {"value": True}
+    assert not any("selected" in p for p in page_props({}).values())
     bad = page_props({"tab": "autoencoder", "sub": "latent", "x": "oops"})
     assert "ignored x=" in next(p["value"] for i, p in bad.items() if isinstance(by_id[i], gr.Markdown))
 
