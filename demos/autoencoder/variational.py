@@ -195,18 +195,21 @@ def _layout():
     with gr.Tab("Variational", id="ae-variational", elem_id="ae-variational-tab") as page:
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=260):
-                with gr.Row():
-                    upload = gr.Image(value=EXAMPLES["digit_3"], type="filepath", label="Upload a digit",
-                                      elem_id="vae-image", height=180)
-                    sketch = gr.Sketchpad(value=_black_value(), type="numpy",
-                                          image_mode="RGB", canvas_size=(SKETCH_SIDE, SKETCH_SIDE),
-                                          brush=gr.Brush(colors=["#ffffff", "#000000"], default_color="#ffffff",
-                                                         default_size=14),
-                                          format="png", label="…or draw (white on black)", elem_id="vae-sketch",
-                                          height=180)
-                with gr.Row():
-                    encode_button = gr.Button("Encode upload", variant="primary", elem_id="vae-encode-btn")
-                    sketch_button = gr.Button("Encode drawing", elem_id="vae-sketch-btn")
+                # Upload | Draw: the drawing canvas (WebGL, drawn in software where there is no GPU: ~1 s of CPU
+                # per visitor in headless Chromium) is only built when its tab is opened.
+                with gr.Tabs(elem_id="vae-input-tabs"):
+                    with gr.Tab("Upload", elem_id="vae-upload-tab"):
+                        upload = gr.Image(value=EXAMPLES["digit_3"], type="filepath", label="Upload a digit",
+                                          elem_id="vae-image", height=180)
+                        encode_button = gr.Button("Encode upload", variant="primary", elem_id="vae-encode-btn")
+                    with gr.Tab("Draw", elem_id="vae-draw-tab"):
+                        sketch = gr.Sketchpad(value=_black_value(), type="numpy",
+                                              image_mode="RGB", canvas_size=(SKETCH_SIDE, SKETCH_SIDE),
+                                              brush=gr.Brush(colors=["#ffffff", "#000000"], default_color="#ffffff",
+                                                             default_size=14),
+                                              format="png", label="Draw a digit (white on black)", elem_id="vae-sketch",
+                                              height=180)
+                        sketch_button = gr.Button("Encode drawing", variant="primary", elem_id="vae-sketch-btn")
             with gr.Column(scale=3, min_width=420):
                 encode_card = result_card("vae-encode-card", ENCODE_HINT)
                 with gr.Row():

@@ -71,6 +71,12 @@ IMAGE_GET_DATA_JS = "let e=await super.get_data();return n.props.streaming&&(e.v
 IMAGE_GET_DATA_KEYS_JS = "let e=await super.get_data(...arguments);return n.props.streaming&&(e.value=a.value),e"
 GALLERY_GET_DATA_JS = "return f(j)&&(await f(j),await y()),await super.get_data()}"
 GALLERY_GET_DATA_KEYS_JS = "return f(j)&&(await f(j),await y()),await super.get_data(...arguments)}"
+# The image editor (Sketchpad) hands over its value by uploading each of its images again: one it has not been drawn
+# on fetches its background and layers from the server and uploads them back. gradio asks for that value for every
+# copy-back above, ~150 times while the Variational view opens (~300 uploads). An image that is already a file on
+# the server (a path, no blob) is now handed over as it is; a drawing (a blob) is uploaded as before.
+EDITOR_FILE_JS = "async function O(e,t){if(!e)return null;let r=e.blob;if(!r){"
+EDITOR_FILE_KEPT_JS = "async function O(e,t){if(!e)return null;let r=e.blob;if(!r&&e.path)return e;if(!r){"
 # (file pattern in gradio's frontend/assets, ((as shipped, as served), ...)): each file is patched only when it has
 # every text of its list exactly once; otherwise (another gradio) it is served unchanged.
 FRONTEND_PATCHES = (
@@ -80,6 +86,7 @@ FRONTEND_PATCHES = (
     ("src-*.js", ((GET_DATA_JS, GET_DATA_KEYS_JS),)),
     ("Index-*.js", ((IMAGE_GET_DATA_JS, IMAGE_GET_DATA_KEYS_JS),)),
     ("Index-*.js", ((GALLERY_GET_DATA_JS, GALLERY_GET_DATA_KEYS_JS),)),
+    ("Index-*.js", ((EDITOR_FILE_JS, EDITOR_FILE_KEPT_JS),)),
 )
 
 
