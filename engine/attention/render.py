@@ -82,7 +82,7 @@ def attention_heatmap(
     return {"data": [heatmap], "layout": layout}
 
 
-HEATMAP_SVG_WIDTH = 680  # viewBox units: the matrix's column at 1280 px, so 14 px text stays 14 px on screen
+HEATMAP_SVG_WIDTH = 680  # viewBox units and least width (px): 14 px text stays 14 px (a phone scrolls sideways)
 HEATMAP_LABEL_CHARS = 14  # token labels longer than this are cut (the hover keeps the whole token)
 
 
@@ -118,7 +118,7 @@ def attention_heatmap_svg(
     keys = [html.escape(f"{j}: {label}") for j, label in enumerate(key_labels)]
     parts = [
         f'<svg class="nd-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height:.0f}" '
-        f'width="100%" style="min-width:{min(width, 560)}px;max-width:{width}px;background:#fff;'
+        f'width="100%" style="min-width:{width}px;max-width:{width}px;background:#fff;'
         f'font-family:monospace;font-size:{CHART_FONT_PX}px" role="img" aria-label="{html.escape(title)}">',
         f'<text class="nd-t" x="{width / 2:.0f}" y="20" text-anchor="middle" font-size="{CHART_FONT_PX + 2}" '
         f'font-family="sans-serif" font-weight="bold">{html.escape(title)}</text>',
@@ -194,7 +194,7 @@ def token_flow_bars_svg(flow: np.ndarray, tokens: list[str], target_label: str) 
     slot = (width - left - 10) / max(count, 1)
     parts = [
         f'<svg class="nd-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height:.0f}" width="100%" '
-        f'style="min-width:{min(width, 560)}px;max-width:{width}px;background:#fff;font-family:monospace;'
+        f'style="min-width:{width}px;max-width:{width}px;background:#fff;font-family:monospace;'
         f'font-size:{CHART_FONT_PX}px" role="img" aria-label="rollout flow">',
         f'<text class="nd-t" x="{width / 2:.0f}" y="22" text-anchor="middle" font-size="{CHART_FONT_PX + 2}" '
         'font-family="sans-serif" '
