@@ -217,7 +217,8 @@ def test_after_an_error_the_old_result_is_marked_stale(open_page):
     page.locator("#s2s-text textarea, #s2s-text input").first.fill("")
     page.locator("#s2s-run").click()
     page.wait_for_function("document.querySelector('#s2s-cards').closest('.block').querySelector('.error') !== null")
-    opacity = page.evaluate("""() => { const block = document.querySelector('#s2s-cards').closest('.block');
+    # gradio fades the block's content (a CSS transition): read the opacity once it has settled
+    faded = """() => { const block = document.querySelector('#s2s-cards').closest('.block');
         const kids = Array.from(block.children).filter((c) => !c.classList.contains('wrap'));
-        return Math.min(...kids.map((c) => parseFloat(getComputedStyle(c).opacity))); }""")
-    assert opacity < 0.5
+        return Math.min(...kids.map((c) => parseFloat(getComputedStyle(c).opacity))) < 0.5; }"""
+    page.wait_for_function(faded, timeout=5_000)
