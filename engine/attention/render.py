@@ -84,6 +84,40 @@ def attention_heatmap(
 
 HEATMAP_SVG_WIDTH = 680  # viewBox units and least width (px): 14 px text stays 14 px (a phone scrolls sideways)
 HEATMAP_LABEL_CHARS = 14  # token labels longer than this are cut (the hover keeps the whole token)
+SVG_CHAR_PX = 0.62 * (CHART_FONT_PX + 2)  # monospace advance at presenter mode's 16 px: room for the labels
+
+
+def _cut(label: str) -> str:
+    return label if len(label) <= HEATMAP_LABEL_CHARS else label[:HEATMAP_LABEL_CHARS - 1] + "…"
+
+
+def _below(labels: list[str]) -> float:
+    """Room under an axis for ``labels`` (cut) written at -60 degrees."""
+    return 16 + 0.87 * SVG_CHAR_PX * max((len(_cut(label)) for label in labels), default=1)
+
+
+def _svg(height: float, label: str, parts: list[str]) -> str:
+    """``parts`` in an ``nd-chart`` SVG of :data:`HEATMAP_SVG_WIDTH` x ``height``, in a box that scrolls sideways."""
+    width = HEATMAP_SVG_WIDTH
+    return (f'<div class="nd-heatmap" style="overflow-x:auto"><svg class="nd-chart" xmlns="http://www.w3.org/2000/svg" '
+            f'viewBox="0 0 {width} {height:.0f}" width="100%" style="min-width:{width}px;max-width:{width}px;'
+            f'background:#fff;font-family:monospace;font-size:{CHART_FONT_PX}px" role="img" '
+            f'aria-label="{html.escape(label)}">{"".join(parts)}</svg></div>')
+
+
+def _title(text: str, y: int) -> str:
+    return (f'<text class="nd-t" x="{HEATMAP_SVG_WIDTH / 2:.0f}" y="{y}" text-anchor="middle" '
+            f'font-size="{CHART_FONT_PX + 2}" font-family="sans-serif" font-weight="bold">{html.escape(text)}</text>')
+
+
+def _rotated_labels(labels: list[str], x_of, y: float) -> list[str]:
+    """Every n-th of ``labels`` (cut, escaped) under an axis at -60 degrees, ending at ``x_of(i)``."""
+    out = []
+    for i in _tick_positions(len(labels)):
+        x = x_of(i)
+        out.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="end" transform="rotate(-60 {x:.1f} {y:.1f})">'
+                   f"{html.escape(_cut(labels[i]))}</text>")
+    return out
 
 
 def attention_heatmap_svg(
@@ -101,29 +135,19 @@ def attention_heatmap_svg(
     matrix = np.asarray(matrix, dtype=np.float64)
     rows, cols = matrix.shape
     top_value = zmax if zmax is not None else (float(matrix.max()) or 1.0)
-    short = [html.escape(label if len(label) <= HEATMAP_LABEL_CHARS else label[:HEATMAP_LABEL_CHARS - 1] + "…")
-             for label in (*query_labels, *key_labels)]
-    row_labels, col_labels = short[:rows], short[rows:]
-    char_px = 0.62 * (CHART_FONT_PX + 2)  # monospace advance at presenter mode's 16 px
-    left = 12 + char_px * max((len(html.unescape(label)) for label in row_labels), default=1)
+    left = 12 + SVG_CHAR_PX * max((len(_cut(label)) for label in query_labels), default=1)
     bar_width = 70  # colour bar and its tick labels
     cell = max(4.0, min(40.0, (HEATMAP_SVG_WIDTH - left - bar_width - 10) / max(cols, 1)))
     top = 58  # title and subtitle
     grid_w, grid_h = cell * cols, cell * rows
-    below = 16 + 0.87 * char_px * max((len(html.unescape(label)) for label in col_labels), default=1)
-    width, height = HEATMAP_SVG_WIDTH, top + grid_h + below
     lut = colour_lut("viridis")
     levels = (np.clip(matrix / (top_value if top_value > 0 else 1.0), 0, 1) * 255).astype(np.int64)
     queries = [html.escape(f"{i}: {label}") for i, label in enumerate(query_labels)]
     keys = [html.escape(f"{j}: {label}") for j, label in enumerate(key_labels)]
     parts = [
-        f'<svg class="nd-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height:.0f}" '
-        f'width="100%" style="min-width:{width}px;max-width:{width}px;background:#fff;'
-        f'font-family:monospace;font-size:{CHART_FONT_PX}px" role="img" aria-label="{html.escape(title)}">',
-        f'<text class="nd-t" x="{width / 2:.0f}" y="20" text-anchor="middle" font-size="{CHART_FONT_PX + 2}" '
-        f'font-family="sans-serif" font-weight="bold">{html.escape(title)}</text>',
-        f'<text x="{width / 2:.0f}" y="42" text-anchor="middle" font-family="sans-serif">rows: query (attending) · '
-        "columns: key (attended to) · hover a cell for its weight</text>",
+        _title(title, 20),
+        f'<text x="{HEATMAP_SVG_WIDTH / 2:.0f}" y="42" text-anchor="middle" font-family="sans-serif">rows: query '
+        "(attending) · columns: key (attended to) · hover a cell for its weight</text>",
         '<g shape-rendering="crispEdges">',
     ]
     for i in range(rows):
@@ -135,11 +159,9 @@ def attention_heatmap_svg(
                          f"weight {matrix[i, j]:.4f}</title></rect>")
     parts.append("</g>")
     for i in _tick_positions(rows):
-        parts.append(f'<text x="{left - 6:.1f}" y="{top + (i + 0.5) * cell + 5:.1f}" text-anchor="end">{row_labels[i]}</text>')
-    for j in _tick_positions(cols):
-        x, y = left + (j + 0.5) * cell + 4, top + grid_h + 8
-        parts.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="end" transform="rotate(-60 {x:.1f} {y:.1f})">'
-                     f"{col_labels[j]}</text>")
+        parts.append(f'<text x="{left - 6:.1f}" y="{top + (i + 0.5) * cell + 5:.1f}" text-anchor="end">'
+                     f"{html.escape(_cut(query_labels[i]))}</text>")
+    parts += _rotated_labels(key_labels, lambda j: left + (j + 0.5) * cell + 4, top + grid_h + 8)
     bar_x, stops = left + grid_w + 14, np.linspace(0, 255, 9).astype(np.int64)
     parts.append('<defs><linearGradient id="nd-viridis" x1="0" y1="1" x2="0" y2="0">'
                  + "".join(f'<stop offset="{k / (len(stops) - 1):.3f}" stop-color="#{lut[s][0]:02x}{lut[s][1]:02x}'
@@ -148,8 +170,7 @@ def attention_heatmap_svg(
     for fraction in (0.0, 0.5, 1.0):
         y = top + grid_h * (1 - fraction)
         parts.append(f'<text x="{bar_x + 18:.1f}" y="{y + 5:.1f}">{fraction * top_value:.2g}</text>')
-    parts.append("</svg>")
-    return f'<div class="nd-heatmap" style="overflow-x:auto">{"".join(parts)}</div>'
+    return _svg(top + grid_h + _below(key_labels), title, parts)
 
 
 def token_flow_bars(flow: np.ndarray, tokens: list[str], target_label: str) -> dict:
@@ -184,21 +205,11 @@ def token_flow_bars_svg(flow: np.ndarray, tokens: list[str], target_label: str) 
     token, its share of the rollout flow into ``target_label``; hovering a bar shows the token and the share."""
     flow = np.asarray(flow, dtype=np.float64)
     count = len(flow)
-    labels = [html.escape(t if len(t) <= HEATMAP_LABEL_CHARS else t[:HEATMAP_LABEL_CHARS - 1] + "…") for t in tokens]
-    char_px = 0.62 * (CHART_FONT_PX + 2)
-    left, top, width = 76, 48, HEATMAP_SVG_WIDTH
-    below = 16 + 0.87 * char_px * max((len(html.unescape(label)) for label in labels), default=1)
-    plot_h = 240
-    height = top + plot_h + below
+    left, top, width, plot_h = 76, 48, HEATMAP_SVG_WIDTH, 240
     peak = float(flow.max()) if count and flow.max() > 0 else 1.0
     slot = (width - left - 10) / max(count, 1)
     parts = [
-        f'<svg class="nd-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height:.0f}" width="100%" '
-        f'style="min-width:{width}px;max-width:{width}px;background:#fff;font-family:monospace;'
-        f'font-size:{CHART_FONT_PX}px" role="img" aria-label="rollout flow">',
-        f'<text class="nd-t" x="{width / 2:.0f}" y="22" text-anchor="middle" font-size="{CHART_FONT_PX + 2}" '
-        'font-family="sans-serif" '
-        f'font-weight="bold">Rollout: how much each input token flows into {html.escape(target_label)}</text>',
+        _title(f"Rollout: how much each input token flows into {target_label}", 22),
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#555"/>',
         f'<text x="16" y="{top + plot_h / 2:.0f}" text-anchor="middle" font-family="sans-serif" '
         f'transform="rotate(-90 16 {top + plot_h / 2:.0f})">share of attention flow</text>',
@@ -213,12 +224,8 @@ def token_flow_bars_svg(flow: np.ndarray, tokens: list[str], target_label: str) 
         x = left + i * slot + 0.1 * slot
         parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - bar_h:.1f}" width="{0.8 * slot:.1f}" height="{bar_h:.1f}" '
                      f'fill="#4c78a8"><title>{html.escape(f"{i}: {tokens[i]}")}\nshare {share:.4f}</title></rect>')
-    for i in _tick_positions(count):
-        x, y = left + (i + 0.5) * slot + 4, top + plot_h + 10
-        parts.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="end" transform="rotate(-60 {x:.1f} {y:.1f})">'
-                     f"{labels[i]}</text>")
-    parts.append("</svg>")
-    return f'<div class="nd-heatmap" style="overflow-x:auto">{"".join(parts)}</div>'
+    parts += _rotated_labels(tokens, lambda i: left + (i + 0.5) * slot + 4, top + plot_h + 10)
+    return _svg(top + plot_h + _below(tokens), "rollout flow", parts)
 
 
 @dataclass(frozen=True)
