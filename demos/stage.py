@@ -46,18 +46,10 @@ HEAD = """<script>
   var on = ['1', 'true', 'yes', 'on'].indexOf((new URLSearchParams(window.location.search).get('presenter') || '').toLowerCase()) >= 0;
   if (!on) { return; }
   document.documentElement.classList.add('nd-presenter');
-  // <body> gets the class too (the tabs' rules use it), and keeps it while <html> has it.
-  var keep = function () {
-    if (document.documentElement.classList.contains('nd-presenter') && !document.body.classList.contains('nd-presenter')) {
-      document.body.classList.add('nd-presenter');
-    }
-  };
-  var watch = function () {
-    keep();
-    new MutationObserver(keep).observe(document.body, { attributes: true, attributeFilter: ['class'] });
-  };
-  // gradio may add this <head> after the document has loaded (then DOMContentLoaded has already fired)
-  if (document.body) { watch(); } else { document.addEventListener('DOMContentLoaded', watch); }
+  // <body> gets the class too (the tabs' rules use it); gradio may add this <head> after the document has loaded,
+  // when DOMContentLoaded has already fired.
+  var mark = function () { document.body.classList.add('nd-presenter'); };
+  if (document.body) { mark(); } else { document.addEventListener('DOMContentLoaded', mark); }
 })();
 </script>"""
 

@@ -142,10 +142,8 @@ def serve_with_props(blocks, page_props) -> None:
     setattr(blocks, PAGE_PROPS, page_props)
 
 
-def _with_props(components: list, context) -> list:
-    request = context.get("request") if context is not None else None
-    blocks = getattr(getattr(request, "app", None), "get_blocks", lambda: None)() if request is not None else None
-    page_props = getattr(blocks, PAGE_PROPS, None)
+def _with_props(components: list, request) -> list:
+    page_props = getattr(request.app.get_blocks(), PAGE_PROPS, None) if request is not None else None
     if page_props is None or "deep_link" in request.query_params:
         return components
     props = page_props(request.query_params)
@@ -169,18 +167,17 @@ def lean_page_config() -> bool:
         return True
 
     @jinja2.pass_context
-    def lean_toorjson(*args):
-        context, value = args if len(args) == 2 else (None, args[0])  # a template compiled before: no context
+    def lean_toorjson(context, value):
         if isinstance(value, dict) and isinstance(value.get("components"), list):
             components = [{k: v for k, v in c.items() if k not in API_KEYS} if isinstance(c, dict) else c
                           for c in value["components"]]
-            value = dict(value, components=_with_props(components, context))
+            value = dict(value, components=_with_props(components, context.get("request")))
         return toorjson(value)
 
     lean_toorjson.neurodeck_lean = True
     filters["toorjson"] = lean_toorjson
     if routes.templates.env.cache is not None:
-        routes.templates.env.cache.clear()  # a template compiled with the old filter would not pass the context
+        routes.templates.env.cache.clear()  # a template compiled with the old filter would not pass the context to it
     return True
 
 
