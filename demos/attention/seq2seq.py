@@ -48,6 +48,7 @@ LIVE_INTRO = (
 
 
 def _plot(figure):
+    """The live loss chart (a Plotly dict) for gr.Plot; every other chart here is an SVG string for gr.HTML."""
     return None if figure is None else plot(figure)
 
 
@@ -66,11 +67,11 @@ def seq2seq_translate(text: str, model: str = "transformer") -> dict:
 
 def _view_outputs(views):
     out = [
-        _plot(views.cross),
-        _plot(views.model_view),
+        views.cross,
+        views.model_view or "",
         views.highlight,
-        _plot(views.encoder_self),
-        _plot(views.decoder_self),
+        views.encoder_self or "",
+        views.decoder_self or "",
         gr.update(choices=views.positions, value=views.position),
     ]
     if views.layers > 1:  # the transformer: its layers and heads
@@ -112,8 +113,7 @@ def seq2seq_what_if(text: str, prefix: str = "1", view_model: str = "transformer
     """
     with IMPORT_LOCK:
         from engine.attention.seq2seq import lab
-    cards, notes, figure, payload = lab.what_if(text, prefix, view_model, layer, head)
-    return cards, notes, _plot(figure), payload
+    return lab.what_if(text, prefix, view_model, layer, head)
 
 
 @user_errors
@@ -141,7 +141,7 @@ def seq2seq_train_live(seed: int = 0, model: str = "transformer", seconds: float
             remaining = budget - (time.perf_counter() - started)
             session.train_for(min(LIVE_FRAME_SECONDS, max(remaining, 0.05)))
             loss, cross, status = lab.live_views(session.snapshot())
-            yield _plot(loss), _plot(cross), status, session
+            yield _plot(loss), cross, status, session
             if time.perf_counter() - started >= budget or session.step >= live.MAX_LIVE_STEPS:
                 return
     finally:
@@ -155,8 +155,8 @@ def _why_attention():
     try:
         dates, copies, table = results.why_attention()
     except Exception as error:  # noqa: BLE001  (the view still works without the figures)
-        return None, None, f"Precomputed figures unavailable: {error}"
-    return _plot(dates), _plot(copies), table
+        return "", "", f"Precomputed figures unavailable: {error}"
+    return dates or "", copies or "", table
 
 
 def _layout() -> dict:
@@ -184,13 +184,13 @@ def _layout() -> dict:
     ui["highlight"] = gr.HTML(elem_id="s2s-highlight")
     with gr.Row():
         with gr.Column(scale=3):
-            ui["cross"] = gr.Plot(show_label=False, elem_id="s2s-cross")
+            ui["cross"] = gr.HTML(elem_id="s2s-cross")
         with gr.Column(scale=2):
-            ui["model_view"] = gr.Plot(show_label=False, elem_id="s2s-model-view")
+            ui["model_view"] = gr.HTML(elem_id="s2s-model-view")
     gr.Markdown("#### The transformer's self-attention for the same input (same layer and head)")
     with gr.Row():
-        ui["encoder_self"] = gr.Plot(show_label=False, elem_id="s2s-encoder-self")
-        ui["decoder_self"] = gr.Plot(show_label=False, elem_id="s2s-decoder-self")
+        ui["encoder_self"] = gr.HTML(elem_id="s2s-encoder-self")
+        ui["decoder_self"] = gr.HTML(elem_id="s2s-decoder-self")
 
     gr.Markdown("#### What if? Force the first output characters and watch the rest — and the attention — change")
     with gr.Row(equal_height=True):
@@ -199,13 +199,13 @@ def _layout() -> dict:
         ui["what_if_run"] = gr.Button("Run with this prefix", scale=1, elem_id="s2s-what-if-run")
     ui["what_if_cards"] = gr.HTML(elem_id="s2s-what-if-cards")
     ui["what_if_notes"] = gr.Markdown()
-    ui["what_if_plot"] = gr.Plot(show_label=False, elem_id="s2s-what-if-cross")
+    ui["what_if_plot"] = gr.HTML(elem_id="s2s-what-if-cross")
 
     gr.Markdown("#### Why attention? Exact match against input length (precomputed, held-out data)")
     dates_figure, copy_figure, table = _why_attention()
     with gr.Row():
-        gr.Plot(value=dates_figure, show_label=False, elem_id="s2s-why-dates")
-        gr.Plot(value=copy_figure, show_label=False, elem_id="s2s-why-copy")
+        gr.HTML(dates_figure, elem_id="s2s-why-dates")
+        gr.HTML(copy_figure, elem_id="s2s-why-copy")
     gr.Markdown(table, elem_id="s2s-why-table")
 
     gr.Markdown(LIVE_INTRO)
@@ -220,7 +220,7 @@ def _layout() -> dict:
     ui["live_status"] = gr.Markdown("Press **Train live**.", elem_id="s2s-live-status")
     with gr.Row():
         ui["live_loss"] = gr.Plot(show_label=False, elem_id="s2s-live-loss")
-        ui["live_cross"] = gr.Plot(show_label=False, elem_id="s2s-live-cross")
+        ui["live_cross"] = gr.HTML(elem_id="s2s-live-cross")
 
     with gr.Accordion("Raw output (API JSON)", open=False, elem_classes=["nd-dev"]):
         ui["raw"] = LargeJSON(label="/seq2seq_view payload of the chosen model")

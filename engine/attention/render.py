@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from engine.core import svg
 from engine.core.draw import CHART_FONT_PX, colour_lut, colourise
 from engine.core.draw import font as draw_font
 
 FONT = {"size": CHART_FONT_PX}  # every chart text: ticks, axis titles, colour bars
 TITLE_FONT = {"size": CHART_FONT_PX + 2}
-MAX_TICK_LABELS = 40  # beyond this many tokens, label every 2nd (3rd, ...) one so 14 px labels don't overlap
 MODEL_VIEW_FONT_PX = 22  # the model view is shown at ~70% of its size
 HEAD_VIEW_WIDTH = 470  # px: the head view's column at 1280 px, so it is never scrolled sideways
 
@@ -28,11 +28,6 @@ HEAD_COLOURS = (
     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#ad494a",
     "#637939", "#8c6d31", "#843c39", "#7b4173",
 )
-
-
-def _tick_positions(count: int) -> list[int]:
-    step = max(1, -(-count // MAX_TICK_LABELS))
-    return list(range(0, count, step))
 
 
 def attention_heatmap(
@@ -63,12 +58,12 @@ def attention_heatmap(
         "hovertemplate": "query %{customdata[0]}<br>key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>",
         "colorbar": {"thickness": 14, "tickfont": FONT},
     }
-    x_ticks, y_ticks = _tick_positions(cols), _tick_positions(rows)
+    x_ticks, y_ticks = svg.tick_positions(cols), svg.tick_positions(rows)
     layout = {
         "title": {"text": f"{title}<br><span style='font-size:{CHART_FONT_PX}px'>rows: query (attending) · "
                           "columns: key (attended to)</span>",
                   "font": TITLE_FONT, "y": 0.98, "yanchor": "top"},
-        "height": max(460, min(860, 180 + 20 * min(rows, MAX_TICK_LABELS))),
+        "height": max(460, min(860, 180 + 20 * min(rows, svg.MAX_TICK_LABELS))),
         "margin": {"l": 10, "r": 10, "t": 90, "b": 10},
         "font": FONT,
         "hoverlabel": {"font": FONT},
@@ -82,95 +77,17 @@ def attention_heatmap(
     return {"data": [heatmap], "layout": layout}
 
 
-HEATMAP_SVG_WIDTH = 680  # viewBox units and least width (px): 14 px text stays 14 px (a phone scrolls sideways)
-HEATMAP_LABEL_CHARS = 14  # token labels longer than this are cut (the hover keeps the whole token)
-SVG_CHAR_PX = 0.62 * (CHART_FONT_PX + 2)  # monospace advance at presenter mode's 16 px: room for the labels
-
-
-def _cut(label: str) -> str:
-    return label if len(label) <= HEATMAP_LABEL_CHARS else label[:HEATMAP_LABEL_CHARS - 1] + "…"
-
-
-def _below(labels: list[str]) -> float:
-    """Room under an axis for ``labels`` (cut) written at -60 degrees."""
-    return 16 + 0.87 * SVG_CHAR_PX * max((len(_cut(label)) for label in labels), default=1)
-
-
-def _svg(height: float, label: str, parts: list[str]) -> str:
-    """``parts`` in an ``nd-chart`` SVG of :data:`HEATMAP_SVG_WIDTH` x ``height``, in a box that scrolls sideways."""
-    width = HEATMAP_SVG_WIDTH
-    return (f'<div class="nd-heatmap" style="overflow-x:auto"><svg class="nd-chart" xmlns="http://www.w3.org/2000/svg" '
-            f'viewBox="0 0 {width} {height:.0f}" width="100%" style="min-width:{width}px;max-width:{width}px;'
-            f'background:#fff;font-family:monospace;font-size:{CHART_FONT_PX}px" role="img" '
-            f'aria-label="{html.escape(label)}">{"".join(parts)}</svg></div>')
-
-
-def _title(text: str, y: int) -> str:
-    return (f'<text class="nd-t" x="{HEATMAP_SVG_WIDTH / 2:.0f}" y="{y}" text-anchor="middle" '
-            f'font-size="{CHART_FONT_PX + 2}" font-family="sans-serif" font-weight="bold">{html.escape(text)}</text>')
-
-
-def _rotated_labels(labels: list[str], x_of, y: float) -> list[str]:
-    """Every n-th of ``labels`` (cut, escaped) under an axis at -60 degrees, ending at ``x_of(i)``."""
-    out = []
-    for i in _tick_positions(len(labels)):
-        x = x_of(i)
-        out.append(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="end" transform="rotate(-60 {x:.1f} {y:.1f})">'
-                   f"{html.escape(_cut(labels[i]))}</text>")
-    return out
-
-
 def attention_heatmap_svg(
     matrix: np.ndarray, query_labels: list[str], key_labels: list[str], title: str, zmax: float | None = None
 ) -> str:
-    """The (Tq, Tk) attention matrix as a self-contained ``<svg>``: what :func:`attention_heatmap` shows, drawn by
-    the browser without a charting library (the page shows it as soon as it arrives; Plotly's script is ~3.5 MB to
-    load and compile first). Hovering a cell shows both tokens and the weight (an SVG ``<title>``); the same
-    colours (viridis from 0 to ``zmax``), tick labels (every n-th beyond :data:`MAX_TICK_LABELS` tokens) and a
-    colour bar. Rows are queries (attending), columns keys (attended to).
+    """The (Tq, Tk) attention matrix as a self-contained ``<svg>`` (:func:`engine.core.svg.heatmap`): what
+    :func:`attention_heatmap` shows, drawn by the browser without a charting library. Hovering a cell shows both
+    tokens and the weight; viridis from 0 to ``zmax``. Rows are queries (attending), columns keys (attended to).
 
     Args:
         matrix: (Tq, Tk) weights.
     """
-    matrix = np.asarray(matrix, dtype=np.float64)
-    rows, cols = matrix.shape
-    top_value = zmax if zmax is not None else (float(matrix.max()) or 1.0)
-    left = 12 + SVG_CHAR_PX * max((len(_cut(label)) for label in query_labels), default=1)
-    bar_width = 70  # colour bar and its tick labels
-    cell = max(4.0, min(40.0, (HEATMAP_SVG_WIDTH - left - bar_width - 10) / max(cols, 1)))
-    top = 58  # title and subtitle
-    grid_w, grid_h = cell * cols, cell * rows
-    lut = colour_lut("viridis")
-    levels = (np.clip(matrix / (top_value if top_value > 0 else 1.0), 0, 1) * 255).astype(np.int64)
-    queries = [html.escape(f"{i}: {label}") for i, label in enumerate(query_labels)]
-    keys = [html.escape(f"{j}: {label}") for j, label in enumerate(key_labels)]
-    parts = [
-        _title(title, 20),
-        f'<text x="{HEATMAP_SVG_WIDTH / 2:.0f}" y="42" text-anchor="middle" font-family="sans-serif">rows: query '
-        "(attending) · columns: key (attended to) · hover a cell for its weight</text>",
-        '<g shape-rendering="crispEdges">',
-    ]
-    for i in range(rows):
-        y = top + i * cell
-        for j in range(cols):
-            red, green, blue = lut[levels[i, j]]
-            parts.append(f'<rect x="{left + j * cell:.1f}" y="{y:.1f}" width="{cell + 0.3:.1f}" height="{cell + 0.3:.1f}" '
-                         f'fill="#{red:02x}{green:02x}{blue:02x}"><title>query {queries[i]}\nkey {keys[j]}\n'
-                         f"weight {matrix[i, j]:.4f}</title></rect>")
-    parts.append("</g>")
-    for i in _tick_positions(rows):
-        parts.append(f'<text x="{left - 6:.1f}" y="{top + (i + 0.5) * cell + 5:.1f}" text-anchor="end">'
-                     f"{html.escape(_cut(query_labels[i]))}</text>")
-    parts += _rotated_labels(key_labels, lambda j: left + (j + 0.5) * cell + 4, top + grid_h + 8)
-    bar_x, stops = left + grid_w + 14, np.linspace(0, 255, 9).astype(np.int64)
-    parts.append('<defs><linearGradient id="nd-viridis" x1="0" y1="1" x2="0" y2="0">'
-                 + "".join(f'<stop offset="{k / (len(stops) - 1):.3f}" stop-color="#{lut[s][0]:02x}{lut[s][1]:02x}'
-                           f'{lut[s][2]:02x}"/>' for k, s in enumerate(stops)) + "</linearGradient></defs>")
-    parts.append(f'<rect x="{bar_x:.1f}" y="{top}" width="14" height="{grid_h:.1f}" fill="url(#nd-viridis)"/>')
-    for fraction in (0.0, 0.5, 1.0):
-        y = top + grid_h * (1 - fraction)
-        parts.append(f'<text x="{bar_x + 18:.1f}" y="{y + 5:.1f}">{fraction * top_value:.2g}</text>')
-    return _svg(top + grid_h + _below(key_labels), title, parts)
+    return svg.heatmap(matrix, query_labels, key_labels, title, zmax=zmax)
 
 
 def token_flow_bars(flow: np.ndarray, tokens: list[str], target_label: str) -> dict:
@@ -184,7 +101,7 @@ def token_flow_bars(flow: np.ndarray, tokens: list[str], target_label: str) -> d
         "marker": {"color": "#4c78a8"},
         "hovertemplate": "%{customdata}<br>share %{y:.4f}<extra></extra>",
     }
-    ticks = _tick_positions(len(flow))
+    ticks = svg.tick_positions(len(flow))
     layout = {
         "title": {"text": f"Rollout: how much each input token flows into {target_label}", "font": TITLE_FONT,
                   "y": 0.95, "yanchor": "top"},
@@ -201,31 +118,10 @@ def token_flow_bars(flow: np.ndarray, tokens: list[str], target_label: str) -> d
 
 
 def token_flow_bars_svg(flow: np.ndarray, tokens: list[str], target_label: str) -> str:
-    """:func:`token_flow_bars` as a self-contained ``<svg>`` (see :func:`attention_heatmap_svg`): one bar per input
+    """:func:`token_flow_bars` as a self-contained ``<svg>`` (:func:`engine.core.svg.bars`): one bar per input
     token, its share of the rollout flow into ``target_label``; hovering a bar shows the token and the share."""
-    flow = np.asarray(flow, dtype=np.float64)
-    count = len(flow)
-    left, top, width, plot_h = 76, 48, HEATMAP_SVG_WIDTH, 240
-    peak = float(flow.max()) if count and flow.max() > 0 else 1.0
-    slot = (width - left - 10) / max(count, 1)
-    parts = [
-        _title(f"Rollout: how much each input token flows into {target_label}", 22),
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#555"/>',
-        f'<text x="16" y="{top + plot_h / 2:.0f}" text-anchor="middle" font-family="sans-serif" '
-        f'transform="rotate(-90 16 {top + plot_h / 2:.0f})">share of attention flow</text>',
-    ]
-    for fraction in (0.0, 0.5, 1.0):
-        y = top + plot_h * (1 - fraction)
-        parts.append(f'<text x="{left - 6}" y="{y + 5:.1f}" text-anchor="end">{fraction * peak:.2g}</text>')
-        if fraction:
-            parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#ddd"/>')
-    for i, share in enumerate(flow):
-        bar_h = plot_h * max(float(share), 0.0) / peak
-        x = left + i * slot + 0.1 * slot
-        parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - bar_h:.1f}" width="{0.8 * slot:.1f}" height="{bar_h:.1f}" '
-                     f'fill="#4c78a8"><title>{html.escape(f"{i}: {tokens[i]}")}\nshare {share:.4f}</title></rect>')
-    parts += _rotated_labels(tokens, lambda i: left + (i + 0.5) * slot + 4, top + plot_h + 10)
-    return _svg(top + plot_h + _below(tokens), "rollout flow", parts)
+    return svg.bars(flow, tokens, f"Rollout: how much each input token flows into {target_label}",
+                    "share of attention flow")
 
 
 @dataclass(frozen=True)

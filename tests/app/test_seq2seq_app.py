@@ -68,6 +68,7 @@ def test_lab_view_and_what_if(client):
     cards, notes, figure, forced = client.predict("3 March 2021", "1", api_name="/seq2seq_what_if")
     assert forced["output"].startswith("1") and forced["forced_prefix"] == "1"
     assert "forced" in cards and len(np.array(forced["cross_attention"]).shape) == 4
+    assert figure.startswith('<div class="nd-heatmap"') and "What-if cross-attention" in figure  # SVG, no Plotly
 
 
 def test_what_if_refuses_letters(client, server_alive):

@@ -20,9 +20,9 @@ def page(chromium, app_url):
 def test_seq2seq_tab_translates_and_highlights(page):
     page.get_by_role("tab", name="Attention", exact=True).first.click()
     page.get_by_role("tab", name="Encoder–decoder", exact=True).first.click()
-    page.wait_for_selector("#s2s-cross .js-plotly-plot")  # a real result on open (demo.load)
+    page.wait_for_selector("#s2s-cross svg.nd-chart rect")  # a real result on open, drawn without Plotly
     assert "2021-03-03" in page.locator("#s2s-cards").inner_text()
-    page.wait_for_selector("#s2s-why-dates .js-plotly-plot")
+    page.wait_for_selector("#s2s-why-dates svg.nd-chart circle")  # the committed accuracy lines
     page.locator("#s2s-position label").nth(5).click()
     page.wait_for_function("document.querySelector('#s2s-highlight').innerText.includes('Output character 5')")
     page.locator("#s2s-prefix textarea, #s2s-prefix input").first.fill("19")

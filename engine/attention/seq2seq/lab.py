@@ -1,7 +1,7 @@
 """The translation lab's screens, each from one call: translations + every figure the tab shows.
 
-The tab's handlers call exactly one function here. Figures are Plotly dicts and HTML strings
-(:mod:`.render`); results are frozen dataclasses the tab keeps in ``gr.State`` for re-drawing
+The tab's handlers call exactly one function here. Figures are SVG and HTML strings (the live loss a Plotly
+dict; :mod:`.render`); results are frozen dataclasses the tab keeps in ``gr.State`` for re-drawing
 without running a model.
 """
 
@@ -21,11 +21,11 @@ ATTENTION_MODELS = ("transformer", "rnn_attention")
 class LabViews:
     cards: str  # HTML: the three outputs
     notes: str  # Markdown
-    cross: dict  # Plotly: the chosen model's cross-attention (one layer/head for the transformer)
-    model_view: dict | None  # Plotly: every layer x head (transformer only)
+    cross: str  # SVG: the chosen model's cross-attention (one layer/head for the transformer)
+    model_view: str | None  # SVG: every layer x head (transformer only)
     highlight: str  # HTML: the chosen output character and the source characters it attended to
-    encoder_self: dict | None  # Plotly (transformer)
-    decoder_self: dict | None  # Plotly (transformer)
+    encoder_self: str | None  # SVG (transformer)
+    decoder_self: str | None  # SVG (transformer)
     positions: list[tuple[str, int]]  # choices for "which output character"
     position: int
     layer: int  # 1-based, clamped
@@ -92,8 +92,8 @@ def views(results: dict[str, Translation], view_model: str = "transformer", laye
     if chosen.cross_attention.ndim == 4:
         matrix = chosen.cross_attention[layer - 1, head - 1]
         title = f"Cross-attention · transformer layer {layer}, head {head}"
-        model_view = render.model_view(chosen.cross_attention, rows, chosen.source_tokens,
-                                       "Model view: cross-attention, every layer × head", (layer - 1, head - 1))
+        model_view = render.model_view(chosen.cross_attention, "Model view: cross-attention, every layer × head",
+                                       (layer - 1, head - 1))
     else:
         matrix = chosen.cross_attention
         title = "Alignment · GRU + Bahdanau attention"
@@ -105,12 +105,12 @@ def views(results: dict[str, Translation], view_model: str = "transformer", laye
         tl, th = min(layer, transformer.encoder_self_attention.shape[0]), min(head, transformer.encoder_self_attention.shape[1])
         encoder_self = render.attention_heatmap(
             transformer.encoder_self_attention[tl - 1, th - 1], transformer.source_tokens, transformer.source_tokens,
-            f"Encoder self-attention · layer {tl}, head {th}", row_title="input (query)", col_title="input (key)")
+            f"Encoder self-attention · layer {tl}, head {th}", row_title="input", col_title="input")
         decoder_self = render.attention_heatmap(
             transformer.decoder_self_attention[tl - 1, th - 1], transformer.decoder_input_tokens,
             transformer.decoder_input_tokens,
-            f"Decoder causal self-attention · layer {tl}, head {th}", row_title="decoder input (query)",
-            col_title="earlier decoder input (key)")
+            f"Decoder causal self-attention · layer {tl}, head {th}", row_title="decoder input",
+            col_title="earlier decoder input")
     positions = [(f"{i}: {t}", i) for i, t in enumerate(rows)]
     return LabViews(cards(results), notes(results), cross, model_view, highlight, encoder_self, decoder_self,
                     positions, position, layer, head, layers, heads)
@@ -122,7 +122,7 @@ def run_lab(text, view_model: str = "transformer", layer=2, head=1, position=0) 
     return results, views(results, view_model, layer, head, position), payload(results[view_model])
 
 
-def what_if(text, prefix: str = "1", view_model: str = "transformer", layer=2, head=1) -> tuple[str, str, dict, dict]:
+def what_if(text, prefix: str = "1", view_model: str = "transformer", layer=2, head=1) -> tuple[str, str, str, dict]:
     """Force the first output characters of all three models; returns (cards, notes, cross-attention figure,
     payload of the viewed model's forced run)."""
     if view_model not in ATTENTION_MODELS:
@@ -147,7 +147,7 @@ def translate_payload(text, model: str = "transformer") -> dict:
     return payload(translate(text, model))
 
 
-def live_views(frame, layer_head: tuple[int, int] | None = None) -> tuple[dict, dict, str]:
+def live_views(frame, layer_head: tuple[int, int] | None = None) -> tuple[dict, str, str]:
     """Live training: (loss + alignment chart, the fixed example's cross-attention, status Markdown)."""
     from engine.attention.seq2seq.evaluate import ALIGNED_THRESHOLD
 
@@ -158,8 +158,7 @@ def live_views(frame, layer_head: tuple[int, int] | None = None) -> tuple[dict, 
         title = f"Cross-attention, best-aligned head (layer {layer + 1}, head {head + 1})"
     else:
         matrix, title = frame.cross, "Alignment of the attention GRU"
-    cross = render.attention_heatmap(matrix, frame.target_tokens, frame.source_tokens,
-                                     f"{title} · step {frame.step}", height=430)
+    cross = render.attention_heatmap(matrix, frame.target_tokens, frame.source_tokens, f"{title} · step {frame.step}")
     aligned = (f"reached {ALIGNED_THRESHOLD:.2f} at step **{frame.aligned_step}** after **{frame.aligned_seconds:.0f} s**"
                if frame.aligned_step is not None else f"not yet at {ALIGNED_THRESHOLD:.2f}")
     status = (

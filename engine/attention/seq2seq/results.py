@@ -30,7 +30,7 @@ def _records(task_folder: Path) -> dict[str, dict]:
     return records
 
 
-def _length_figure(records: dict, title: str, axis: str, samples_name: str) -> dict | None:
+def _length_figure(records: dict, title: str, axis: str, samples_name: str) -> str | None:
     """Exact match against length for the models in ``records`` (None when no model has a record)."""
     if not records:
         return None
@@ -40,7 +40,7 @@ def _length_figure(records: dict, title: str, axis: str, samples_name: str) -> d
         note=f"precomputed by scripts/train_seq2seq.py on {n:,} {samples_name} (committed JSON)")
 
 
-def why_attention() -> tuple[dict | None, dict | None, str]:
+def why_attention() -> tuple[str | None, str | None, str]:
     """Accuracy against length, precomputed when the models were trained (read from their training.json).
 
     Returns (dates figure, copy-task figure, Markdown table of per-form accuracy and training time).

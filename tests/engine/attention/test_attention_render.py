@@ -74,7 +74,8 @@ def test_svg_heatmap_has_a_cell_per_weight_with_its_colour_and_hover():
 
 
 def test_svg_heatmap_thins_tick_labels_like_the_plotly_one_and_cuts_long_tokens():
-    from engine.attention.render import MAX_TICK_LABELS, attention_heatmap_svg
+    from engine.attention.render import attention_heatmap_svg
+    from engine.core.svg import MAX_TICK_LABELS
 
     tokens = [f"t{i}" for i in range(64)]
     svg = attention_heatmap_svg(np.full((64, 64), 1 / 64), tokens, tokens, "x")
