@@ -9,7 +9,7 @@ import gradio as gr
 from demos.autoencoder.shared import card, choice, display_images, load, number, output_image
 from demos.common.cards import result_card, show_card
 from demos.common.contract import LinkParam, OnOpen, ViewHandles
-from demos.common.editors import editor_composite
+from demos.common.editors import editor_composite, shown
 from demos.common.errors import user_errors
 from demos.common.limits import LONG_S, QUICK_S, STANDARD_S
 from engine.autoencoder.assets import default_threshold, normal_texture_examples, texture_examples
@@ -80,11 +80,12 @@ def ae_anomaly_threshold(threshold=None):
 
 @user_errors
 def load_for_drawing(name):
-    """A normal texture (by example name) as the editor's background, ready to draw on."""
+    """A normal texture (by example name) as the editor's background, ready to draw on (an update that also shows
+    the editor, built hidden: :func:`demos.common.editors.shown`)."""
     normals = normal_texture_examples()
     if name not in normals:
         raise ValueError(f"Pick one of the normal textures: {', '.join(normals)}.")
-    return {"background": load(normals[name]), "layers": [], "composite": None}
+    return shown({"background": load(normals[name]), "layers": [], "composite": None})
 
 
 def _layout():
@@ -125,7 +126,8 @@ def _layout():
                     restart = gr.Button("Start again", elem_id="ae-draw-load", scale=1, min_width=120)
                 editor = gr.ImageEditor(type="pil", label="Draw a thin scratch or a blob", elem_id="ae-editor",
                                         sources=(), transforms=(), layers=False, brush=BRUSH, eraser=gr.Eraser(default_size=6),
-                                        canvas_size=(128, 128), height=380, format="png", buttons=[])
+                                        canvas_size=(128, 128), height=380, format="png", buttons=[],
+                                        visible=False)  # shown by the opening's texture, after the heatmap
                 draw_button = gr.Button("Score my drawing", variant="primary", elem_id="ae-draw-btn")
             with gr.Column(scale=1, min_width=300):
                 with gr.Row():

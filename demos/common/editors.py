@@ -27,3 +27,11 @@ def editor_composite(value, elem_id: str):
         blobs = editor.blob_storage.pop(value["id"], None) if editor is not None else None
         return getattr(blobs, "composite", None)
     return value.get("composite")
+
+
+def shown(value) -> dict:
+    """An editor's new value, and the editor shown. Canvases (Sketchpad, ImageEditor) are built hidden
+    (``visible=False``: not in the page) and shown by the first value their view's opening gives them, after the
+    view's first result: a canvas costs each visitor's browser ~0.5 s of CPU to build (software WebGL), which
+    otherwise delays that result when several visitors open the page at once."""
+    return gr.update(value=value, visible=True)

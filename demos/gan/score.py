@@ -6,7 +6,7 @@ import gradio as gr
 
 from demos.common.cards import CARD_CSS, card_formatter, figure_cards, result_card, show_card
 from demos.common.contract import LinkParam, ViewHandles
-from demos.common.editors import editor_composite, live_editor
+from demos.common.editors import editor_composite, live_editor, shown
 from demos.common.errors import user_errors
 from demos.common.limits import QUICK_S
 from demos.gan.shared import CLASS_CHOICES, MAX_SEED, card, opening, payload_path
@@ -83,7 +83,8 @@ def gan_score(image, digit="auto"):
 
 @user_errors
 def gan_sketch_load(seed=0, digit="3"):
-    """Put a generated digit (enlarged 8x) on the sketchpad; returns (editor value, score info, chart, history)."""
+    """Put a generated digit (enlarged 8x) on the sketchpad; returns (editor update: the value, shown; score info,
+    chart, history)."""
     with IMPORT_LOCK:
         from engine.gan import inference
     digit = "0" if str(digit) == "random" else digit
@@ -91,7 +92,8 @@ def gan_sketch_load(seed=0, digit="3"):
     big = render.digit_image(result.images[0], scale=SKETCH_SIDE // result.images.shape[-1]).convert("RGB")
     scored, _ = _score(big, digit)
     history = [scored.realness]
-    return {"background": big, "layers": [_empty_layer()], "composite": big}, _with_snapshots(scored.info(), big, digit), _history_chart(history), history
+    editor = {"background": big, "layers": [_empty_layer()], "composite": big}
+    return shown(editor), _with_snapshots(scored.info(), big, digit), _history_chart(history), history
 
 
 def _history_chart(history):
@@ -135,7 +137,7 @@ def _empty_layer():
 
 def gan_sketch_blank():
     """A black canvas (the editor's own Clear leaves a white one, on which white ink is invisible)."""
-    return {"background": _black_canvas(), "layers": [_empty_layer()], "composite": _black_canvas()}, None, None, []
+    return shown({"background": _black_canvas(), "layers": [_empty_layer()], "composite": _black_canvas()}), None, None, []
 
 
 def _layout():
@@ -172,7 +174,8 @@ def _layout():
                 sketch = gr.Sketchpad(value=black, type="numpy", image_mode="RGB", canvas_size=(SKETCH_SIDE, SKETCH_SIDE),
                                       brush=gr.Brush(colors=["#ffffff", "#000000"], default_color="#ffffff",
                                                      default_size=12),
-                                      format="png", label="Scribble here", elem_id="gan-sketch")
+                                      format="png", label="Scribble here", elem_id="gan-sketch",
+                                      visible=False)  # shown by the opening's digit, after the score card (editors.shown)
                 live_editor(sketch)  # its change event streams the drawing: gan_score_sketch resolves it by id
                 sketch_card = result_card("gan-sketch-card", SKETCH_HINT)
                 history_chart = gr.Image(label="Realness history", show_label=False, interactive=False,
@@ -216,7 +219,7 @@ def _wire(page, score, parts) -> ViewHandles:
                   preprocess=False)  # the editor's raw files: load_image checks them (not an image, too many pixels)
     return ViewHandles(
         tab="gan", sub="score", page=page, result=score["card"],
-        on_open=(opening(score_event), opening(load_event)),
+        on_open=(opening(score_event, then=(opening(load_event),)),),
         link=(LinkParam("image", upload, choices=EXAMPLES), LinkParam("digit", score_class),
               LinkParam("sketch_seed", parts["seed"]), LinkParam("sketch_digit", parts["digit"])),
     )

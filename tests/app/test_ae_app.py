@@ -154,8 +154,8 @@ def test_bad_inputs_are_handled_or_refused(client, server_alive, tmp_path, endpo
 def test_ae_anomaly_drawn_and_load_for_drawing(client, texture_paths):
     from demos.autoencoder.anomalies import load_for_drawing
 
-    editor = load_for_drawing("brick_normal")
-    assert editor["background"].size == (128, 128)
+    update = load_for_drawing("brick_normal")
+    assert update["value"]["background"].size == (128, 128) and update["visible"] is True  # built hidden
     drawn = {"background": handle_file(texture_paths["normal"]), "layers": [], "composite": handle_file(texture_paths["defect"])}
     info = client.predict(drawn, 2.5, "dataset-wide", api_name="/ae_anomaly_drawn")[-1]
     assert info["is_anomaly"] is True and info["threshold"] == 2.5
@@ -167,7 +167,7 @@ def test_one_stroke_of_the_default_brush_is_a_thin_flagged_scratch(client, tmp_p
 
     from demos.autoencoder.anomalies import BRUSH, load_for_drawing
 
-    texture = load_for_drawing("brick_normal")["background"]
+    texture = load_for_drawing("brick_normal")["value"]["background"]
     ImageDraw.Draw(texture).line([(30, 40), (95, 90)], fill=BRUSH.default_color, width=2 * BRUSH.default_size)
     texture.save(tmp_path / "drawn.png")
     drawn = {"background": None, "layers": [], "composite": handle_file(str(tmp_path / "drawn.png"))}

@@ -140,7 +140,9 @@ def test_drawing_handlers_refuse_bad_input_clearly():
         anomalies.load_for_drawing("../../etc/passwd")
     with pytest.raises(gr.Error, match="Nothing to score"):
         anomalies.ae_anomaly_drawn({"background": None, "layers": [], "composite": None})
-    value = anomalies.load_for_drawing("grass_normal")
+    update = anomalies.load_for_drawing("grass_normal")
+    value = update["value"]
+    assert update["visible"] is True  # the editor is built hidden and shown by its first texture
     assert value["background"].size == (128, 128) and value["layers"] == []
 
 

@@ -15,7 +15,9 @@ from PIL import Image
 def test_sketch_load_puts_a_scored_generated_digit_on_the_canvas():
     from demos.gan import score
 
-    editor, info, chart, history = score.gan_sketch_load(0, "3")
+    update, info, chart, history = score.gan_sketch_load(0, "3")
+    editor = update["value"]
+    assert update["visible"] is True  # the sketchpad is built hidden and shown by its first digit
     assert editor["background"].size == (score.SKETCH_SIDE, score.SKETCH_SIDE) and editor["layers"]
     assert 0.0 <= info["realness"] <= 1.0 and info["class"] == 3 and history == [pytest.approx(info["realness"], abs=1e-4)]
     assert chart.width > 300
@@ -36,7 +38,7 @@ def test_snapshot_card_shows_the_measured_auroc_per_snapshot():
         assert f"{item.auroc_generated:.2f}" in html
     assert "scribbled" in html and "Early D" in html
     blank, blank_info, blank_chart, blank_history = score.gan_sketch_blank()
-    assert np.asarray(blank["composite"]).max() == 0 and (blank_info, blank_chart, blank_history) == (None, None, [])
+    assert np.asarray(blank["value"]["composite"]).max() == 0 and blank["visible"] is True and (blank_info, blank_chart, blank_history) == (None, None, [])
     with pytest.raises(gr.Error, match="seed"):
         score.gan_sketch_load(-1, "3")
 
