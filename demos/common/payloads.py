@@ -16,6 +16,14 @@ def plot(figure: dict) -> PlotData:
     return PlotData(type="plotly", plot=orjson.dumps(figure, option=options).decode())
 
 
+def drawn_plot(figure, fmt: str = "webp") -> PlotData:
+    """A matplotlib Figure as gr.Plot's ready value (what gr.Plot.postprocess makes of it, in its default format):
+    encoded once, so a figure many visitors are shown is not drawn and compressed again for each of them."""
+    from gradio import processing_utils
+
+    return PlotData(type="matplotlib", plot=processing_utils.encode_plot_to_base64(figure, fmt))
+
+
 def _json_default(obj):
     """As gr.JSON does: an object whose str() is JSON becomes that JSON, anything else its str()."""
     import orjson

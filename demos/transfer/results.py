@@ -10,6 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from demos.common.cards import figure_cards
+from demos.common.payloads import drawn_plot
 from engine.core.imports import IMPORT_LOCK
 from engine.transfer.options import STRATEGY_LABELS
 
@@ -130,12 +131,28 @@ def view(session, headline: str | None = None) -> tuple:
     sentence, tone = _headline(session, best, example)
     values.update(zip(DETAIL_NAMES, details(session, best.strategy)))
     values.update(
-        status=status_card(headline or sentence, best, tone),
-        curves=render.curves_figure({s: r.history for s, r in session.results.items()}),
-        comparison=render.comparison_figure(session.results), results_table=results_rows(session, render),
+        status=status_card(headline or sentence, best, tone), results_table=results_rows(session, render),
         model_pick=gr.update(choices=list(session.results), value=best.strategy),
     )
+    if example.is_example(session):  # every visitor's opening: the same three charts, drawn once per process
+        values.update(_example_charts(session, best, values["confusion"], render))
+    else:
+        values.update(curves=render.curves_figure({s: r.history for s, r in session.results.items()}),
+                      comparison=render.comparison_figure(session.results))
     return tuple(values[name] for name in VIEW_NAMES)
+
+
+_EXAMPLE_CHARTS: list = []  # [(the example run's result, {"curves", "comparison", "confusion": PlotData})]
+
+
+def _example_charts(session, best, confusion, render) -> dict:
+    """The example run's charts, encoded once for the process (the run is the process's own: trained once)."""
+    if _EXAMPLE_CHARTS and _EXAMPLE_CHARTS[0][0] is best:
+        return _EXAMPLE_CHARTS[0][1]
+    charts = {"curves": drawn_plot(render.curves_figure({s: r.history for s, r in session.results.items()})),
+              "comparison": drawn_plot(render.comparison_figure(session.results)), "confusion": drawn_plot(confusion)}
+    _EXAMPLE_CHARTS[:] = [(best, charts)]
+    return charts
 
 
 WORDS_HINT = "Press Predict: the words that drove a text model's prediction appear here."

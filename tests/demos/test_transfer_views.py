@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -115,10 +117,22 @@ def test_image_data_shows_image_widgets_and_says_none_misclassified():
     assert _visible(wrong["gallery"]) and len(wrong["gallery"]["value"]) == 1 and "none" not in wrong["wrong_note"]
 
 
-def test_the_shared_example_run_says_it_is_precomputed():
+def test_the_shared_example_run_says_it_is_precomputed_and_its_charts_are_drawn_once():
+    import base64
+
+    from PIL import Image
+
     session = _session("text", wrong=True)
     session.shared = tuple(session.results.values())
-    assert "Pre-computed example run" in _values(session)["status"]
+    first = _values(session)
+    assert "Pre-computed example run" in first["status"]
+    again = _values(session)  # the next visitor's opening
+    for name in ("curves", "comparison", "confusion"):
+        assert again[name] is first[name] and first[name].type == "matplotlib"  # encoded once, not per visitor
+        picture = Image.open(io.BytesIO(base64.b64decode(first[name].plot.split(",", 1)[1])))
+        assert picture.width > 300
+    own = _session("text", wrong=True)  # a visitor's own run is drawn for it
+    assert _values(own)["curves"] is not first["curves"]
 
 
 def test_a_session_without_results_shows_no_stale_figures():
