@@ -188,9 +188,11 @@ def _layout() -> dict:
         with gr.Column(scale=2):
             ui["model_view"] = gr.HTML(elem_id="s2s-model-view")
     gr.Markdown("#### The transformer's self-attention for the same input (same layer and head)")
-    with gr.Row():
-        ui["encoder_self"] = gr.HTML(elem_id="s2s-encoder-self")
-        ui["decoder_self"] = gr.HTML(elem_id="s2s-decoder-self")
+    with gr.Row():  # columns, so that a phone stacks the two charts instead of squeezing them side by side
+        with gr.Column():
+            ui["encoder_self"] = gr.HTML(elem_id="s2s-encoder-self")
+        with gr.Column():
+            ui["decoder_self"] = gr.HTML(elem_id="s2s-decoder-self")
 
     gr.Markdown("#### What if? Force the first output characters and watch the rest — and the attention — change")
     with gr.Row(equal_height=True):
@@ -204,8 +206,10 @@ def _layout() -> dict:
     gr.Markdown("#### Why attention? Exact match against input length (precomputed, held-out data)")
     dates_figure, copy_figure, table = _why_attention()
     with gr.Row():
-        gr.HTML(dates_figure, elem_id="s2s-why-dates")
-        gr.HTML(copy_figure, elem_id="s2s-why-copy")
+        with gr.Column():
+            gr.HTML(dates_figure, elem_id="s2s-why-dates")
+        with gr.Column():
+            gr.HTML(copy_figure, elem_id="s2s-why-copy")
     gr.Markdown(table, elem_id="s2s-why-table")
 
     gr.Markdown(LIVE_INTRO)
@@ -219,8 +223,10 @@ def _layout() -> dict:
         ui["live_stop"] = gr.Button("Stop", elem_id="s2s-live-stop", scale=1)
     ui["live_status"] = gr.Markdown("Press **Train live**.", elem_id="s2s-live-status")
     with gr.Row():
-        ui["live_loss"] = gr.Plot(show_label=False, elem_id="s2s-live-loss")
-        ui["live_cross"] = gr.HTML(elem_id="s2s-live-cross")
+        with gr.Column():
+            ui["live_loss"] = gr.Plot(show_label=False, elem_id="s2s-live-loss")
+        with gr.Column():
+            ui["live_cross"] = gr.HTML(elem_id="s2s-live-cross")
 
     with gr.Accordion("Raw output (API JSON)", open=False, elem_classes=["nd-dev"]):
         ui["raw"] = LargeJSON(label="/seq2seq_view payload of the chosen model")

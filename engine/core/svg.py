@@ -93,7 +93,7 @@ def colour_bar(x: float, top: float, height: float, peak: float, steps: int = 32
 def heatmap(
     matrix: np.ndarray, row_labels: list[str], col_labels: list[str], chart_title: str, *,
     zmax: float | None = None, caption: str = HEATMAP_SUBTITLE, names: tuple[str, str] = ("query", "key"),
-    highlight_row: int | None = None,
+    highlight_row: int | None = None, width: int = SVG_WIDTH,
 ) -> str:
     """A (rows, cols) matrix as a viridis heatmap from 0 to ``zmax`` (default: its max), with a colour bar.
 
@@ -108,14 +108,14 @@ def heatmap(
     top_value = zmax if zmax is not None else (float(matrix.max()) or 1.0)
     left = 12 + CHAR_PX * max((len(cut(label)) for label in row_labels), default=1)
     bar_width = 70  # colour bar and its tick labels
-    cell = max(4.0, min(40.0, (SVG_WIDTH - left - bar_width - 10) / max(cols, 1)))
+    cell = max(4.0, min(40.0, (width - left - bar_width - 10) / max(cols, 1)))
     top = 58  # title and subtitle
     grid_w, grid_h = cell * cols, cell * rows
     lut = colour_lut("viridis")
     levels = (np.clip(matrix / (top_value if top_value > 0 else 1.0), 0, 1) * 255).astype(np.int64)
     row_names = [html.escape(f"{i}: {label}") for i, label in enumerate(row_labels)]
     col_names = [html.escape(f"{j}: {label}") for j, label in enumerate(col_labels)]
-    parts = [title(chart_title, 20), subtitle(caption, 42), '<g shape-rendering="crispEdges">']
+    parts = [title(chart_title, 20, width), subtitle(caption, 42, width), '<g shape-rendering="crispEdges">']
     for i in range(rows):
         y = top + i * cell
         for j in range(cols):
@@ -131,7 +131,7 @@ def heatmap(
                      f"{html.escape(cut(row_labels[i]))}</text>")
     parts += rotated_labels(col_labels, lambda j: left + (j + 0.5) * cell + 4, top + grid_h + 8)
     parts += colour_bar(left + grid_w + 14, top, grid_h, top_value)
-    return box(top + grid_h + room_below(col_labels), chart_title, parts)
+    return box(top + grid_h + room_below(col_labels), chart_title, parts, width)
 
 
 def _png_uri(rgb: np.ndarray) -> str:

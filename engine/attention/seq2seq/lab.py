@@ -105,12 +105,13 @@ def views(results: dict[str, Translation], view_model: str = "transformer", laye
         tl, th = min(layer, transformer.encoder_self_attention.shape[0]), min(head, transformer.encoder_self_attention.shape[1])
         encoder_self = render.attention_heatmap(
             transformer.encoder_self_attention[tl - 1, th - 1], transformer.source_tokens, transformer.source_tokens,
-            f"Encoder self-attention · layer {tl}, head {th}", row_title="input", col_title="input")
+            f"Encoder self-attention · layer {tl}, head {th}", row_title="input", col_title="input",
+            width=render.HALF_WIDTH)
         decoder_self = render.attention_heatmap(
             transformer.decoder_self_attention[tl - 1, th - 1], transformer.decoder_input_tokens,
             transformer.decoder_input_tokens,
-            f"Decoder causal self-attention · layer {tl}, head {th}", row_title="decoder input",
-            col_title="earlier decoder input")
+            f"Decoder self-attention · layer {tl}, head {th} (causal)", row_title="decoder input",
+            col_title="earlier decoder input", width=render.HALF_WIDTH)
     positions = [(f"{i}: {t}", i) for i, t in enumerate(rows)]
     return LabViews(cards(results), notes(results), cross, model_view, highlight, encoder_self, decoder_self,
                     positions, position, layer, head, layers, heads)
@@ -155,10 +156,11 @@ def live_views(frame, layer_head: tuple[int, int] | None = None) -> tuple[dict, 
     if np.asarray(frame.cross).ndim == 4:
         layer, head = frame.best_head if layer_head is None else layer_head
         matrix = frame.cross[layer, head]
-        title = f"Cross-attention, best-aligned head (layer {layer + 1}, head {head + 1})"
+        title = f"Best-aligned head: layer {layer + 1}, head {head + 1}"
     else:
         matrix, title = frame.cross, "Alignment of the attention GRU"
-    cross = render.attention_heatmap(matrix, frame.target_tokens, frame.source_tokens, f"{title} · step {frame.step}")
+    cross = render.attention_heatmap(matrix, frame.target_tokens, frame.source_tokens, f"{title} · step {frame.step}",
+                                     width=render.HALF_WIDTH)
     aligned = (f"reached {ALIGNED_THRESHOLD:.2f} at step **{frame.aligned_step}** after **{frame.aligned_seconds:.0f} s**"
                if frame.aligned_step is not None else f"not yet at {ALIGNED_THRESHOLD:.2f}")
     status = (

@@ -18,17 +18,17 @@ TITLE_FONT = {"size": 17}
 MODEL_COLOURS = {"transformer": "#1f77b4", "rnn_attention": "#2ca02c", "rnn": "#d62728"}
 MODEL_LABELS = {"transformer": "Transformer", "rnn_attention": "GRU + attention", "rnn": "GRU, no attention"}
 HIGHLIGHT = "#ff2d55"
-MODEL_VIEW_WIDTH = 460  # px: beside the cross-attention at 1280 px without scrolling sideways
-HALF_WIDTH = 590  # px: two charts side by side at 1280 px
+MODEL_VIEW_WIDTH = 440  # px: beside the cross-attention at 1280 px without scrolling sideways
+HALF_WIDTH = 560  # px: two charts side by side at 1280 px
 MARKERS = {"transformer": (16, "circle"), "rnn_attention": (11, "square"), "rnn": (7, "diamond")}
 
 
 def attention_heatmap(matrix, row_labels, col_labels, title: str, row_title: str = "output",
-                      col_title: str = "input", highlight_row: int | None = None) -> str:
+                      col_title: str = "input", highlight_row: int | None = None, width: int = svg.SVG_WIDTH) -> str:
     """A (rows, cols) attention matrix as an SVG heatmap (weights 0 to 1); ``highlight_row`` is outlined."""
-    caption = f"rows: {row_title} (query) · columns: {col_title} (key) · hover a cell for its weight"
+    caption = f"rows: {row_title} · columns: {col_title} · hover a cell"
     return svg.heatmap(matrix, [str(label) for label in row_labels], [str(label) for label in col_labels], title,
-                       zmax=1.0, caption=caption, names=(row_title, col_title), highlight_row=highlight_row)
+                       zmax=1.0, caption=caption, names=(row_title, col_title), highlight_row=highlight_row, width=width)
 
 
 def model_view(stack, title: str, selected: tuple[int, int] | None = None) -> str:

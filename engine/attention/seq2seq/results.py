@@ -37,7 +37,7 @@ def _length_figure(records: dict, title: str, axis: str, samples_name: str) -> s
     n = next(iter(records.values()))["evaluation"]["samples"]
     return render.accuracy_vs_length(
         {k: r["evaluation"]["by_length"] for k, r in records.items()}, title, axis,
-        note=f"precomputed by scripts/train_seq2seq.py on {n:,} {samples_name} (committed JSON)")
+        note=f"precomputed by scripts/train_seq2seq.py on {n:,} {samples_name}")
 
 
 def why_attention() -> tuple[str | None, str | None, str]:
@@ -48,7 +48,7 @@ def why_attention() -> tuple[str | None, str | None, str]:
     dates, copies = _records(ASSET_FOLDER), _records(ASSET_FOLDER / "copy")
     date_figure = _length_figure(dates, "Dates: exact match against input length", "input length (characters)",
                                  "held-out dates")
-    copy_figure = _length_figure(copies, "Length stress (copy 5-60 symbols): exact match against length",
+    copy_figure = _length_figure(copies, "Copying 5-60 symbols: exact match against length",
                                  "sequence length (symbols)", "held-out sequences")
     lines = []
     if dates:

@@ -246,7 +246,7 @@ def test_best_guesses_are_marked():
 
 
 def test_lab_views_and_committed_figures():
-    from engine.attention.seq2seq import lab, results
+    from engine.attention.seq2seq import lab, render, results
 
     out, views, payload = lab.run_lab("3 March 2021", "transformer", layer=9, head=0, position=3)
     assert (views.layer, views.head, views.layers, views.heads) == (2, 1, 2, 4)  # clamped into the model
@@ -255,6 +255,8 @@ def test_lab_views_and_committed_figures():
     assert outlined_y == pytest.approx(row_y - 1.5)  # output character 3 is outlined
     assert views.model_view.count("<image ") == 8 and views.model_view.count('stroke="#ff2d55"') == 1
     assert "L2 H1" in views.model_view and "<title>input 0: " in views.encoder_self and views.decoder_self
+    for half in (views.encoder_self, views.decoder_self):  # side by side at 1280 px without scrolling sideways
+        assert f'viewBox="0 0 {render.HALF_WIDTH} ' in half
     assert "Output character 3" in views.highlight and payload["output"] == "2021-03-03"
     assert views.cards.count("✓ correct") >= 2
     rnn_view = lab.views(out, "rnn_attention", 2, 1, 0)

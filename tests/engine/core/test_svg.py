@@ -35,12 +35,12 @@ def test_heatmap_outlines_the_highlighted_row_and_names_its_axes():
 
 def test_heatmap_grid_draws_one_sharp_thumbnail_per_layer_and_head():
     stack = np.random.default_rng(0).random((2, 3, 4, 5))
-    out = svg.heatmap_grid(stack, "grid", selected=(1, 2), width=460)
+    out = svg.heatmap_grid(stack, "grid", selected=(1, 2), width=440)
     images = re.findall(r'<image x="([\d.]+)" y="([\d.]+)" width="([\d.]+)"[^>]*href="data:image/png;base64,', out)
     assert len(images) == 6 and out.count('stroke="#ff2d55"') == 1 and "image-rendering:pixelated" in out
     assert [f"L{layer} H{head}" for layer in (1, 2) for head in (1, 2, 3)] == re.findall(r">(L\d H\d)</text>", out)
-    assert max(float(x) + float(w) for x, _, w in images) <= 460 and 'viewBox="0 0 460 ' in out
-    assert 'min-width:460px' in out  # 14 px text is never shrunk
+    assert max(float(x) + float(w) for x, _, w in images) <= 440 and 'viewBox="0 0 440 ' in out
+    assert 'min-width:440px' in out  # 14 px text is never shrunk
 
 
 def test_lines_place_points_by_value_and_leave_gaps_for_missing_ones():
