@@ -7,6 +7,7 @@ without running a model.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,15 +56,21 @@ def cards(results: dict[str, Translation]) -> str:
     return render.outputs_card(rows)
 
 
+def _plain(text: str) -> str:
+    """Typed text shown as itself in Markdown: HTML escaped, Markdown's markup characters backslash-escaped."""
+    return "".join("\\" + c if c in "\\`*_[]()#!|~" else c for c in html.escape(str(text), quote=False))
+
+
 def notes(results: dict[str, Translation]) -> str:
     first = next(iter(results.values()))
-    lines = [f"Input read as **{first.source}**" + (f" → correct answer **{first.expected}**." if first.expected else ".")]
+    lines = [f"Input read as **{_plain(first.source)}**"
+             + (f" → correct answer **{first.expected}**." if first.expected else ".")]
     seen = set()
     for result in results.values():
         for note in result.notes:
             if note not in seen:
                 seen.add(note)
-                lines.append(f"⚠️ {note}")
+                lines.append(f"⚠️ {_plain(note)}")  # notes quote the typed text and name <unk>
     return "  \n".join(lines)
 
 

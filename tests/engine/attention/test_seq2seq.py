@@ -271,6 +271,16 @@ def test_lab_views_and_committed_figures():
         assert 'class="nd-chart"' in figure and "font-size:14px" in figure and "<script" not in figure
 
 
+def test_notes_show_typed_markup_as_text():
+    """The notes are Markdown: typed HTML and Markdown markup (and the "<unk>" they name) must show as typed, not be
+    rendered (gradio's sanitiser dropped "<unk>" and "<b>", and "*3*" turned italic)."""
+    from engine.attention.seq2seq import lab
+
+    _, views, _ = lab.run_lab("<b>*3* March 2021")
+    assert views.notes.startswith("Input read as **&lt;b&gt;\\*3\\* March 2021**")
+    assert "read as &lt;unk&gt;" in views.notes and "<b>" not in views.notes and "<unk>" not in views.notes
+
+
 def test_committed_copy_models_show_why_attention():
     """At 50-60 symbols the two attention models still copy; the GRU without attention cannot."""
     from engine.attention.seq2seq.models import load_model
