@@ -37,13 +37,16 @@ ATTACHED_EVENTS_INDEXED_JS = (
 FIND_NODE_JS = "function Z(e,t){if(e.id===t)return e;if(e.children)for(let n of e.children){let e=Z(n,t);if(e)return e}return null}"
 # Each id's path (child indices) from the root, kept per root. A hit is checked against the tree as it is now (the
 # node at that path has that id, and ids are unique), so a changed tree never gives a wrong node: a miss falls
-# back to gradio's own walk, and re-indexes when that walk finds the node somewhere else.
+# back to gradio's own walk, and re-indexes when that walk finds the node somewhere else. A null id (gradio asks for
+# one ~130 times while a page opens, each a walk of the whole tree, ~140 ms in all) names no node: every node's id
+# is a number.
 FIND_NODE_INDEXED_JS = (
     "function __ndDfs(e,t){if(e.id===t)return e;if(e.children)for(let n of e.children){let e=__ndDfs(n,t);if(e)return e}"
     "return null}const __ndPaths=new WeakMap;function __ndIndex(e){let m=new Map,w=(x,p)=>{m.has(x.id)||m.set(x.id,p);"
     "if(x.children)for(let i=0;i<x.children.length;i++)w(x.children[i],p.concat(i))};w(e,[]);__ndPaths.set(e,m);return m}"
     "function __ndWalk(e,p){if(!p)return null;let x=e;for(let i of p){x=x.children&&x.children[i];if(!x)return null}"
-    "return x}function Z(e,t){let m=__ndPaths.get(e)||__ndIndex(e),x=__ndWalk(e,m.get(t));if(x&&x.id===t)return x;"
+    "return x}function Z(e,t){if(t==null)return null;let m=__ndPaths.get(e)||__ndIndex(e),x=__ndWalk(e,m.get(t));"
+    "if(x&&x.id===t)return x;"
     "x=__ndDfs(e,t);x&&__ndIndex(e);return x}")
 # core-*.js copies each mounted component's value / open / selected back into the tree (#m, for every component of
 # a subtree whose visibility or props change) from the component's get_data(): a deep snapshot of ALL its props

@@ -23,7 +23,8 @@ CHECK = """
       return node; };
     const root = grow(0);
     results.nodes += next;
-    const ask = () => { for (let q = 0; q < 60; q++) { const id = rand(next + 20);
+    // ... and null / undefined ids (gradio asks for null ~130 times while a page opens).
+    const ask = () => { for (let q = 0; q < 60; q++) { const r = rand(12), id = r === 0 ? null : r === 1 ? undefined : rand(next + 20);
       const a = OLD.Z(root, id), b = NEW.Z(root, id); results.queries++;
       if (a !== b) results.mismatches.push(['Z', round, id]); } };
     ask();
