@@ -59,6 +59,12 @@ def subtitle(text: str, y: int, width: int = SVG_WIDTH) -> str:
             f"{html.escape(text)}</text>")
 
 
+def y_title(text: str, middle: float) -> str:
+    """An axis title written upwards along the left edge, centred on ``middle``."""
+    return (f'<text x="16" y="{middle:.0f}" text-anchor="middle" font-family="sans-serif" '
+            f'transform="rotate(-90 16 {middle:.0f})">{html.escape(text)}</text>')
+
+
 def rotated_labels(labels: list[str], x_of, y: float) -> list[str]:
     """Every n-th of ``labels`` (cut, escaped) under an axis at -60 degrees, ending at ``x_of(i)``."""
     out = []
@@ -175,7 +181,7 @@ def heatmap_grid(stack: np.ndarray, chart_title: str, selected: tuple[int, int] 
     return box(top + layers * (thumb_h + label_h + gap) + 4, chart_title, parts, width)
 
 
-def bars(values: np.ndarray, labels: list[str], chart_title: str, y_title: str, hover_name: str = "share",
+def bars(values: np.ndarray, labels: list[str], chart_title: str, axis_title: str, hover_name: str = "share",
          colour: str = "#4c78a8") -> str:
     """One bar per label (values >= 0), labels underneath at -60 degrees; hovering a bar shows its label and value."""
     values = np.asarray(values, dtype=np.float64)
@@ -186,8 +192,7 @@ def bars(values: np.ndarray, labels: list[str], chart_title: str, y_title: str, 
     parts = [
         title(chart_title, 22),
         f'<line x1="{left}" y1="{top + plot_h}" x2="{SVG_WIDTH - 10}" y2="{top + plot_h}" stroke="#555"/>',
-        f'<text x="16" y="{top + plot_h / 2:.0f}" text-anchor="middle" font-family="sans-serif" '
-        f'transform="rotate(-90 16 {top + plot_h / 2:.0f})">{html.escape(y_title)}</text>',
+        y_title(axis_title, top + plot_h / 2),
     ]
     for fraction in (0.0, 0.5, 1.0):
         y = top + plot_h * (1 - fraction)
@@ -217,7 +222,7 @@ def _marker(shape: str, x: float, y: float, size: float, colour: str, hover: str
     return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{half:.1f}" fill="{colour}">{tip}</circle>'
 
 
-def lines(x_labels: list[str], series: list[dict], chart_title: str, x_title: str, y_title: str, *,
+def lines(x_labels: list[str], series: list[dict], chart_title: str, x_title: str, axis_title: str, *,
           note: str = "", y_range: tuple[float, float] = (0.0, 100.0), unit: str = "%", width: int = SVG_WIDTH) -> str:
     """Lines over categorical x (``x_labels``), one per series {"name", "values", "colour", "size", "shape"}
     (values in ``y_range``; None leaves a gap), with markers of different sizes and shapes so lines that coincide
@@ -238,25 +243,23 @@ def lines(x_labels: list[str], series: list[dict], chart_title: str, x_title: st
         y = y_of(value)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#e3e3e3"/>'
                      f'<text x="{left - 6}" y="{y + 5:.1f}" text-anchor="end">{value:g}</text>')
-    parts.append(f'<text x="16" y="{top + plot_h / 2:.0f}" text-anchor="middle" font-family="sans-serif" '
-                 f'transform="rotate(-90 16 {top + plot_h / 2:.0f})">{html.escape(y_title)}</text>')
+    parts.append(y_title(axis_title, top + plot_h / 2))
     for i in tick_positions(len(x_labels)):
         parts.append(f'<text x="{left + (i + 0.5) * slot:.1f}" y="{top + plot_h + 20:.1f}" text-anchor="middle">'
                      f"{html.escape(cut(x_labels[i]))}</text>")
     parts.append(f'<text x="{left + plot_w / 2:.0f}" y="{top + plot_h + 44:.0f}" text-anchor="middle" '
                  f'font-family="sans-serif">{html.escape(x_title)}</text>')
-    for number, line in enumerate(series):
-        colour, size = line.get("colour", "#1f77b4"), line.get("size", 9)
-        shape = line.get("shape", MARKER_SHAPES[number % len(MARKER_SHAPES)])
+    styles = [(line.get("colour", "#1f77b4"), line.get("size", 9), line.get("shape", MARKER_SHAPES[n % len(MARKER_SHAPES)]))
+              for n, line in enumerate(series)]
+    for line, (colour, size, shape) in zip(series, styles):
         points = [(left + (i + 0.5) * slot, y_of(v), x_labels[i], v) for i, v in enumerate(line["values"]) if v is not None]
         if len(points) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in points)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="3"/>')
         parts += [_marker(shape, x, y, size, colour, f"{line['name']}: {label} → {v:.1f}{unit}") for x, y, label, v in points]
     legend_y, x = top + plot_h + 74, float(left)
-    for number, line in enumerate(series):
-        shape = line.get("shape", MARKER_SHAPES[number % len(MARKER_SHAPES)])
-        parts.append(_marker(shape, x + 6, legend_y - 5, 11, line.get("colour", "#1f77b4"), line["name"]))
+    for line, (colour, _, shape) in zip(series, styles):
+        parts.append(_marker(shape, x + 6, legend_y - 5, 11, colour, line["name"]))
         parts.append(f'<text x="{x + 18:.1f}" y="{legend_y:.1f}" font-family="sans-serif">{html.escape(line["name"])}</text>')
         x += 40 + CHAR_PX * len(line["name"])
     return box(legend_y + 14, chart_title, parts, width)
